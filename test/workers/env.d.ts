@@ -1,0 +1,18 @@
+// Binding types for the Worker, the Durable Object and the tests that run in workerd.
+// `env` from "cloudflare:workers" (and the deprecated one from "cloudflare:test") is
+// typed as `Cloudflare.Env`; `exports` is typed from `Cloudflare.GlobalProps`.
+declare namespace Cloudflare {
+  interface Env {
+    SESSION_MANAGER: DurableObjectNamespace<
+      import("../../durable-objects/session-manager-object").SessionManagerObject
+    >;
+    SESSION_EVENTS: Queue;
+    /** Secret: `wrangler secret put SESSIONS_API_TOKEN`; `.dev.vars` locally. */
+    SESSIONS_API_TOKEN: string;
+    ENVIRONMENT: string;
+  }
+  interface GlobalProps {
+    mainModule: typeof import("../../worker/index");
+    durableNamespaces: "SessionManagerObject";
+  }
+}
