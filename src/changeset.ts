@@ -1,0 +1,120 @@
+import { InvalidInputError } from "./errors";
+import { assertJsonValue, type JsonObject, type JsonValue } from "./json";
+import { assertSessionKey } from "./names";
+
+/**
+ * The changes one unit of work made to one session, applied atomically by a commit: `clear`
+ * first, then `delete`, then `set`.
+ */
+export interface Changeset {
+  key: string;
+  /** The stored session the snapshot was read from; `null` for a session never stored. */
+  sid: string | null;
+  /** The snapshot's version (0 for a session never stored). */
+  version: number;
+  set?: JsonObject;
+  delete?: string[];
+  clear?: boolean;
+  invalidate?: boolean;
+  /** An assigned or updated `lastModified`. */
+  lastModified?: number | null;
+}
+
+/** Whether the changeset changes anything at all. */
+export function isEmptyChangeset(changes: Changeset): boolean {
+  return (
+    !changes.clear &&
+    !changes.invalidate &&
+    changes.lastModified === undefined &&
+    (changes.delete?.length ?? 0) === 0 &&
+    Object.keys(changes.set ?? {}).length === 0
+  );
+}
+
+const CHANGESET_FIELDS = new Set([
+  "key",
+  "sid",
+  "version",
+  "set",
+  "delete",
+  "clear",
+  "invalidate",
+  "lastModified",
+]);
+
+/**
+ * Checks a changeset that came from outside (HTTP body, RPC argument) and returns a clean copy.
+ * Throws `InvalidInputError` (400) naming what is wrong.
+ */
+export function parseChangeset(key: string, input: unknown): Changeset {
+  assertSessionKey(key);
+  if (input === null || typeof input !== "object" || Array.isArray(input)) {
+    throw invalid(
+      "a changeset must be a JSON object like { version, set?, delete?, clear?, invalidate?, lastModified? }",
+    );
+  }
+  const body = input as Record<string, unknown>;
+  for (const field of Object.keys(body)) {
+    if (!CHANGESET_FIELDS.has(field)) throw invalid(`unknown field "${field}"`);
+  }
+  if (body.key !== undefined && body.key !== key)
+    throw invalid(
+      `"key" ${JSON.stringify(body.key)} differs from the session key ${JSON.stringify(key)}`,
+    );
+  const { version, sid } = body;
+  if (typeof version !== "number" || !Number.isInteger(version) || version < 0) {
+    throw invalid(
+      '"version" must be the integer version of the snapshot the changes were made to (0 for a new session)',
+    );
+  }
+  if (
+    sid !== undefined &&
+    sid !== null &&
+    (typeof sid !== "string" || sid.length === 0 || sid.length > 64)
+  ) {
+    throw invalid('"sid" must be the session\'s sid string, or null');
+  }
+  const changes: Changeset = { key, sid: (sid as string | null | undefined) ?? null, version };
+  if (body.set !== undefined) {
+    if (body.set === null || typeof body.set !== "object" || Array.isArray(body.set)) {
+      throw invalid('"set" must be an object of keys to JSON values');
+    }
+    const set = Object.entries(body.set as Record<string, unknown>);
+    for (const [k, v] of set) {
+      try {
+        assertJsonValue(k, v);
+      } catch (error) {
+        throw invalid((error as Error).message);
+      }
+    }
+    changes.set = Object.fromEntries(set) as Record<string, JsonValue>;
+  }
+  if (body.delete !== undefined) {
+    if (!Array.isArray(body.delete) || !body.delete.every((k) => typeof k === "string")) {
+      throw invalid('"delete" must be an array of key strings');
+    }
+    const deleted = [...new Set(body.delete as string[])];
+    const both = deleted.find((k) => changes.set !== undefined && Object.hasOwn(changes.set, k));
+    if (both !== undefined)
+      throw invalid(`key ${JSON.stringify(both)} is both in "set" and "delete"`);
+    changes.delete = deleted;
+  }
+  for (const flag of ["clear", "invalidate"] as const) {
+    if (body[flag] !== undefined) {
+      if (typeof body[flag] !== "boolean") throw invalid(`"${flag}" must be true or false`);
+      changes[flag] = body[flag];
+    }
+  }
+  if (body.lastModified !== undefined) {
+    const lm = body.lastModified;
+    if (lm !== null && (typeof lm !== "number" || !Number.isFinite(lm))) {
+      throw invalid('"lastModified" must be a time in seconds, or null');
+    }
+    changes.lastModified = lm;
+  }
+  return changes;
+}
+
+function invalid(what: string): InvalidInputError {
+  return new InvalidInputError(`Invalid changeset: ${what}.`, "invalid_changeset");
+}

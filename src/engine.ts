@@ -1,0 +1,237 @@
+import { type Changeset, isEmptyChangeset } from "./changeset";
+import { ConflictError, SessionTooLargeError } from "./errors";
+import { type EndReason, SessionBeginEvent, SessionEndEvent, type SessionEvent } from "./events";
+import { frozenCopy, type JsonValue, jsonEqual, utf8Length } from "./json";
+import type { SessionSettings } from "./settings";
+import type { SessionStore } from "./store";
+import { type StoredSession, snapshotOf } from "./stored-session";
+import { expiresAt, isExpired, timeslice } from "./timeslice";
+
+/** Sessions ended per sweep batch (one transaction each) unless told otherwise. */
+export const DEFAULT_SWEEP_BATCH = 500;
+
+/**
+ * The session rules of SPEC §2–§5 on top of a synchronous `SessionStore`: access and touch,
+ * expiry, commit with per-key merge, invalidation and the sweep. Every operation runs in one
+ * store transaction and hands the events it caused to `emit` inside that transaction, so a
+ * Durable Object can write them to its outbox atomically with the change.
+ *
+ * `SessionDataManager` (in process) and the Durable Object (over RPC) are both built on it.
+ */
+export class SessionEngine {
+  readonly app: string;
+  readonly settings: SessionSettings;
+  readonly store: SessionStore;
+  readonly #emit: (events: SessionEvent[]) => void;
+
+  constructor(options: {
+    app: string;
+    settings: SessionSettings;
+    store: SessionStore;
+    emit?: (events: SessionEvent[]) => void;
+  }) {
+    this.app = options.app;
+    this.settings = options.settings;
+    this.store = options.store;
+    this.#emit = options.emit ?? (() => {});
+  }
+
+  /** The timeslice that contains `now`. */
+  slice(now: number): number {
+    return timeslice(this.settings.period, now);
+  }
+
+  /**
+   * The live session for `key`, touched (its slice moved to the current timeslice, a write only
+   * when it moves), or `undefined`. An expired session found here ends.
+   */
+  access(key: string, now: number): StoredSession | undefined {
+    return this.#run((events) => this.#live(key, this.slice(now), now, events, true));
+  }
+
+  /**
+   * Applies a changeset (SPEC §5). Returns the stored session after it, or `null` when nothing is
+   * stored (invalidated, or a new session with no changes). Throws `ConflictError` or
+   * `SessionTooLargeError`; then nothing is written.
+   */
+  commit(changes: Changeset, now: number): StoredSession | null {
+    return this.#run((events) => {
+      const slice = this.slice(now);
+      const stored = this.#live(changes.key, slice, now, events, false);
+      if (
+        changes.version > 0 &&
+        (stored === undefined || (changes.sid !== null && stored.sid !== changes.sid))
+      ) {
+        throw new ConflictError(changes.key, "ended", stored ? snapshotOf(stored) : null);
+      }
+      if (stored === undefined) return this.#create(changes, slice, now, events);
+      if (changes.invalidate) {
+        this.#end(stored, "invalidated", now, events);
+        return null;
+      }
+      if (isEmptyChangeset(changes)) {
+        if (stored.slice < slice) this.store.touch(stored.key, slice);
+        return { ...stored, slice };
+      }
+      if (stored.version !== changes.version) this.#checkMerge(stored, changes);
+      const next = this.#apply(stored, changes, slice);
+      this.store.save(next);
+      return next;
+    });
+  }
+
+  /** Ends the live session for `key` (reason `invalidated`). Returns whether there was one. */
+  invalidate(key: string, now: number): boolean {
+    return this.#run((events) => {
+      const stored = this.#live(key, this.slice(now), now, events, false);
+      if (stored === undefined) return false;
+      this.#end(stored, "invalidated", now, events);
+      return true;
+    });
+  }
+
+  /**
+   * Ends up to `limit` expired sessions in one transaction, oldest first. Reads only expired rows
+   * (the store's `slice` index). Returns how many ended; fewer than `limit` means none are left.
+   */
+  sweepBatch(now: number, limit = DEFAULT_SWEEP_BATCH): number {
+    return this.#run((events) => {
+      const due = this.store.expired(this.slice(now) - this.settings.timeout, limit);
+      for (const session of due) this.#end(session, "expired", now, events);
+      return due.length;
+    });
+  }
+
+  /** Ends every expired session, in batches. Returns how many ended. */
+  sweep(now: number, batch = DEFAULT_SWEEP_BATCH): number {
+    let total = 0;
+    for (;;) {
+      const ended = this.sweepBatch(now, batch);
+      total += ended;
+      if (ended < batch) return total;
+    }
+  }
+
+  /** The first moment (seconds) at which a stored session can expire; `undefined` if none is stored. */
+  nextExpiry(): number | undefined {
+    const earliest = this.store.earliestSlice();
+    if (earliest === undefined) return undefined;
+    return expiresAt(earliest, this.settings.timeout, this.settings.period);
+  }
+
+  #run<T>(fn: (events: SessionEvent[]) => T): T {
+    return this.store.transaction(() => {
+      const events: SessionEvent[] = [];
+      const result = fn(events);
+      if (events.length > 0) this.#emit(events);
+      return result;
+    });
+  }
+
+  /** The stored, live session; an expired one ends here. `touch` moves its slice forward. */
+  #live(
+    key: string,
+    slice: number,
+    now: number,
+    events: SessionEvent[],
+    touch: boolean,
+  ): StoredSession | undefined {
+    const stored = this.store.load(key);
+    if (stored === undefined) return undefined;
+    if (isExpired(stored.slice, slice, this.settings.timeout)) {
+      this.#end(stored, "expired", now, events);
+      return undefined;
+    }
+    if (!touch || stored.slice >= slice) return stored;
+    this.store.touch(key, slice);
+    return { ...stored, slice };
+  }
+
+  #end(session: StoredSession, reason: EndReason, now: number, events: SessionEvent[]): void {
+    this.store.remove(session.key);
+    events.push(new SessionEndEvent(this.app, session, reason, now));
+  }
+
+  #create(
+    changes: Changeset,
+    slice: number,
+    now: number,
+    events: SessionEvent[],
+  ): StoredSession | null {
+    // Creation is lazy: a new session is stored only once a commit changes something in it.
+    if (changes.invalidate || isEmptyChangeset(changes)) return null;
+    const empty: StoredSession = {
+      key: changes.key,
+      sid: crypto.randomUUID(),
+      version: 0,
+      created: now,
+      lastModified: null,
+      slice,
+      data: {},
+      keyVersions: {},
+      clearedVersion: 0,
+    };
+    const session = this.#apply(empty, changes, slice);
+    this.store.save(session);
+    events.push(new SessionBeginEvent(this.app, session, now));
+    return session;
+  }
+
+  /**
+   * Someone committed since the snapshot was read. Refuse if a key this changeset changes was
+   * changed after the snapshot to a value other than the one this changeset gives it (a `clear`
+   * changes every key).
+   */
+  #checkMerge(stored: StoredSession, changes: Changeset): void {
+    const base = changes.version;
+    const changedSince = (k: string) =>
+      stored.clearedVersion > base || (stored.keyVersions[k] ?? 0) > base;
+    const set = changes.set ?? {};
+    const ours = (k: string): JsonValue | undefined => (Object.hasOwn(set, k) ? set[k] : undefined);
+    const touched = new Set([...Object.keys(set), ...(changes.delete ?? [])]);
+    if (changes.clear) for (const k of Object.keys(stored.data)) touched.add(k);
+    const current = (k: string) => (Object.hasOwn(stored.data, k) ? stored.data[k] : undefined);
+    const conflicting = [...touched].filter(
+      (k) => changedSince(k) && !jsonEqual(current(k), ours(k)),
+    );
+    if (conflicting.length > 0) {
+      throw new ConflictError(stored.key, "conflict", snapshotOf(stored), conflicting);
+    }
+  }
+
+  #apply(stored: StoredSession, changes: Changeset, slice: number): StoredSession {
+    const version = stored.version + 1;
+    const data = new Map(changes.clear ? [] : Object.entries(stored.data));
+    const keyVersions = new Map(changes.clear ? [] : Object.entries(stored.keyVersions));
+    for (const k of changes.delete ?? []) {
+      if (data.delete(k)) keyVersions.set(k, version);
+    }
+    for (const [k, v] of Object.entries(changes.set ?? {})) {
+      data.set(k, frozenCopy(v));
+      keyVersions.set(k, version);
+    }
+    const next: StoredSession = {
+      ...stored,
+      version,
+      slice,
+      lastModified: lastModifiedAfter(stored, changes),
+      // Object.fromEntries defines own properties, so a "__proto__" key stays plain data.
+      data: Object.fromEntries(data),
+      keyVersions: Object.fromEntries(keyVersions),
+      clearedVersion: changes.clear ? version : stored.clearedVersion,
+    };
+    const bytes = utf8Length(JSON.stringify(next.data));
+    if (bytes > this.settings.maxSessionBytes) {
+      throw new SessionTooLargeError(stored.key, bytes, this.settings.maxSessionBytes);
+    }
+    return next;
+  }
+}
+
+/** The snapshot's `lastModified` as assigned; after a merge, the larger of the two. */
+function lastModifiedAfter(stored: StoredSession, changes: Changeset): number | null {
+  const given = changes.lastModified;
+  if (given === undefined) return stored.lastModified;
+  if (stored.version === changes.version || stored.lastModified === null) return given;
+  return given === null ? stored.lastModified : Math.max(stored.lastModified, given);
+}

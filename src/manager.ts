@@ -1,0 +1,170 @@
+import { SessionData } from "./data";
+import { SessionEngine } from "./engine";
+import type { SessionBeginEvent, SessionEndEvent, SessionEvent } from "./events";
+import { MemoryStore } from "./memory-store";
+import { assertAppName, assertSessionKey } from "./names";
+import { resolveSettings, type SessionSettings } from "./settings";
+import type { SessionStore } from "./store";
+import { snapshotOf } from "./stored-session";
+
+/** Options of `SessionDataManager`. Settings default as in repoze.session. */
+export interface SessionDataManagerOptions extends Partial<SessionSettings> {
+  /** Seconds since the epoch. Default `() => Date.now() / 1000`. Inject one in tests. */
+  clock?: () => number;
+  /** Where sessions live. Default: a new `MemoryStore`. */
+  store?: SessionStore;
+  /** The app name events carry. Default `"default"`. */
+  app?: string;
+}
+
+type Listeners = {
+  begin: Set<(event: SessionBeginEvent) => void>;
+  end: Set<(event: SessionEndEvent) => void>;
+};
+
+/**
+ * An in-process session manager over a synchronous store: repoze.session's
+ * `SessionDataManager` and its connection in one. `get`, `query` and `has` read a snapshot of a
+ * session into the current unit of work; `commit()` stores every session changed in it, or
+ * none; `abort()` drops the changes. The next access after either reads the store afresh.
+ *
+ * @example
+ * const manager = new SessionDataManager({ timeout: 1200, period: 20 });
+ * const data = manager.get("abc");
+ * data.set("first_name", "fred");
+ * manager.commit();
+ */
+export class SessionDataManager {
+  readonly app: string;
+  readonly settings: SessionSettings;
+  readonly store: SessionStore;
+  readonly #clock: () => number;
+  readonly #engine: SessionEngine;
+  /** The unit of work: each session read since the last commit or abort, by key. */
+  readonly #unit = new Map<string, SessionData>();
+  #pending: SessionEvent[] = [];
+  readonly #listeners: Listeners = { begin: new Set(), end: new Set() };
+
+  constructor({
+    clock = () => Date.now() / 1000,
+    store = new MemoryStore(),
+    app = "default",
+    ...settings
+  }: SessionDataManagerOptions = {}) {
+    assertAppName(app);
+    this.app = app;
+    this.settings = resolveSettings(settings);
+    this.store = store;
+    this.#clock = clock;
+    this.#engine = new SessionEngine({
+      app,
+      settings: this.settings,
+      store,
+      emit: (events) => this.#pending.push(...events),
+    });
+  }
+
+  /**
+   * The live session for `key`, touched; otherwise (missing, expired or invalidated) a new,
+   * empty one. A new session is stored only when a commit finds it modified.
+   */
+  get(key: string): SessionData {
+    return this.#read(key) ?? this.#track(this.#newSession(key));
+  }
+
+  /** The live session for `key` (touched), or `fallback`. Never creates. */
+  query<D = undefined>(key: string, fallback?: D): SessionData | D {
+    return this.#read(key) ?? (fallback as D);
+  }
+
+  /** Whether a live session exists for `key` (touching it). Never creates. */
+  has(key: string): boolean {
+    return this.#read(key) !== undefined;
+  }
+
+  /**
+   * Stores every session changed in this unit of work, atomically: all or none. Returns how
+   * many were committed. Throws `ConflictError` or `SessionTooLargeError`, and then writes
+   * nothing. Either way the unit of work ends.
+   */
+  commit(): number {
+    const now = this.#clock();
+    const dirty = [...this.#unit.values()].filter((data) => data.isModified);
+    try {
+      this.store.transaction(() => {
+        for (const data of dirty) this.#engine.commit(data.changes(), now);
+      });
+      this.#dispatch();
+    } finally {
+      this.abort();
+    }
+    return dirty.length;
+  }
+
+  /** Drops every uncommitted change; the next access reads the store afresh. */
+  abort(): void {
+    this.#unit.clear();
+    this.#pending = [];
+  }
+
+  /** Ends every expired session; returns how many. */
+  sweep(): number {
+    const ended = this.#engine.sweep(this.#clock());
+    this.#dispatch();
+    return ended;
+  }
+
+  /** The first moment (seconds) at which a stored session can expire, if any is stored. */
+  nextExpiry(): number | undefined {
+    return this.#engine.nextExpiry();
+  }
+
+  /**
+   * Subscribes to session events: `begin` when a new session is first stored, `end` when a
+   * stored one ends. Returns a function that unsubscribes.
+   */
+  on(type: "begin", listener: (event: SessionBeginEvent) => void): () => void;
+  on(type: "end", listener: (event: SessionEndEvent) => void): () => void;
+  on(type: "begin" | "end", listener: (event: never) => void): () => void {
+    const set = this.#listeners[type] as Set<typeof listener>;
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  #read(key: string): SessionData | undefined {
+    assertSessionKey(key);
+    const known = this.#unit.get(key);
+    if (known !== undefined) return known;
+    const stored = this.#engine.access(key, this.#clock());
+    this.#dispatch();
+    return stored === undefined
+      ? undefined
+      : this.#track(new SessionData(snapshotOf(stored), this.#clock));
+  }
+
+  #newSession(key: string): SessionData {
+    const snapshot = {
+      key,
+      sid: null,
+      version: 0,
+      created: this.#clock(),
+      lastModified: null,
+      data: {},
+    };
+    return new SessionData(snapshot, this.#clock);
+  }
+
+  #track(data: SessionData): SessionData {
+    this.#unit.set(data.key, data);
+    return data;
+  }
+
+  #dispatch(): void {
+    const events = this.#pending;
+    this.#pending = [];
+    for (const event of events) {
+      const listeners = this.#listeners[event.type] as Set<(event: SessionEvent) => void>;
+      for (const listener of listeners) listener(event);
+    }
+  }
+}

@@ -1,0 +1,35 @@
+import { InvalidKeyError } from "./errors";
+
+/** App names: 1–64 characters of `a-z 0-9 _ -`, starting with a letter or digit. */
+export const APP_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/**
+ * Session keys: 1–256 characters of `A-Z a-z 0-9 . _ ~ : @ -` (URL-safe in a path segment, so
+ * a key never needs escaping).
+ */
+export const SESSION_KEY_PATTERN = /^[A-Za-z0-9._~:@-]{1,256}$/;
+
+/** Throws `InvalidKeyError` unless `app` is a valid app name. */
+export function assertAppName(app: unknown): asserts app is string {
+  if (typeof app !== "string" || !APP_NAME_PATTERN.test(app)) {
+    throw new InvalidKeyError(
+      `Invalid app name ${describe(app)}: use 1-64 characters of a-z, 0-9, "_" and "-", starting with a letter or digit.`,
+    );
+  }
+}
+
+/** Throws `InvalidKeyError` unless `key` is a valid session key. */
+export function assertSessionKey(key: unknown): asserts key is string {
+  if (typeof key !== "string" || !SESSION_KEY_PATTERN.test(key)) {
+    throw new InvalidKeyError(
+      `Invalid session key ${describe(key)}: use 1-256 characters of A-Z, a-z, 0-9, ".", "_", "~", ":", "@" and "-".`,
+    );
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value !== "string") return `(a ${value === null ? "null" : typeof value})`;
+  return value.length > 40
+    ? `${JSON.stringify(value.slice(0, 40))}… (${value.length} chars)`
+    : JSON.stringify(value);
+}

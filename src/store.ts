@@ -1,0 +1,33 @@
+import type { StoredSession } from "./stored-session";
+
+/**
+ * Synchronous storage of one app's sessions: the part that ZODB's FileStorage played in
+ * repoze.session. The core needs only these operations, so a SQLite table with an index on
+ * `slice` (a Durable Object's `ctx.storage.sql`) and a `Map` (`MemoryStore`) both fit.
+ *
+ * Records are replaced whole, never mutated in place: a store may hand out the objects it holds.
+ */
+export interface SessionStore {
+  /** The stored session for `key`, or `undefined`. */
+  load(key: string): StoredSession | undefined;
+  /** Inserts or replaces the session with its key. */
+  save(session: StoredSession): void;
+  /** Moves the session's last access to `slice` (only the slice changes). */
+  touch(key: string, slice: number): void;
+  /** Deletes the session for `key` if there is one. */
+  remove(key: string): void;
+  /**
+   * Up to `limit` sessions whose `slice` is below `beforeSlice`, oldest first. Its cost must follow
+   * the number returned, not the number stored (an index on `slice`).
+   */
+  expired(beforeSlice: number, limit: number): StoredSession[];
+  /** The smallest stored `slice`, or `undefined` when nothing is stored. */
+  earliestSlice(): number | undefined;
+  /** How many sessions are stored. */
+  count(): number;
+  /**
+   * Runs `fn` atomically: if it throws, nothing it wrote is kept. A transaction begun inside
+   * another joins it (the manager commits several sessions as one unit of work).
+   */
+  transaction<T>(fn: () => T): T;
+}

@@ -1,0 +1,354 @@
+import { describe, expect, it } from "vitest";
+import {
+  InvalidInputError,
+  InvalidKeyError,
+  MemoryStore,
+  SessionBeginEvent,
+  SessionDataManager,
+  type SessionEndEvent,
+} from "../../src/index";
+import { makeManager } from "./helpers";
+
+describe("the repoze expiry walk (timeout 30, period 1)", () => {
+  it("ends a, then b, keeps c within the timeout, then replaces c", () => {
+    const { manager, clock, events } = makeManager({ timeout: 30, period: 1 });
+    const write = (key: string) => {
+      manager.get(key).set("v", key);
+      manager.commit();
+    };
+
+    clock.set(1);
+    write("a");
+    expect(manager.has("a")).toBe(true);
+    manager.commit();
+
+    clock.set(60);
+    write("b");
+    expect(manager.has("a")).toBe(false); // 60 - 1 > 30: expired
+    expect(events.filter((e) => e.type === "end").map((e) => e.key)).toEqual(["a"]);
+
+    clock.set(600);
+    write("c");
+    manager.commit();
+    expect(manager.query("b")).toBeUndefined();
+    const c = manager.get("c");
+    const sid = c.sid;
+    expect(c.get("v")).toBe("c");
+    manager.commit();
+
+    clock.set(629); // 629 - 600 = 29 <= 30
+    const again = manager.get("c");
+    expect(again.sid).toBe(sid);
+    expect(again.get("v")).toBe("c");
+    manager.commit();
+
+    clock.set(1200); // 1200 - 629 > 30
+    const fresh = manager.get("c");
+    expect(fresh.isNew).toBe(true);
+    expect(fresh.size).toBe(0);
+    expect(
+      events.filter((e) => e.type === "end").map((e) => [e.key, (e as SessionEndEvent).reason]),
+    ).toEqual([
+      ["a", "expired"],
+      ["b", "expired"],
+      ["c", "expired"],
+    ]);
+  });
+
+  it("keeps an idle session at least timeout and less than timeout + period seconds", () => {
+    // timeout 40, period 20, last access at t=0 (slice 0).
+    const aliveAt = (t: number) => {
+      const { manager, clock } = makeManager({ timeout: 40, period: 20 });
+      manager.get("s").set("x", 1);
+      manager.commit();
+      clock.set(t);
+      return manager.has("s");
+    };
+    expect(aliveAt(40)).toBe(true); // exactly timeout idle
+    expect(aliveAt(59.9)).toBe(true); // slice 40: 40 - 0 <= 40
+    expect(aliveAt(60)).toBe(false); // slice 60: 60 - 0 > 40
+  });
+});
+
+describe("lazy creation", () => {
+  it("stores nothing and fires no event for a new session nobody modifies", () => {
+    const { manager, store, events } = makeManager();
+    const data = manager.get("new");
+    expect(data.isNew).toBe(true);
+    expect(data.version).toBe(0);
+    expect(manager.commit()).toBe(0);
+    expect(store.rowsWritten).toBe(0);
+    expect(store.count()).toBe(0);
+    expect(events).toEqual([]);
+    expect(manager.has("new")).toBe(false);
+  });
+
+  it("stores a new session on its first modifying commit and fires begin once", () => {
+    const { manager, store, events, clock } = makeManager();
+    clock.set(100);
+    manager.get("s").set("n", 1);
+    manager.commit();
+    expect(store.count()).toBe(1);
+    expect(events).toHaveLength(1);
+    const begin = events[0] as SessionBeginEvent;
+    expect(begin).toBeInstanceOf(SessionBeginEvent);
+    expect(begin.toJSON()).toEqual({
+      id: `${manager.query("s")?.sid}:begin`,
+      type: "begin",
+      app: "default",
+      key: "s",
+      created: 100,
+      lastModified: 100,
+      at: 100,
+    });
+    manager.commit();
+    manager.get("s").set("n", 2);
+    manager.commit();
+    expect(events).toHaveLength(1);
+  });
+
+  it("query and has never create", () => {
+    const { manager, store } = makeManager();
+    expect(manager.query("x")).toBeUndefined();
+    expect(manager.query("x", "fallback")).toBe("fallback");
+    expect(manager.has("x")).toBe(false);
+    manager.commit();
+    expect(store.rowsWritten).toBe(0);
+  });
+});
+
+describe("touch: at most one write per period", () => {
+  it("writes once per period however often a session is read", () => {
+    const { manager, store, clock } = makeManager({ timeout: 1200, period: 20 });
+    clock.set(1000);
+    manager.get("s").set("x", 1);
+    manager.commit();
+    const afterCreate = store.rowsWritten;
+
+    for (const t of [1001, 1005, 1010, 1019.9]) {
+      clock.set(t);
+      manager.get("s");
+      manager.commit();
+      manager.query("s");
+      manager.abort();
+      manager.has("s");
+      manager.abort();
+    }
+    expect(store.rowsWritten).toBe(afterCreate); // same period: no write
+
+    clock.set(1020);
+    manager.get("s");
+    manager.commit();
+    expect(store.rowsWritten).toBe(afterCreate + 1); // new period: one touch
+    manager.query("s");
+    manager.abort();
+    manager.has("s");
+    expect(store.rowsWritten).toBe(afterCreate + 1);
+  });
+
+  it("an access moves the slice, so the session lives on", () => {
+    const { manager, clock } = makeManager({ timeout: 30, period: 10 });
+    clock.set(0);
+    manager.get("s").set("x", 1);
+    manager.commit();
+    for (let t = 25; t <= 250; t += 25) {
+      clock.set(t);
+      expect(manager.has("s")).toBe(true);
+      manager.abort();
+    }
+  });
+});
+
+describe("invalidation", () => {
+  it("removes the stored session, fires end (invalidated) and the next get is new", () => {
+    const { manager, store, events, clock } = makeManager();
+    clock.set(5);
+    manager.get("s").set("name", "fred");
+    manager.commit();
+    clock.set(6);
+    const data = manager.get("s");
+    data.invalidate();
+    expect(data.isValid()).toBe(false);
+    manager.commit();
+    expect(store.count()).toBe(0);
+    const end = events.at(-1) as SessionEndEvent;
+    expect(end.toJSON()).toMatchObject({
+      type: "end",
+      key: "s",
+      reason: "invalidated",
+      at: 6,
+      data: { name: "fred" },
+    });
+    expect(end.id).toBe(`${events[0]?.id.split(":")[0]}:end`);
+    const next = manager.get("s");
+    expect(next.isNew).toBe(true);
+    expect(next.size).toBe(0);
+  });
+
+  it("refuses changes to a session after invalidate() in the same unit of work", () => {
+    const { manager } = makeManager();
+    const data = manager.get("s");
+    data.invalidate();
+    expect(() => data.set("x", 1)).toThrow(/invalidated/);
+  });
+
+  it("an invalidated session that was never stored produces no event", () => {
+    const { manager, events, store } = makeManager();
+    manager.get("s").invalidate();
+    manager.commit();
+    expect(events).toEqual([]);
+    expect(store.rowsWritten).toBe(0);
+  });
+});
+
+describe("the sweep", () => {
+  it("ends every expired session once and keeps live ones", () => {
+    const { manager, clock, events, store } = makeManager({ timeout: 30, period: 10 });
+    clock.set(0);
+    for (const k of ["a", "b"]) manager.get(k).set("x", k);
+    manager.commit();
+    clock.set(20);
+    manager.get("c").set("x", "c");
+    manager.commit();
+    clock.set(40); // a, b: 40 - 0 > 30; c: 40 - 20 <= 30
+    expect(manager.sweep()).toBe(2);
+    expect(manager.sweep()).toBe(0);
+    expect(store.count()).toBe(1);
+    const ends = events.filter((e) => e.type === "end");
+    expect(ends.map((e) => e.key).sort()).toEqual(["a", "b"]);
+    expect(ends.every((e) => (e as SessionEndEvent).reason === "expired")).toBe(true);
+  });
+
+  it("tells when the next session can expire", () => {
+    const { manager, clock } = makeManager({ timeout: 30, period: 10 });
+    expect(manager.nextExpiry()).toBeUndefined();
+    clock.set(5);
+    manager.get("a").set("x", 1);
+    manager.commit();
+    expect(manager.nextExpiry()).toBe(40); // slice 0; first N with N - 0 > 30
+  });
+
+  it("an access finds an expired session and ends it exactly once", () => {
+    const { manager, clock, events } = makeManager({ timeout: 30, period: 10 });
+    manager.get("a").set("x", 1);
+    manager.commit();
+    clock.set(100);
+    expect(manager.query("a")).toBeUndefined();
+    expect(manager.sweep()).toBe(0);
+    expect(events.filter((e) => e.type === "end")).toHaveLength(1);
+  });
+});
+
+describe("events", () => {
+  it("every begin has exactly one end, with ids derived from the session", () => {
+    const { manager, clock, events } = makeManager({ timeout: 30, period: 10 });
+    manager.get("a").set("x", 1);
+    manager.get("b").set("x", 1);
+    manager.commit();
+    manager.get("b").invalidate();
+    manager.commit();
+    clock.set(100);
+    manager.sweep();
+    const begins = events.filter((e) => e.type === "begin").map((e) => e.id.replace(/:begin$/, ""));
+    const ends = events.filter((e) => e.type === "end").map((e) => e.id.replace(/:end$/, ""));
+    expect(begins.sort()).toEqual(ends.sort());
+    expect(new Set(begins).size).toBe(2);
+  });
+
+  it("unsubscribes", () => {
+    const { manager } = makeManager();
+    const seen: string[] = [];
+    const off = manager.on("begin", (e) => seen.push(e.key));
+    manager.get("a").set("x", 1);
+    manager.commit();
+    off();
+    manager.get("b").set("x", 1);
+    manager.commit();
+    expect(seen).toEqual(["a"]);
+  });
+
+  it("carries the app name", () => {
+    const { manager, events } = makeManager({ app: "shop" });
+    manager.get("a").set("x", 1);
+    manager.commit();
+    expect(events[0]?.app).toBe("shop");
+  });
+});
+
+describe("unit of work", () => {
+  it("returns the same snapshot for the same key until commit or abort", () => {
+    const { manager } = makeManager();
+    const a = manager.get("s");
+    expect(manager.get("s")).toBe(a);
+    manager.abort();
+    expect(manager.get("s")).not.toBe(a);
+  });
+
+  it("abort drops changes", () => {
+    const { manager, store } = makeManager();
+    manager.get("s").set("x", 1);
+    manager.abort();
+    manager.commit();
+    expect(store.count()).toBe(0);
+  });
+
+  it("sees what other managers committed after the next access", () => {
+    const store = new MemoryStore();
+    const a = makeManager({ store }).manager;
+    const b = makeManager({ store }).manager;
+    a.get("s").set("x", 1);
+    a.commit();
+    expect(b.get("s").get("x")).toBe(1);
+    b.commit();
+    a.get("s").set("x", 2);
+    a.commit();
+    expect(b.get("s").get("x")).toBe(2);
+  });
+
+  it("commits several sessions all or none", () => {
+    const store = new MemoryStore();
+    const a = makeManager({ store }).manager;
+    const b = makeManager({ store }).manager;
+    a.get("s1").set("x", 1);
+    a.commit();
+    const s1 = b.get("s1");
+    a.get("s1").set("x", 2);
+    a.commit();
+    s1.set("x", 3); // competes with a's x = 2
+    b.get("s2").set("y", 1);
+    expect(() => b.commit()).toThrow(/changed by another commit/);
+    expect(store.load("s2")).toBeUndefined();
+    expect(store.load("s1")?.data).toEqual({ x: 2 });
+  });
+});
+
+describe("bad input", () => {
+  it("refuses bad keys with a typed error and changes nothing", () => {
+    const { manager, store } = makeManager();
+    for (const key of ["", "a/b", "a b", "x".repeat(257), 3 as unknown as string]) {
+      expect(() => manager.get(key)).toThrow(InvalidKeyError);
+    }
+    try {
+      manager.get("no spaces");
+    } catch (error) {
+      expect((error as InvalidKeyError).code).toBe("invalid_key");
+      expect((error as InvalidKeyError).status).toBe(400);
+    }
+    expect(store.rowsWritten).toBe(0);
+  });
+
+  it("refuses bad settings naming the setting", () => {
+    expect(() => new SessionDataManager({ timeout: 0 })).toThrow(/timeout/);
+    expect(() => new SessionDataManager({ period: -1 })).toThrow(/period/);
+    expect(() => new SessionDataManager({ period: Number.NaN })).toThrow(InvalidInputError);
+    expect(() => new SessionDataManager({ maxSessionBytes: 2 * 1024 * 1024 })).toThrow(
+      /maxSessionBytes/,
+    );
+    expect(() => new SessionDataManager({ app: "Bad App" })).toThrow(InvalidKeyError);
+  });
+
+  it("defaults to repoze's timeout and period", () => {
+    const manager = new SessionDataManager();
+    expect(manager.settings).toEqual({ timeout: 1200, period: 20, maxSessionBytes: 131072 });
+  });
+});

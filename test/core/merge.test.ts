@@ -1,0 +1,243 @@
+import { describe, expect, it } from "vitest";
+import { ConflictError, MemoryStore, type SessionData } from "../../src/index";
+import { makeManager } from "./helpers";
+
+/**
+ * Two connections to one store. `first` and `second` each read the stored session, change it,
+ * and commit in that order: the second commit meets the first one's changes.
+ */
+function scenario(
+  seed: Record<string, unknown> | null,
+  first: (d: SessionData) => void,
+  second: (d: SessionData) => void,
+) {
+  const store = new MemoryStore();
+  const one = makeManager({ store });
+  const two = makeManager({ store });
+  const events = [...one.events];
+  if (seed !== null) {
+    one.manager.get("s").update(seed as never);
+    one.manager.commit();
+  }
+  const a = one.manager.get("s");
+  const b = two.manager.get("s");
+  first(a);
+  one.manager.commit();
+  second(b);
+  let error: ConflictError | undefined;
+  const writesBefore = store.rowsWritten;
+  try {
+    two.manager.commit();
+  } catch (e) {
+    if (!(e instanceof ConflictError)) throw e;
+    error = e;
+  }
+  const stored = store.load("s");
+  return {
+    error,
+    stored,
+    writesOnConflict: error ? store.rowsWritten - writesBefore : undefined,
+    events: [...events, ...one.events, ...two.events],
+  };
+}
+
+describe("merge per key", () => {
+  it("both adding disjoint keys: both kept", () => {
+    const r = scenario(
+      { base: 0 },
+      (a) => a.set("x", 1),
+      (b) => b.set("y", 2),
+    );
+    expect(r.error).toBeUndefined();
+    expect(r.stored?.data).toEqual({ base: 0, x: 1, y: 2 });
+    expect(r.stored?.version).toBe(3);
+  });
+
+  it("both writing the same value to one key: no conflict", () => {
+    const r = scenario(
+      { x: 0 },
+      (a) => a.set("x", { v: [1, 2] }),
+      (b) => b.set("x", { v: [1, 2] }),
+    );
+    expect(r.error).toBeUndefined();
+    expect(r.stored?.data).toEqual({ x: { v: [1, 2] } });
+  });
+
+  it("both writing competing values to one key: the second conflicts and writes nothing", () => {
+    const r = scenario(
+      { x: 0 },
+      (a) => a.set("x", 1),
+      (b) => b.set("x", 2),
+    );
+    expect(r.error).toBeInstanceOf(ConflictError);
+    expect(r.error?.status).toBe(409);
+    expect(r.error?.code).toBe("conflict");
+    expect(r.error?.reason).toBe("conflict");
+    expect(r.error?.keys).toEqual(["x"]);
+    expect(r.error?.current?.data).toEqual({ x: 1 });
+    expect(r.error?.current?.version).toBe(2);
+    expect(r.writesOnConflict).toBe(0);
+    expect(r.stored?.data).toEqual({ x: 1 });
+  });
+
+  it("competing values on one key and disjoint on another: the whole commit is refused", () => {
+    const r = scenario(
+      {},
+      (a) => a.set("x", 1),
+      (b) => b.set("x", 2).set("y", 3),
+    );
+    expect(r.error?.keys).toEqual(["x"]);
+    expect(r.stored?.data).toEqual({ x: 1 });
+  });
+
+  it("committed deleting, new writing the same key: conflict", () => {
+    const r = scenario(
+      { x: 0 },
+      (a) => a.delete("x"),
+      (b) => b.set("x", 5),
+    );
+    expect(r.error?.keys).toEqual(["x"]);
+  });
+
+  it("both deleting the same key: no conflict", () => {
+    const r = scenario(
+      { x: 0, y: 1 },
+      (a) => a.delete("x"),
+      (b) => b.delete("x"),
+    );
+    expect(r.error).toBeUndefined();
+    expect(r.stored?.data).toEqual({ y: 1 });
+  });
+
+  it("committed clearing, new adding: conflict (clear changes every key)", () => {
+    const r = scenario(
+      { x: 0 },
+      (a) => a.clear(),
+      (b) => b.set("y", 1),
+    );
+    expect(r.error?.keys).toEqual(["y"]);
+    expect(r.stored?.data).toEqual({});
+  });
+
+  it("committed adding, new clearing: conflict", () => {
+    const r = scenario(
+      { x: 0 },
+      (a) => a.set("y", 1),
+      (b) => b.clear(),
+    );
+    expect(r.error?.keys).toEqual(["y"]);
+    expect(r.stored?.data).toEqual({ x: 0, y: 1 });
+  });
+
+  it("both clearing: no conflict", () => {
+    const r = scenario(
+      { x: 0 },
+      (a) => a.clear(),
+      (b) => b.clear(),
+    );
+    expect(r.error).toBeUndefined();
+    expect(r.stored?.data).toEqual({});
+  });
+
+  it("a key changed and changed back counts as unchanged when the values agree", () => {
+    const r = scenario(
+      { x: 0 },
+      (a) => a.set("x", 0),
+      (b) => b.set("x", 0),
+    );
+    expect(r.error).toBeUndefined();
+  });
+
+  it("committed invalidating, new writing: the session ended", () => {
+    const r = scenario(
+      { x: 0 },
+      (a) => a.invalidate(),
+      (b) => b.set("y", 1),
+    );
+    expect(r.error?.reason).toBe("ended");
+    expect(r.error?.code).toBe("session_ended");
+    expect(r.error?.current).toBeNull();
+    expect(r.stored).toBeUndefined();
+    expect(r.events.filter((e) => e.type === "end")).toHaveLength(1);
+  });
+
+  it("committed writing, new invalidating: invalidation wins", () => {
+    const r = scenario(
+      { x: 0 },
+      (a) => a.set("x", 1),
+      (b) => b.invalidate(),
+    );
+    expect(r.error).toBeUndefined();
+    expect(r.stored).toBeUndefined();
+    const end = r.events.find((e) => e.type === "end");
+    expect(end?.toJSON()).toMatchObject({ reason: "invalidated", data: { x: 1 } });
+  });
+
+  it("both creating the same new key with disjoint data: one session, one begin", () => {
+    const r = scenario(
+      null,
+      (a) => a.set("x", 1),
+      (b) => b.set("y", 2),
+    );
+    expect(r.error).toBeUndefined();
+    expect(r.stored?.data).toEqual({ x: 1, y: 2 });
+    expect(r.events.filter((e) => e.type === "begin")).toHaveLength(1);
+  });
+
+  it("both creating the same new key with competing values: conflict", () => {
+    const r = scenario(
+      null,
+      (a) => a.set("x", 1),
+      (b) => b.set("x", 2),
+    );
+    expect(r.error?.keys).toEqual(["x"]);
+    expect(r.stored?.data).toEqual({ x: 1 });
+  });
+
+  it("lastModified after a merge is the larger of the two", () => {
+    const store = new MemoryStore();
+    const one = makeManager({ store });
+    const two = makeManager({ store });
+    one.manager.get("s").set("base", 0);
+    one.manager.commit();
+    two.clock.set(50);
+    const b = two.manager.get("s");
+    b.set("y", 1); // lastModified 50
+    one.clock.set(80);
+    one.manager.get("s").set("x", 1); // lastModified 80
+    one.manager.commit();
+    two.manager.commit();
+    expect(store.load("s")?.lastModified).toBe(80);
+  });
+});
+
+describe("ended sessions", () => {
+  it("a snapshot of an expired session cannot be committed, even after the key was reused", () => {
+    const store = new MemoryStore();
+    const one = makeManager({ store, timeout: 30, period: 10 });
+    const two = makeManager({ store, timeout: 30, period: 10 });
+    one.manager.get("s").set("x", 1);
+    one.manager.commit();
+    const old = two.manager.get("s"); // version 1 of the first session
+    one.clock.set(100); // the first session expired; a new one takes the key
+    one.manager.get("s").set("x", 2);
+    one.manager.commit();
+    two.clock.set(100);
+    old.set("x", 3);
+    expect(() => two.manager.commit()).toThrow(expect.objectContaining({ reason: "ended" }));
+    expect(store.load("s")?.data).toEqual({ x: 2 });
+  });
+
+  it("a snapshot of a session that expired meanwhile cannot be committed", () => {
+    const store = new MemoryStore();
+    const { manager, clock, events } = makeManager({ store, timeout: 30, period: 10 });
+    manager.get("s").set("x", 1);
+    manager.commit();
+    const data = manager.get("s");
+    data.set("x", 2);
+    clock.set(100);
+    expect(() => manager.commit()).toThrow(ConflictError);
+    expect(events.filter((e) => e.type === "end")).toHaveLength(0); // rolled back with the commit
+    expect(manager.sweep()).toBe(1);
+  });
+});
