@@ -17,7 +17,12 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
+            // The real worker plus a session manager class whose clock the tests move.
+            main: "./test/workers/main.ts",
             miniflare: {
+              durableObjects: {
+                SESSION_MANAGER: { className: "ClockedSessionManagerObject", useSQLite: true },
+              },
               bindings: { SESSIONS_API_TOKEN: "test-token", ENVIRONMENT: "test" },
               // Deliver queued messages to the consumer after 50 ms instead of
               // Miniflare's default batch timeout (about 1 s per delivery in tests).

@@ -1,8 +1,341 @@
-// Placeholder Durable Object so the toolchain works before the real one lands.
 import { DurableObject } from "cloudflare:workers";
+import {
+  type AppSettings,
+  assertAppName,
+  assertSessionKey,
+  differingSetting,
+  InvalidInputError,
+  parseAppSettings,
+  parseChangeset,
+  type Result,
+  resolveAppSettings,
+  resultOf,
+  type SessionBeginEvent,
+  SessionEndEvent,
+  SessionEngine,
+  type SessionEvent,
+  type SessionSnapshot,
+  SettingsMismatchError,
+  snapshotOf,
+} from "../src/index";
+import { Outbox } from "./outbox";
+import { SqlStore } from "./sql-store";
 
-export class SessionManagerObject extends DurableObject<Cloudflare.Env> {
+/** What `stats` reports about an app (of this object, i.e. of one shard). */
+export interface AppStats {
+  app: string;
+  settings: AppSettings;
+  /** Sessions stored now. */
+  sessions: number;
+  /** When the alarm will next sweep (seconds since the epoch), or `null` when none is set. */
+  nextSweep: number | null;
+  /** Events waiting for the Queue. */
+  pendingEvents: number;
+  /** Rows read and written by this object's statements since it started. */
+  usage: { rowsRead: number; rowsWritten: number };
+}
+
+/** Expired sessions ended per transaction by the alarm. */
+const SWEEP_BATCH = 500;
+/** Batches one alarm run works through before it yields and re-arms. */
+const SWEEP_BATCHES_PER_ALARM = 40;
+/** Retry delays (ms) for the Queue, by attempt; the last one repeats. */
+const SEND_RETRY_MS = [1_000, 5_000, 30_000, 120_000, 300_000];
+/** After this many failed runs, the alarm catches its error and re-arms itself. */
+const ALARM_RETRIES_BEFORE_REARM = 3;
+
+type Env = { SESSION_EVENTS?: Queue };
+
+/** The app this object holds, once known. */
+interface OpenApp {
+  name: string;
+  settings: AppSettings;
+  engine: SessionEngine;
+}
+
+/**
+ * One app's session manager (or one shard of it) in a Durable Object. Its SQLite storage holds
+ * the sessions, the app's settings and the event outbox; its alarm runs the sweep.
+ *
+ * RPC methods return `Result` values (typed errors do not survive RPC as exceptions); the
+ * clients and the worker `unwrap` them. Subclass it to react to sessions in process:
+ *
+ * @example
+ * export class Sessions extends SessionManagerObject {
+ *   protected override onSessionEnd(event: SessionEndEvent) {
+ *     console.log("ended", event.key, event.reason);
+ *   }
+ * }
+ */
+export class SessionManagerObject extends DurableObject<Env> {
+  readonly #store: SqlStore;
+  readonly #outbox: Outbox;
+  #app: OpenApp | undefined;
+  /** The alarm time (ms) as last set or read; `null` when none. */
+  #alarmAt: number | null = null;
+  #hookEvents: SessionEvent[] = [];
+  #sendFailures = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#store = new SqlStore(ctx.storage);
+    this.#outbox = new Outbox(this.#store, env.SESSION_EVENTS);
+    const [row] = this.#store.exec<{ name: string; settings: string }>(
+      "SELECT name, settings FROM app",
+    );
+    if (row !== undefined) this.#useApp(row.name, JSON.parse(row.settings));
+    ctx.blockConcurrencyWhile(async () => {
+      this.#alarmAt = await ctx.storage.getAlarm();
+    });
+  }
+
+  /** The time in seconds since the epoch. Override to inject a clock (tests do). */
+  protected now(): number {
+    return Date.now() / 1000;
+  }
+
+  /** Called after a new session was first stored. Override to react in process. */
+  protected onSessionBegin(_event: SessionBeginEvent): void | Promise<void> {}
+
+  /** Called after a stored session ended (expired, invalidated, regenerated). */
+  protected onSessionEnd(_event: SessionEndEvent): void | Promise<void> {}
+
+  /** An empty RPC method: the baseline for what a call costs. */
   ping(): string {
     return "pong";
   }
+
+  /**
+   * Opens `app`: stores `settings` (defaults filled in) on first use; later, refuses settings
+   * that differ from the stored ones, naming the setting.
+   */
+  open(app: string, settings?: Partial<AppSettings>): Result<AppSettings> {
+    return resultOf(() => {
+      const given = parseAppSettings(settings);
+      const current = this.#ensureApp(app, given);
+      const differs = differingSetting(current.settings, given);
+      if (differs !== undefined) {
+        throw new SettingsMismatchError(app, differs, current.settings[differs], given[differs]);
+      }
+      return current.settings;
+    });
+  }
+
+  /** Creates `app` or changes its settings on purpose. Stored sessions keep their slices. */
+  configure(app: string, settings: Partial<AppSettings>): Result<AppSettings> {
+    return resultOf(() => {
+      const given = parseAppSettings(settings);
+      const current = this.#ensureApp(app, given);
+      const next = resolveAppSettings({ ...current.settings, ...given });
+      this.#saveApp(app, next);
+      this.#arm();
+      return next;
+    });
+  }
+
+  /** The live session (touched), or a new, empty one that is not stored until committed. */
+  get(app: string, key: string): Result<SessionSnapshot> {
+    return this.#op(app, (engine, now) => {
+      assertSessionKey(key);
+      const stored = engine.access(key, now);
+      if (stored !== undefined) return snapshotOf(stored);
+      return { key, sid: null, version: 0, created: now, lastModified: null, data: {} };
+    });
+  }
+
+  /** The live session (touched), or `null`. Never creates. */
+  query(app: string, key: string): Result<SessionSnapshot | null> {
+    return this.#op(app, (engine, now) => {
+      assertSessionKey(key);
+      const stored = engine.access(key, now);
+      return stored === undefined ? null : snapshotOf(stored);
+    });
+  }
+
+  /** Whether a live session exists (touching it). Never creates. */
+  has(app: string, key: string): Result<boolean> {
+    return this.#op(app, (engine, now) => {
+      assertSessionKey(key);
+      return engine.access(key, now) !== undefined;
+    });
+  }
+
+  /**
+   * Applies a changeset `{ key, sid, version, set?, delete?, clear?, invalidate?, lastModified? }`
+   * atomically (SPEC §5). Returns the stored session after it, or `null` when none is stored.
+   */
+  commit(app: string, changes: unknown): Result<SessionSnapshot | null> {
+    return this.#op(app, (engine, now) => {
+      const key = (changes as { key?: unknown } | null)?.key;
+      const parsed = parseChangeset(key as string, changes);
+      const stored = engine.commit(parsed, now);
+      return stored === null ? null : snapshotOf(stored);
+    });
+  }
+
+  /** Ends the live session for `key` (reason `invalidated`); returns whether there was one. */
+  invalidate(app: string, key: string): Result<boolean> {
+    return this.#op(app, (engine, now) => {
+      assertSessionKey(key);
+      return engine.invalidate(key, now);
+    });
+  }
+
+  /** The app's settings, stored sessions, next sweep and storage usage. */
+  stats(app: string): Result<AppStats> {
+    return this.#op(app, () => {
+      const current = this.#app as OpenApp;
+      return {
+        app: current.name,
+        settings: current.settings,
+        sessions: this.#store.count(),
+        nextSweep: this.#alarmAt === null ? null : this.#alarmAt / 1000,
+        pendingEvents: this.#outbox.pending(),
+        usage: { ...this.#store.usage },
+      };
+    });
+  }
+
+  /** Ends every expired session now (what the alarm does); returns how many. */
+  async sweep(app: string): Promise<Result<number>> {
+    const result = this.#op(app, (engine, now) => engine.sweep(now, SWEEP_BATCH));
+    await this.#flushQuietly();
+    return result;
+  }
+
+  /**
+   * The sweep: ends expired sessions in bounded batches (one transaction each), sends the
+   * outbox, and re-arms for the next moment a session can expire. Safe to run twice.
+   */
+  override async alarm(info?: AlarmInvocationInfo): Promise<void> {
+    this.#alarmAt = null;
+    try {
+      const app = this.#app;
+      if (app !== undefined) {
+        const now = this.now();
+        for (let i = 0; i < SWEEP_BATCHES_PER_ALARM; i++) {
+          const ended = app.engine.sweepBatch(now, SWEEP_BATCH);
+          this.#runHooks();
+          if (ended < SWEEP_BATCH) break;
+          await this.#outbox.flush();
+        }
+      }
+      await this.#outbox.flush();
+      this.#sendFailures = 0;
+    } catch (error) {
+      // Let the runtime retry a few times; then stop throwing and re-arm ourselves, since an
+      // alarm that exhausted its retries is never run again.
+      if ((info?.retryCount ?? 0) < ALARM_RETRIES_BEFORE_REARM) throw error;
+      console.error("session sweep failed; re-arming", errorName(error));
+      this.#sendFailures++;
+    }
+    this.#arm();
+  }
+
+  /** Runs a session operation of `app`: validated, timed, its events delivered. */
+  #op<T>(app: string, fn: (engine: SessionEngine, now: number) => T): Result<T> {
+    const result = resultOf(() => fn(this.#ensureApp(app).engine, this.now()));
+    if (this.#hookEvents.length > 0) {
+      this.#runHooks();
+      this.#arm();
+      this.ctx.waitUntil(this.#flushQuietly());
+    }
+    return result;
+  }
+
+  #ensureApp(app: string, settings: Partial<AppSettings> = {}): OpenApp {
+    assertAppName(app);
+    if (this.#app === undefined) {
+      this.#saveApp(app, resolveAppSettings(settings));
+    } else if (this.#app.name !== app) {
+      throw new InvalidInputError(
+        `This object holds app "${this.#app.name}", not "${app}": derive object names with objectName().`,
+        "wrong_app",
+      );
+    }
+    return this.#app as OpenApp;
+  }
+
+  #saveApp(name: string, settings: AppSettings): void {
+    this.#store.exec(
+      "INSERT OR REPLACE INTO app (id, name, settings) VALUES (1, ?, ?)",
+      name,
+      JSON.stringify(settings),
+    );
+    this.#useApp(name, settings);
+  }
+
+  #useApp(name: string, settings: AppSettings): void {
+    const engine = new SessionEngine({
+      app: name,
+      settings,
+      store: this.#store,
+      emit: (events) => {
+        // Inside the change's transaction: the outbox row commits or rolls back with it.
+        this.#outbox.add(events.filter((e) => e.type === "end" || settings.beginEvents));
+        this.#hookEvents.push(...events);
+      },
+    });
+    this.#app = { name, settings, engine };
+  }
+
+  /** Hands the events of the last change to the in-process hooks; a hook's error is logged. */
+  #runHooks(): void {
+    const events = this.#hookEvents;
+    this.#hookEvents = [];
+    for (const event of events) {
+      try {
+        const done =
+          event instanceof SessionEndEvent ? this.onSessionEnd(event) : this.onSessionBegin(event);
+        if (done instanceof Promise) this.ctx.waitUntil(done.catch((e) => logHookError(e)));
+      } catch (error) {
+        logHookError(error);
+      }
+    }
+  }
+
+  async #flushQuietly(): Promise<void> {
+    try {
+      await this.#outbox.flush();
+      this.#sendFailures = 0;
+    } catch (error) {
+      this.#sendFailures++;
+      console.error("session events not sent yet; will retry", errorName(error));
+      this.#arm();
+    }
+  }
+
+  /**
+   * Keeps the alarm at the next moment work can be due: a session can expire, or unsent events
+   * wait. Only moves it earlier (a late-firing alarm finds nothing and re-arms), so reads never
+   * write it; with nothing stored and nothing waiting it is deleted.
+   */
+  #arm(): void {
+    const app = this.#app;
+    const expiry = app?.engine.nextExpiry();
+    let due = expiry === undefined ? Number.POSITIVE_INFINITY : expiry * 1000;
+    if (this.#outbox.enabled && this.#outbox.pending() > 0) {
+      const delay = SEND_RETRY_MS[Math.min(this.#sendFailures, SEND_RETRY_MS.length - 1)] ?? 1000;
+      due = Math.min(due, Date.now() + delay);
+    }
+    if (due === Number.POSITIVE_INFINITY) {
+      if (this.#alarmAt !== null) {
+        this.#alarmAt = null;
+        void this.ctx.storage.deleteAlarm();
+      }
+      return;
+    }
+    if (this.#alarmAt === null || due < this.#alarmAt) {
+      this.#alarmAt = due;
+      void this.ctx.storage.setAlarm(due);
+    }
+  }
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+function logHookError(error: unknown): void {
+  console.error("session event hook failed", errorName(error));
 }

@@ -18,6 +18,8 @@ export interface SessionEventBody {
   at: number;
   /** The session's data, on end events. */
   data?: JsonObject;
+  /** Set (and `data` left out) when the data was too large for one Queue message. */
+  dataOmitted?: true;
 }
 
 /** The id of a session's event of one type: the same however often the event is delivered. */

@@ -1,21 +1,22 @@
 // edge sessions: server-side sessions for Cloudflare Workers, after repoze.session.
 
-// Storage: the interface a store implements, the in-memory store, and the rules engine on top
-export { type Changeset, isEmptyChangeset, parseChangeset } from "./changeset";
+// Time
+export { expiresAt, isExpired, timeslice } from "./timeslice";
 
 // Sessions and their manager
 export { KeyError, SessionData } from "./data";
-export { DEFAULT_SWEEP_BATCH, SessionEngine } from "./engine";
-// Errors
+export { SessionDataManager, type SessionDataManagerOptions } from "./manager";
 export {
-  ConflictError,
-  type ConflictReason,
-  InvalidInputError,
-  InvalidKeyError,
-  SessionError,
-  SessionTooLargeError,
-  SettingsMismatchError,
-} from "./errors";
+  type AppSettings,
+  DEFAULT_APP_SETTINGS,
+  DEFAULT_SETTINGS,
+  differingSetting,
+  MAX_SESSION_BYTES_LIMIT,
+  parseAppSettings,
+  resolveAppSettings,
+  resolveSettings,
+  type SessionSettings,
+} from "./settings";
 
 // Events
 export {
@@ -26,17 +27,27 @@ export {
   type SessionEvent,
   type SessionEventBody,
 } from "./events";
-export { assertJsonValue, type JsonObject, type JsonValue } from "./json";
-export { SessionDataManager, type SessionDataManagerOptions } from "./manager";
-export { MemoryStore } from "./memory-store";
-export { APP_NAME_PATTERN, assertAppName, assertSessionKey, SESSION_KEY_PATTERN } from "./names";
+
+// Errors, and their transport over RPC and HTTP
 export {
-  DEFAULT_SETTINGS,
-  MAX_SESSION_BYTES_LIMIT,
-  resolveSettings,
-  type SessionSettings,
-} from "./settings";
+  ConflictError,
+  type ConflictReason,
+  InvalidInputError,
+  InvalidKeyError,
+  SessionError,
+  SessionTooLargeError,
+  SettingsMismatchError,
+} from "./errors";
+export { type ErrorBody, errorBody, errorFromBody, type Result, resultOf, unwrap } from "./result";
+
+// Storage: the interface a store implements, the in-memory store, and the rules engine on top
+export { type Changeset, isEmptyChangeset, parseChangeset } from "./changeset";
+export { DEFAULT_SWEEP_BATCH, SessionEngine } from "./engine";
+export { assertJsonValue, type JsonObject, type JsonValue } from "./json";
+export { MemoryStore } from "./memory-store";
 export type { SessionStore } from "./store";
 export { type SessionSnapshot, type StoredSession, snapshotOf } from "./stored-session";
-// Time
-export { expiresAt, isExpired, timeslice } from "./timeslice";
+
+// Names: apps, keys, and the Durable Object that holds a key
+export { APP_NAME_PATTERN, assertAppName, assertSessionKey, SESSION_KEY_PATTERN } from "./names";
+export { objectName, shardOf } from "./naming";

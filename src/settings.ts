@@ -22,7 +22,11 @@ export const MAX_SESSION_BYTES_LIMIT = 1024 * 1024;
 
 /** Fills in defaults and validates; throws `InvalidInputError` naming the bad setting. */
 export function resolveSettings(given: Partial<SessionSettings> = {}): SessionSettings {
-  const settings = { ...DEFAULT_SETTINGS, ...withoutUndefined(given) };
+  const settings: SessionSettings = {
+    timeout: given.timeout ?? DEFAULT_SETTINGS.timeout,
+    period: given.period ?? DEFAULT_SETTINGS.period,
+    maxSessionBytes: given.maxSessionBytes ?? DEFAULT_SETTINGS.maxSessionBytes,
+  };
   positive("timeout", settings.timeout);
   positive("period", settings.period);
   if (
@@ -49,4 +53,62 @@ function positive(name: string, value: unknown): void {
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** An app's settings as stored with it: the session settings plus delivery and placement. */
+export interface AppSettings extends SessionSettings {
+  /** Send begin events to the Queue too (end events always go). Default false. */
+  beginEvents: boolean;
+}
+
+/** Defaults of every app setting. */
+export const DEFAULT_APP_SETTINGS: Readonly<AppSettings> = Object.freeze({
+  ...DEFAULT_SETTINGS,
+  beginEvents: false,
+});
+
+const APP_SETTING_NAMES = new Set(Object.keys(DEFAULT_APP_SETTINGS));
+
+/**
+ * Validates settings that came from outside (HTTP body, RPC argument): known names only, each of
+ * its type. Returns the ones given; throws `InvalidInputError` naming the bad setting.
+ */
+export function parseAppSettings(input: unknown): Partial<AppSettings> {
+  if (input === undefined) return {};
+  if (input === null || typeof input !== "object" || Array.isArray(input)) {
+    throw new InvalidInputError(
+      "App settings must be a JSON object like { timeout, period, maxSessionBytes, beginEvents }.",
+      "invalid_settings",
+    );
+  }
+  const given = withoutUndefined(input as Record<string, unknown>);
+  for (const name of Object.keys(given)) {
+    if (!APP_SETTING_NAMES.has(name)) {
+      throw new InvalidInputError(
+        `Unknown app setting "${name}": use ${[...APP_SETTING_NAMES].join(", ")}.`,
+        "invalid_settings",
+      );
+    }
+  }
+  if (given.beginEvents !== undefined && typeof given.beginEvents !== "boolean") {
+    throw new InvalidInputError("Setting beginEvents must be true or false.", "invalid_settings");
+  }
+  resolveSettings(given as Partial<SessionSettings>);
+  return given as Partial<AppSettings>;
+}
+
+/** Fills in the defaults of every app setting; validates. */
+export function resolveAppSettings(given: Partial<AppSettings> = {}): AppSettings {
+  const settings = resolveSettings(given);
+  return { ...settings, beginEvents: given.beginEvents ?? DEFAULT_APP_SETTINGS.beginEvents };
+}
+
+/** The first setting whose stored value differs from the given one, if any. */
+export function differingSetting(
+  stored: AppSettings,
+  given: Partial<AppSettings>,
+): keyof AppSettings | undefined {
+  return (Object.keys(given) as (keyof AppSettings)[]).find(
+    (name) => given[name] !== undefined && given[name] !== stored[name],
+  );
 }

@@ -1,0 +1,99 @@
+import type { SessionEventBody } from "../src/index";
+import type { SqlStore } from "./sql-store";
+
+/** Queue limits: 100 messages and 256 KB a batch; 128 KB a message. Keep a margin for framing. */
+export const MAX_BATCH_MESSAGES = 100;
+export const MAX_BATCH_BYTES = 250_000;
+export const MAX_MESSAGE_BYTES = 120_000;
+
+const encoder = new TextEncoder();
+
+/**
+ * Events waiting for the Queue. They are written in the same transaction as the change that
+ * caused them and deleted only after the Queue accepted them, so a crash or a failed send never
+ * loses one; a retry may send one twice, with the same `id`.
+ */
+export class Outbox {
+  readonly #store: SqlStore;
+  readonly #queue: Queue | undefined;
+  #flushing: Promise<number> | undefined;
+
+  constructor(store: SqlStore, queue: Queue | undefined) {
+    this.#store = store;
+    this.#queue = queue;
+  }
+
+  /** Whether events are sent at all (a Queue is bound). */
+  get enabled(): boolean {
+    return this.#queue !== undefined;
+  }
+
+  /** Adds events; call inside the transaction of the change. Duplicate ids are kept once. */
+  add(events: SessionEventBody[]): void {
+    if (this.#queue === undefined) return;
+    for (const event of events) {
+      this.#store.exec(
+        "INSERT OR IGNORE INTO outbox (id, body) VALUES (?, ?)",
+        event.id,
+        serialize(event),
+      );
+    }
+  }
+
+  /** How many events wait. */
+  pending(): number {
+    const [row] = this.#store.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbox");
+    return row?.n ?? 0;
+  }
+
+  /**
+   * Sends every waiting event to the Queue in batches and deletes each batch once accepted.
+   * Returns how many were sent; rejects (keeping the rest) when a send fails. Concurrent calls
+   * share one flush, so no batch goes out twice at once.
+   */
+  flush(): Promise<number> {
+    this.#flushing ??= this.#send().finally(() => {
+      this.#flushing = undefined;
+    });
+    return this.#flushing;
+  }
+
+  async #send(): Promise<number> {
+    const queue = this.#queue;
+    if (queue === undefined) return 0;
+    let sent = 0;
+    for (;;) {
+      const rows = this.#store.exec<{ seq: number; body: string }>(
+        "SELECT seq, body FROM outbox ORDER BY seq LIMIT ?",
+        MAX_BATCH_MESSAGES,
+      );
+      if (rows.length === 0) return sent;
+      const batch: typeof rows = [];
+      let bytes = 0;
+      for (const row of rows) {
+        const size = encoder.encode(row.body).byteLength;
+        if (batch.length > 0 && bytes + size > MAX_BATCH_BYTES) break;
+        batch.push(row);
+        bytes += size;
+      }
+      await queue.sendBatch(
+        batch.map((row) => ({
+          body: JSON.parse(row.body) as SessionEventBody,
+          contentType: "json",
+        })),
+      );
+      const first = batch[0]?.seq ?? 0;
+      const last = batch.at(-1)?.seq ?? 0;
+      this.#store.exec("DELETE FROM outbox WHERE seq BETWEEN ? AND ?", first, last);
+      sent += batch.length;
+    }
+  }
+}
+
+/** The event as JSON; an end event too large for one Queue message goes without its data. */
+function serialize(event: SessionEventBody): string {
+  const body = JSON.stringify(event);
+  if (encoder.encode(body).byteLength <= MAX_MESSAGE_BYTES) return body;
+  const { data: _omitted, ...rest } = event;
+  return JSON.stringify({ ...rest, dataOmitted: true });
+}

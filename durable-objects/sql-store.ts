@@ -1,0 +1,160 @@
+import type { SessionStore, StoredSession } from "../src/index";
+
+/** The schema this code reads and writes. Bump it with a migration in `migrate()`. */
+export const SCHEMA_VERSION = 1;
+
+interface SessionRow extends Record<string, SqlStorageValue> {
+  key: string;
+  sid: string;
+  version: number;
+  created: number;
+  last_modified: number | null;
+  slice: number;
+  data: string;
+  key_versions: string;
+  cleared_version: number;
+}
+
+const COLUMNS =
+  "key, sid, version, created, last_modified, slice, data, key_versions, cleared_version";
+
+/**
+ * A `SessionStore` on a Durable Object's SQLite storage (`ctx.storage.sql`, synchronous): the
+ * part of ZODB's FileStorage file. One row per stored session, indexed on `slice` so the sweep
+ * reads only expired rows. It adds up the rows every statement read and wrote, as billed.
+ */
+export class SqlStore implements SessionStore {
+  readonly #storage: DurableObjectStorage;
+  readonly #sql: SqlStorage;
+  #inTransaction = false;
+  /** Rows read and written by this store's statements since the object started. */
+  readonly usage = { rowsRead: 0, rowsWritten: 0 };
+
+  constructor(storage: DurableObjectStorage) {
+    this.#storage = storage;
+    this.#sql = storage.sql;
+    migrate(this.#sql);
+  }
+
+  /** Runs a statement and counts its rows. */
+  exec<T extends Record<string, SqlStorageValue>>(
+    query: string,
+    ...bindings: SqlStorageValue[]
+  ): T[] {
+    const cursor = this.#sql.exec<T>(query, ...bindings);
+    const rows = cursor.toArray();
+    this.usage.rowsRead += cursor.rowsRead;
+    this.usage.rowsWritten += cursor.rowsWritten;
+    return rows;
+  }
+
+  load(key: string): StoredSession | undefined {
+    const [row] = this.exec<SessionRow>(`SELECT ${COLUMNS} FROM sessions WHERE key = ?`, key);
+    return row === undefined ? undefined : fromRow(row);
+  }
+
+  save(session: StoredSession): void {
+    this.exec(
+      `INSERT OR REPLACE INTO sessions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      session.key,
+      session.sid,
+      session.version,
+      session.created,
+      session.lastModified,
+      session.slice,
+      JSON.stringify(session.data),
+      JSON.stringify(session.keyVersions),
+      session.clearedVersion,
+    );
+  }
+
+  touch(key: string, slice: number): void {
+    this.exec("UPDATE sessions SET slice = ? WHERE key = ?", slice, key);
+  }
+
+  remove(key: string): void {
+    this.exec("DELETE FROM sessions WHERE key = ?", key);
+  }
+
+  expired(beforeSlice: number, limit: number): StoredSession[] {
+    return this.exec<SessionRow>(
+      `SELECT ${COLUMNS} FROM sessions WHERE slice < ? ORDER BY slice LIMIT ?`,
+      beforeSlice,
+      limit,
+    ).map(fromRow);
+  }
+
+  earliestSlice(): number | undefined {
+    const [row] = this.exec<{ slice: number }>("SELECT slice FROM sessions ORDER BY slice LIMIT 1");
+    return row?.slice;
+  }
+
+  count(): number {
+    const [row] = this.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sessions");
+    return row?.n ?? 0;
+  }
+
+  transaction<T>(fn: () => T): T {
+    if (this.#inTransaction) return fn();
+    this.#inTransaction = true;
+    try {
+      return this.#storage.transactionSync(fn);
+    } finally {
+      this.#inTransaction = false;
+    }
+  }
+}
+
+function fromRow(row: SessionRow): StoredSession {
+  return {
+    key: row.key,
+    sid: row.sid,
+    version: row.version,
+    created: row.created,
+    lastModified: row.last_modified,
+    slice: row.slice,
+    data: JSON.parse(row.data),
+    keyVersions: JSON.parse(row.key_versions),
+    clearedVersion: row.cleared_version,
+  };
+}
+
+/** Creates the schema, or brings an older one up to `SCHEMA_VERSION`. */
+function migrate(sql: SqlStorage): void {
+  sql.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+  const current =
+    sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray()[0]?.version ?? 0;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(
+      `Stored schema version ${current} is newer than this code's (${SCHEMA_VERSION}): deploy the newer version of edge-sessions.`,
+    );
+  }
+  if (current === SCHEMA_VERSION) return;
+  // Version 0 -> 1: the first schema.
+  sql.exec(`
+    CREATE TABLE IF NOT EXISTS app (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      name TEXT NOT NULL,
+      settings TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS sessions (
+      key TEXT PRIMARY KEY,
+      sid TEXT NOT NULL,
+      version INTEGER NOT NULL,
+      created REAL NOT NULL,
+      last_modified REAL,
+      slice REAL NOT NULL,
+      data TEXT NOT NULL,
+      key_versions TEXT NOT NULL,
+      cleared_version INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS sessions_by_slice ON sessions (slice);
+    CREATE TABLE IF NOT EXISTS outbox (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      id TEXT NOT NULL UNIQUE,
+      body TEXT NOT NULL
+    );
+  `);
+  sql.exec("DELETE FROM schema_version");
+  sql.exec("INSERT INTO schema_version (version) VALUES (?)", SCHEMA_VERSION);
+}
