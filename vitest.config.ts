@@ -22,6 +22,7 @@ export default defineConfig({
             miniflare: {
               durableObjects: {
                 SESSION_MANAGER: { className: "ClockedSessionManagerObject", useSQLite: true },
+                FLAKY_MANAGER: { className: "FlakyQueueSessionManagerObject", useSQLite: true },
               },
               bindings: { SESSIONS_API_TOKEN: "test-token", ENVIRONMENT: "test" },
               // Deliver queued messages to the consumer after 50 ms instead of

@@ -8,6 +8,9 @@ export const MAX_MESSAGE_BYTES = 120_000;
 
 const encoder = new TextEncoder();
 
+/** Delivers one batch of events; rejects when they were not accepted. */
+export type SendBatch = (events: SessionEventBody[]) => Promise<void>;
+
 /**
  * Events waiting for the Queue. They are written in the same transaction as the change that
  * caused them and deleted only after the Queue accepted them, so a crash or a failed send never
@@ -15,22 +18,23 @@ const encoder = new TextEncoder();
  */
 export class Outbox {
   readonly #store: SqlStore;
-  readonly #queue: Queue | undefined;
+  readonly #send: SendBatch | undefined;
   #flushing: Promise<number> | undefined;
 
-  constructor(store: SqlStore, queue: Queue | undefined) {
+  /** `send` delivers one batch (a Queue's `sendBatch`); without it, no event is kept. */
+  constructor(store: SqlStore, send: SendBatch | undefined) {
     this.#store = store;
-    this.#queue = queue;
+    this.#send = send;
   }
 
-  /** Whether events are sent at all (a Queue is bound). */
+  /** Whether events are sent at all. */
   get enabled(): boolean {
-    return this.#queue !== undefined;
+    return this.#send !== undefined;
   }
 
   /** Adds events; call inside the transaction of the change. Duplicate ids are kept once. */
   add(events: SessionEventBody[]): void {
-    if (this.#queue === undefined) return;
+    if (this.#send === undefined) return;
     for (const event of events) {
       this.#store.exec(
         "INSERT OR IGNORE INTO outbox (id, body) VALUES (?, ?)",
@@ -52,15 +56,15 @@ export class Outbox {
    * share one flush, so no batch goes out twice at once.
    */
   flush(): Promise<number> {
-    this.#flushing ??= this.#send().finally(() => {
+    this.#flushing ??= this.#drain().finally(() => {
       this.#flushing = undefined;
     });
     return this.#flushing;
   }
 
-  async #send(): Promise<number> {
-    const queue = this.#queue;
-    if (queue === undefined) return 0;
+  async #drain(): Promise<number> {
+    const send = this.#send;
+    if (send === undefined) return 0;
     let sent = 0;
     for (;;) {
       const rows = this.#store.exec<{ seq: number; body: string }>(
@@ -76,12 +80,7 @@ export class Outbox {
         batch.push(row);
         bytes += size;
       }
-      await queue.sendBatch(
-        batch.map((row) => ({
-          body: JSON.parse(row.body) as SessionEventBody,
-          contentType: "json",
-        })),
-      );
+      await send(batch.map((row) => JSON.parse(row.body) as SessionEventBody));
       const first = batch[0]?.seq ?? 0;
       const last = batch.at(-1)?.seq ?? 0;
       this.#store.exec("DELETE FROM outbox WHERE seq BETWEEN ? AND ?", first, last);

@@ -14,6 +14,7 @@ import {
   SessionEndEvent,
   SessionEngine,
   type SessionEvent,
+  type SessionEventBody,
   type SessionSnapshot,
   SettingsMismatchError,
   snapshotOf,
@@ -79,7 +80,10 @@ export class SessionManagerObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#store = new SqlStore(ctx.storage);
-    this.#outbox = new Outbox(this.#store, env.SESSION_EVENTS);
+    this.#outbox = new Outbox(
+      this.#store,
+      env.SESSION_EVENTS === undefined ? undefined : (events) => this.sendEvents(events),
+    );
     const [row] = this.#store.exec<{ name: string; settings: string }>(
       "SELECT name, settings FROM app",
     );
@@ -99,6 +103,14 @@ export class SessionManagerObject extends DurableObject<Env> {
 
   /** Called after a stored session ended (expired, invalidated, regenerated). */
   protected onSessionEnd(_event: SessionEndEvent): void | Promise<void> {}
+
+  /**
+   * Delivers one batch of events (at most 100, under 256 KB) to the `SESSION_EVENTS` Queue.
+   * Override to deliver elsewhere; reject when the batch was not accepted, and it is retried.
+   */
+  protected async sendEvents(events: SessionEventBody[]): Promise<void> {
+    await this.env.SESSION_EVENTS?.sendBatch(events.map((body) => ({ body, contentType: "json" })));
+  }
 
   /** An empty RPC method: the baseline for what a call costs. */
   ping(): string {

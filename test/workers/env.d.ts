@@ -7,6 +7,8 @@ declare namespace Cloudflare {
       import("../../durable-objects/session-manager-object").SessionManagerObject
     >;
     SESSION_EVENTS: Queue;
+    /** Tests only: a session manager whose Queue fails on demand (test/workers/main.ts). */
+    FLAKY_MANAGER: DurableObjectNamespace<import("./main").FlakyQueueSessionManagerObject>;
     /** Secret: `wrangler secret put SESSIONS_API_TOKEN`; `.dev.vars` locally. */
     SESSIONS_API_TOKEN: string;
     ENVIRONMENT: string;

@@ -1,4 +1,10 @@
 // The worker under test: the real one, with a Durable Object class whose clock the tests move.
+import type {
+  SessionBeginEvent,
+  SessionEndEvent,
+  SessionEvent,
+  SessionEventBody,
+} from "../../src/index";
 import { SessionManagerObject } from "../../worker/index";
 import { testClock } from "./clock";
 
@@ -9,5 +15,32 @@ export { default } from "../../worker/index";
 export class ClockedSessionManagerObject extends SessionManagerObject {
   protected override now(): number {
     return testClock.now;
+  }
+}
+
+/** What `FlakyQueueSessionManagerObject` did: the batches the Queue accepted, the hooks' events. */
+export const flakyQueue = {
+  /** Sends to refuse before accepting again. */
+  failuresLeft: 0,
+  accepted: [] as SessionEventBody[],
+  hooked: [] as SessionEvent[],
+};
+
+/** A session manager whose Queue refuses `flakyQueue.failuresLeft` sends, then accepts. */
+export class FlakyQueueSessionManagerObject extends ClockedSessionManagerObject {
+  protected override async sendEvents(events: SessionEventBody[]): Promise<void> {
+    if (flakyQueue.failuresLeft > 0) {
+      flakyQueue.failuresLeft--;
+      throw new Error("queue unavailable (test)");
+    }
+    flakyQueue.accepted.push(...events);
+  }
+
+  protected override onSessionBegin(event: SessionBeginEvent): void {
+    flakyQueue.hooked.push(event);
+  }
+
+  protected override onSessionEnd(event: SessionEndEvent): void {
+    flakyQueue.hooked.push(event);
   }
 }
