@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import {
   type AppSettings,
+  type AppStats,
   assertAppName,
   assertSessionKey,
   differingSetting,
@@ -21,20 +22,6 @@ import {
 } from "../src/index";
 import { Outbox } from "./outbox";
 import { SqlStore } from "./sql-store";
-
-/** What `stats` reports about an app (of this object, i.e. of one shard). */
-export interface AppStats {
-  app: string;
-  settings: AppSettings;
-  /** Sessions stored now. */
-  sessions: number;
-  /** When the alarm will next sweep (seconds since the epoch), or `null` when none is set. */
-  nextSweep: number | null;
-  /** Events waiting for the Queue. */
-  pendingEvents: number;
-  /** Rows read and written by this object's statements since it started. */
-  usage: { rowsRead: number; rowsWritten: number };
-}
 
 /** Expired sessions ended per transaction by the alarm. */
 const SWEEP_BATCH = 500;

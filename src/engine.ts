@@ -74,7 +74,7 @@ export class SessionEngine {
         return { ...stored, slice };
       }
       if (stored.version !== changes.version) this.#checkMerge(stored, changes);
-      const next = this.#apply(stored, changes, slice);
+      const next = this.#apply(stored, changes, slice, now);
       this.store.save(next);
       return next;
     });
@@ -171,7 +171,7 @@ export class SessionEngine {
       keyVersions: {},
       clearedVersion: 0,
     };
-    const session = this.#apply(empty, changes, slice);
+    const session = this.#apply(empty, changes, slice, now);
     this.store.save(session);
     events.push(new SessionBeginEvent(this.app, session, now));
     return session;
@@ -199,7 +199,7 @@ export class SessionEngine {
     }
   }
 
-  #apply(stored: StoredSession, changes: Changeset, slice: number): StoredSession {
+  #apply(stored: StoredSession, changes: Changeset, slice: number, now: number): StoredSession {
     const version = stored.version + 1;
     const data = new Map(changes.clear ? [] : Object.entries(stored.data));
     const keyVersions = new Map(changes.clear ? [] : Object.entries(stored.keyVersions));
@@ -214,7 +214,7 @@ export class SessionEngine {
       ...stored,
       version,
       slice,
-      lastModified: lastModifiedAfter(stored, changes),
+      lastModified: lastModifiedAfter(stored, changes, now),
       // Object.fromEntries defines own properties, so a "__proto__" key stays plain data.
       data: Object.fromEntries(data),
       keyVersions: Object.fromEntries(keyVersions),
@@ -228,9 +228,14 @@ export class SessionEngine {
   }
 }
 
-/** The snapshot's `lastModified` as assigned; after a merge, the larger of the two. */
-function lastModifiedAfter(stored: StoredSession, changes: Changeset): number | null {
-  const given = changes.lastModified;
+/**
+ * The snapshot's `lastModified` as the changeset gives it (a changeset that changes data without
+ * one is stamped `now`); after a merge, the larger of the stored and the given one.
+ */
+function lastModifiedAfter(stored: StoredSession, changes: Changeset, now: number): number | null {
+  const changesData =
+    changes.clear || (changes.delete?.length ?? 0) > 0 || Object.keys(changes.set ?? {}).length > 0;
+  const given = changes.lastModified === undefined && changesData ? now : changes.lastModified;
   if (given === undefined) return stored.lastModified;
   if (stored.version === changes.version || stored.lastModified === null) return given;
   return given === null ? stored.lastModified : Math.max(stored.lastModified, given);

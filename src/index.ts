@@ -40,6 +40,9 @@ export {
 } from "./errors";
 export { type ErrorBody, errorBody, errorFromBody, type Result, resultOf, unwrap } from "./result";
 
+// The RPC surface of the Durable Object and the service entrypoint
+export type { AppStats, SessionManagerRpc } from "./protocol";
+
 // Storage: the interface a store implements, the in-memory store, and the rules engine on top
 export { type Changeset, isEmptyChangeset, parseChangeset } from "./changeset";
 export { DEFAULT_SWEEP_BATCH, SessionEngine } from "./engine";

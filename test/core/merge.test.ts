@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { ConflictError, MemoryStore, type SessionData } from "../../src/index";
+import {
+  ConflictError,
+  MemoryStore,
+  resolveSettings,
+  type SessionData,
+  SessionEngine,
+} from "../../src/index";
 import { makeManager } from "./helpers";
 
 /**
@@ -208,6 +214,28 @@ describe("merge per key", () => {
     one.manager.commit();
     two.manager.commit();
     expect(store.load("s")?.lastModified).toBe(80);
+  });
+});
+
+describe("changesets from outside (RPC, HTTP)", () => {
+  const engine = () =>
+    new SessionEngine({ app: "a", settings: resolveSettings(), store: new MemoryStore() });
+
+  it("a changeset that changes data without lastModified is stamped with the commit time", () => {
+    const e = engine();
+    const stored = e.commit({ key: "s", sid: null, version: 0, set: { x: 1 } }, 70);
+    expect(stored?.lastModified).toBe(70);
+    const next = e.commit({ key: "s", sid: stored?.sid ?? null, version: 1, delete: ["x"] }, 90);
+    expect(next?.lastModified).toBe(90);
+  });
+
+  it("a given lastModified is kept as given", () => {
+    const e = engine();
+    const stored = e.commit(
+      { key: "s", sid: null, version: 0, set: { x: 1 }, lastModified: 5 },
+      70,
+    );
+    expect(stored?.lastModified).toBe(5);
   });
 });
 

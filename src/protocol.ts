@@ -1,0 +1,35 @@
+import type { Result } from "./result";
+import type { AppSettings } from "./settings";
+import type { SessionSnapshot } from "./stored-session";
+
+/** What `stats` reports about an app (of one Durable Object, i.e. one shard). */
+export interface AppStats {
+  app: string;
+  settings: AppSettings;
+  /** Sessions stored now. */
+  sessions: number;
+  /** When the alarm will next sweep (seconds since the epoch), or `null` when none is set. */
+  nextSweep: number | null;
+  /** Events waiting for the Queue. */
+  pendingEvents: number;
+  /** Rows read and written by the object's statements since it started. */
+  usage: { rowsRead: number; rowsWritten: number };
+}
+
+/**
+ * The session operations as another Worker calls them: on a `SessionManagerObject` stub (DO
+ * binding) or on the `SessionService` entrypoint (service binding). Every method answers with a
+ * `Result`; `unwrap` turns an error result back into its typed error.
+ *
+ * Typing a stub as this interface also spares TypeScript the deep RPC types of JSON data.
+ */
+export interface SessionManagerRpc {
+  open(app: string, settings?: Partial<AppSettings>): Promise<Result<AppSettings>>;
+  configure(app: string, settings: Partial<AppSettings>): Promise<Result<AppSettings>>;
+  get(app: string, key: string): Promise<Result<SessionSnapshot>>;
+  query(app: string, key: string): Promise<Result<SessionSnapshot | null>>;
+  has(app: string, key: string): Promise<Result<boolean>>;
+  commit(app: string, changes: unknown): Promise<Result<SessionSnapshot | null>>;
+  invalidate(app: string, key: string): Promise<Result<boolean>>;
+  stats(app: string): Promise<Result<AppStats>>;
+}
