@@ -29,6 +29,8 @@ const SWEEP_BATCH = 500;
 const SWEEP_BATCHES_PER_ALARM = 40;
 /** Retry delays (ms) for the Queue, by attempt; the last one repeats. */
 const SEND_RETRY_MS = [1_000, 5_000, 30_000, 120_000, 300_000];
+/** How long an alarm that still has due work waits before it runs again. */
+const REARM_DELAY_MS = 1_000;
 /** After this many failed runs, the alarm catches its error and re-arms itself. */
 const ALARM_RETRIES_BEFORE_REARM = 3;
 
@@ -97,6 +99,11 @@ export class SessionManagerObject extends DurableObject<Env> {
    */
   protected async sendEvents(events: SessionEventBody[]): Promise<void> {
     await this.env.SESSION_EVENTS?.sendBatch(events.map((body) => ({ body, contentType: "json" })));
+  }
+
+  /** Rows read and written by this object's statements since it started. Reads nothing. */
+  usage(): { rowsRead: number; rowsWritten: number } {
+    return { ...this.#store.usage };
   }
 
   /** An empty RPC method: the baseline for what a call costs. */
@@ -228,7 +235,7 @@ export class SessionManagerObject extends DurableObject<Env> {
       console.error("session sweep failed; re-arming", errorName(error));
       this.#sendFailures++;
     }
-    this.#arm();
+    this.#arm(true);
   }
 
   /** Runs a session operation of `app`: validated, timed, its events delivered. */
@@ -309,7 +316,7 @@ export class SessionManagerObject extends DurableObject<Env> {
    * wait. Only moves it earlier (a late-firing alarm finds nothing and re-arms), so reads never
    * write it; with nothing stored and nothing waiting it is deleted.
    */
-  #arm(): void {
+  #arm(inAlarm = false): void {
     const app = this.#app;
     const expiry = app?.engine.nextExpiry();
     let due = expiry === undefined ? Number.POSITIVE_INFINITY : expiry * 1000;
@@ -324,6 +331,8 @@ export class SessionManagerObject extends DurableObject<Env> {
       }
       return;
     }
+    // An alarm that re-arms for work already due waits a moment rather than firing at once.
+    if (inAlarm) due = Math.max(due, Date.now() + REARM_DELAY_MS);
     if (this.#alarmAt === null || due < this.#alarmAt) {
       this.#alarmAt = due;
       void this.ctx.storage.setAlarm(due);

@@ -41,7 +41,7 @@ export {
 export { type ErrorBody, errorBody, errorFromBody, type Result, resultOf, unwrap } from "./result";
 
 // The RPC surface of the Durable Object and the service entrypoint
-export type { AppStats, SessionManagerRpc } from "./protocol";
+export type { AppStats, SessionManagerRpc, SessionObjectRpc } from "./protocol";
 
 // Storage: the interface a store implements, the in-memory store, and the rules engine on top
 export { type Changeset, isEmptyChangeset, parseChangeset } from "./changeset";

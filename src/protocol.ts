@@ -33,3 +33,13 @@ export interface SessionManagerRpc {
   invalidate(app: string, key: string): Promise<Result<boolean>>;
   stats(app: string): Promise<Result<AppStats>>;
 }
+
+/** What only a Durable Object stub offers beyond `SessionManagerRpc`. */
+export interface SessionObjectRpc extends SessionManagerRpc {
+  /** Ends every expired session now and sends the waiting events; returns how many ended. */
+  sweep(app: string): Promise<Result<number>>;
+  /** Rows read and written by the object's statements since it started. */
+  usage(): Promise<{ rowsRead: number; rowsWritten: number }>;
+  /** An empty method: the cost of a call. */
+  ping(): Promise<string>;
+}

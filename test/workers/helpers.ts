@@ -1,0 +1,34 @@
+import { env } from "cloudflare:workers";
+import {
+  type Changeset,
+  type JsonObject,
+  objectName,
+  type SessionObjectRpc,
+  type SessionSnapshot,
+  unwrap,
+} from "../../src/index";
+
+/** The start of the test clock: far in the future, so no alarm a test arms fires by itself. */
+export const T0 = 4_000_000_000;
+
+/** The stub of `app`'s session manager, typed as its RPC surface. */
+export function manager(
+  app: string,
+  namespace = env.SESSION_MANAGER,
+): SessionObjectRpc & DurableObjectStub {
+  return namespace.getByName(objectName(app)) as unknown as SessionObjectRpc & DurableObjectStub;
+}
+
+/** Gets `key` and commits `data` into it; returns the stored session. */
+export async function create(
+  stub: SessionObjectRpc,
+  app: string,
+  key: string,
+  data: JsonObject = { n: 1 },
+): Promise<SessionSnapshot> {
+  const snapshot: SessionSnapshot = unwrap(await stub.get(app, key));
+  const changes: Changeset = { key, sid: snapshot.sid, version: snapshot.version, set: data };
+  const stored: SessionSnapshot | null = unwrap(await stub.commit(app, changes));
+  if (stored === null) throw new Error(`nothing stored for ${key}`);
+  return stored;
+}
