@@ -187,6 +187,15 @@ export class SessionManagerObject extends DurableObject<Env> {
     });
   }
 
+  /** Moves the live session at `oldKey` to `newKey`; the old one ends (`regenerated`). */
+  regenerate(app: string, oldKey: string, newKey: string): Result<SessionSnapshot> {
+    return this.#op(app, (engine, now) => {
+      assertSessionKey(oldKey);
+      assertSessionKey(newKey);
+      return snapshotOf(engine.regenerate(oldKey, newKey, now));
+    });
+  }
+
   /** The app's settings, stored sessions, next sweep and storage usage. */
   stats(app: string): Result<AppStats> {
     return this.#op(app, () => {

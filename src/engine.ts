@@ -1,5 +1,5 @@
 import { type Changeset, isEmptyChangeset } from "./changeset";
-import { ConflictError, SessionTooLargeError } from "./errors";
+import { ConflictError, InvalidInputError, SessionTooLargeError } from "./errors";
 import { type EndReason, SessionBeginEvent, SessionEndEvent, type SessionEvent } from "./events";
 import { frozenCopy, type JsonValue, jsonEqual, utf8Length } from "./json";
 import type { SessionSettings } from "./settings";
@@ -77,6 +77,39 @@ export class SessionEngine {
       const next = this.#apply(stored, changes, slice, now);
       this.store.save(next);
       return next;
+    });
+  }
+
+  /**
+   * Moves the live session at `oldKey` to `newKey` (ID rotation, the defence against session
+   * fixation): a new stored session with the same data begins at `newKey`, and the old one ends
+   * with reason `regenerated`, in one transaction. Throws `ConflictError` (`ended`) when there is
+   * no live session at `oldKey`, and `InvalidInputError` when `newKey` is taken.
+   */
+  regenerate(oldKey: string, newKey: string, now: number): StoredSession {
+    return this.#run((events) => {
+      const slice = this.slice(now);
+      const stored = this.#live(oldKey, slice, now, events, false);
+      if (stored === undefined) throw new ConflictError(oldKey, "ended", null);
+      if (oldKey === newKey || this.#live(newKey, slice, now, events, false) !== undefined) {
+        throw new InvalidInputError(
+          `Cannot regenerate session "${oldKey}" as "${newKey}": that key is taken. Use a fresh random key.`,
+          "key_taken",
+        );
+      }
+      const moved: StoredSession = {
+        ...stored,
+        key: newKey,
+        sid: crypto.randomUUID(),
+        version: 1,
+        slice,
+        keyVersions: {},
+        clearedVersion: 0,
+      };
+      this.#end(stored, "regenerated", now, events);
+      this.store.save(moved);
+      events.push(new SessionBeginEvent(this.app, moved, now));
+      return moved;
     });
   }
 

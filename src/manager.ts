@@ -107,6 +107,19 @@ export class SessionDataManager {
     this.#pending = [];
   }
 
+  /**
+   * Moves the stored session at `oldKey` to `newKey` with its data; the old one ends with
+   * reason `regenerated`. Commit pending changes first: this acts on the stored session.
+   */
+  regenerate(oldKey: string, newKey: string): SessionData {
+    assertSessionKey(oldKey);
+    assertSessionKey(newKey);
+    this.#unit.delete(oldKey);
+    const moved = this.#engine.regenerate(oldKey, newKey, this.#clock());
+    this.#dispatch();
+    return this.#track(new SessionData(snapshotOf(moved), this.#clock));
+  }
+
   /** Ends every expired session; returns how many. */
   sweep(): number {
     const ended = this.#engine.sweep(this.#clock());

@@ -31,6 +31,7 @@ export interface SessionManagerRpc {
   has(app: string, key: string): Promise<Result<boolean>>;
   commit(app: string, changes: unknown): Promise<Result<SessionSnapshot | null>>;
   invalidate(app: string, key: string): Promise<Result<boolean>>;
+  regenerate(app: string, oldKey: string, newKey: string): Promise<Result<SessionSnapshot>>;
   stats(app: string): Promise<Result<AppStats>>;
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  ConflictError,
   InvalidInputError,
   InvalidKeyError,
   MemoryStore,
@@ -350,5 +351,33 @@ describe("bad input", () => {
   it("defaults to repoze's timeout and period", () => {
     const manager = new SessionDataManager();
     expect(manager.settings).toEqual({ timeout: 1200, period: 20, maxSessionBytes: 131072 });
+  });
+});
+
+describe("regenerate", () => {
+  it("moves the data to a new key and ends the old one with reason regenerated", () => {
+    const { manager, events, store } = makeManager();
+    manager.get("old").set("user", "fred");
+    manager.commit();
+    const moved = manager.regenerate("old", "new");
+    expect(moved.key).toBe("new");
+    expect(moved.get("user")).toBe("fred");
+    manager.commit();
+    expect(manager.has("old")).toBe(false);
+    expect(manager.get("new").get("user")).toBe("fred");
+    expect(store.count()).toBe(1);
+    const types = events.map((e) => `${e.type}:${e.key}:${"reason" in e ? e.reason : ""}`);
+    expect(types).toEqual(["begin:old:", "end:old:regenerated", "begin:new:"]);
+  });
+
+  it("refuses a taken key and a missing session, changing nothing", () => {
+    const { manager, store } = makeManager();
+    manager.get("a").set("x", 1);
+    manager.get("b").set("x", 2);
+    manager.commit();
+    const written = store.rowsWritten;
+    expect(() => manager.regenerate("a", "b")).toThrow(/taken/);
+    expect(() => manager.regenerate("missing", "c")).toThrow(ConflictError);
+    expect(store.rowsWritten).toBe(written);
   });
 });

@@ -73,7 +73,11 @@ describe("the event outbox", () => {
     const run = (retryCount: number) =>
       runInDurableObject(stub, async (instance: DurableObject) => {
         try {
-          await instance.alarm?.({ retryCount, isRetry: retryCount > 0 });
+          await instance.alarm?.({
+            retryCount,
+            isRetry: retryCount > 0,
+            scheduledTime: Date.now(),
+          });
           return "returned";
         } catch {
           return "threw";

@@ -85,7 +85,7 @@ describe("the alarm", () => {
     const sent = flakyQueue.accepted.length;
     expect(sent).toBe(2);
     await runInDurableObject(stub, (instance: DurableObject) =>
-      instance.alarm?.({ retryCount: 1, isRetry: true }),
+      instance.alarm?.({ retryCount: 1, isRetry: true, scheduledTime: Date.now() }),
     );
     expect(flakyQueue.accepted.length).toBe(sent);
   });
