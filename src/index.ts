@@ -1,5 +1,24 @@
 // edge sessions: server-side sessions for Cloudflare Workers, after repoze.session.
 
+// Clients: factories over a Durable Object binding, a service binding or HTTP
+export {
+  ConnectionManager,
+  DurableObjectSessionManagerFactory,
+  type FactoryOptions,
+  HttpSessionManagerFactory,
+  type HttpTransportOptions,
+  httpTransport,
+  objectTarget,
+  RemoteSessionManager,
+  type RetryOptions,
+  rpcTransport,
+  ServiceSessionManagerFactory,
+  SessionManagerFactory,
+  type SessionObjectNamespace,
+  type SessionTransport,
+  withRetry,
+} from "./client/index";
+
 // Time
 export { expiresAt, isExpired, timeslice } from "./timeslice";
 

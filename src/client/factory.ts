@@ -1,0 +1,260 @@
+import { SessionData } from "../data";
+import { ConflictError } from "../errors";
+import { assertAppName, assertSessionKey } from "../names";
+import type { SessionManagerRpc } from "../protocol";
+import type { AppSettings } from "../settings";
+import type { SessionSnapshot } from "../stored-session";
+import { type HttpTransportOptions, httpTransport } from "./http-transport";
+import { objectTarget, rpcTransport, type SessionObjectNamespace } from "./rpc-transport";
+import type { SessionTransport } from "./transport";
+
+/** Options of every factory: the app's settings (repoze's defaults) and the client's clock. */
+export interface FactoryOptions extends Partial<AppSettings> {
+  /** Seconds since the epoch; stamps `lastModified` of changes. Default `Date.now() / 1000`. */
+  clock?: () => number;
+  /** Spread the app over this many Durable Objects (fixed when the app is created). Default 1. */
+  shards?: number;
+}
+
+/**
+ * The unit of work of a program, like repoze's `ConnectionManager` over a ZODB connection:
+ * every session read through a manager opened on it joins it; `commit()` sends each changed
+ * session's changes, `abort()` (or `close()`) drops them.
+ *
+ * @example
+ * const cm = new ConnectionManager();
+ * const manager = await factory.open(cm);
+ * (await manager.get("abc")).set("first_name", "fred");
+ * await cm.commit();
+ */
+export class ConnectionManager {
+  readonly #sessions = new Map<string, { data: SessionData; transport: SessionTransport }>();
+
+  /** @internal A session read by a manager joins the unit of work. */
+  join(id: string, data: SessionData, transport: SessionTransport): void {
+    this.#sessions.set(id, { data, transport });
+  }
+
+  /** @internal The session already read in this unit of work. */
+  lookup(id: string): SessionData | undefined {
+    return this.#sessions.get(id)?.data;
+  }
+
+  /** @internal Forget a session (after it was moved by `regenerate`). */
+  forget(id: string): void {
+    this.#sessions.delete(id);
+  }
+
+  /**
+   * Sends the changes of every modified session, in parallel (one request per session; each
+   * session's commit is atomic, the set of them is not). Resolves to the stored sessions (`null`
+   * where nothing is stored any more). If any commit was refused, rejects with the first error
+   * (a `ConflictError` names the session and carries its current state) once all have settled.
+   * The unit of work ends either way.
+   */
+  async commit(): Promise<(SessionSnapshot | null)[]> {
+    const dirty = [...this.#sessions.values()].filter(({ data }) => data.isModified);
+    this.#sessions.clear();
+    const results = await Promise.allSettled(
+      dirty.map(({ data, transport }) => transport.commit(data.changes())),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
+    return results.map((r) => (r as PromiseFulfilledResult<SessionSnapshot | null>).value);
+  }
+
+  /** Drops every uncommitted change; the next access reads afresh. */
+  abort(): void {
+    this.#sessions.clear();
+  }
+
+  /** Ends the unit of work without committing (as `abort`). */
+  close(): void {
+    this.abort();
+  }
+}
+
+/** A session manager of one app, over any transport; its sessions join a `ConnectionManager`. */
+export class RemoteSessionManager {
+  readonly app: string;
+  readonly settings: AppSettings;
+  readonly connection: ConnectionManager;
+  readonly #transport: SessionTransport;
+  readonly #clock: () => number;
+
+  /** Made by a factory's `open()`. */
+  constructor(
+    app: string,
+    settings: AppSettings,
+    transport: SessionTransport,
+    connection: ConnectionManager,
+    clock: () => number,
+  ) {
+    this.app = app;
+    this.settings = settings;
+    this.#transport = transport;
+    this.connection = connection;
+    this.#clock = clock;
+  }
+
+  /** The live session for `key`, touched; otherwise a new, empty one (stored once committed). */
+  async get(key: string): Promise<SessionData> {
+    assertSessionKey(key);
+    return this.#known(key) ?? this.#join(await this.#transport.get(key));
+  }
+
+  /** The live session for `key` (touched), or `fallback`. Never creates. */
+  async query<D = undefined>(key: string, fallback?: D): Promise<SessionData | D> {
+    assertSessionKey(key);
+    const known = this.#known(key);
+    if (known !== undefined) return known;
+    const snapshot = await this.#transport.query(key);
+    return snapshot === null ? (fallback as D) : this.#join(snapshot);
+  }
+
+  /** Whether a live session exists for `key` (touching it). Never creates. */
+  async has(key: string): Promise<boolean> {
+    assertSessionKey(key);
+    return this.#known(key) !== undefined || (await this.#transport.has(key));
+  }
+
+  /**
+   * Moves the stored session at `oldKey` to `newKey` with its data, ending the old one (reason
+   * `regenerated`). Commit pending changes of `oldKey` first: this acts on the stored session.
+   */
+  async regenerate(oldKey: string, newKey: string): Promise<SessionData> {
+    assertSessionKey(oldKey);
+    assertSessionKey(newKey);
+    this.connection.forget(this.#id(oldKey));
+    return this.#join(await this.#transport.regenerate(oldKey, newKey));
+  }
+
+  #id(key: string): string {
+    return `${this.app}\u0000${key}`;
+  }
+
+  #known(key: string): SessionData | undefined {
+    return this.connection.lookup(this.#id(key));
+  }
+
+  #join(snapshot: SessionSnapshot): SessionData {
+    const data = new SessionData(snapshot, this.#clock);
+    this.connection.join(this.#id(snapshot.key), data, this.#transport);
+    return data;
+  }
+}
+
+/**
+ * Opens managers of one app over a transport. Use one of the named factories below.
+ */
+export class SessionManagerFactory {
+  readonly app: string;
+  readonly #transport: SessionTransport;
+  readonly #settings: Partial<AppSettings>;
+  readonly #clock: () => number;
+  #opened: Promise<AppSettings> | undefined;
+
+  constructor(app: string, transport: SessionTransport, options: FactoryOptions = {}) {
+    assertAppName(app);
+    const { clock = () => Date.now() / 1000, shards: _shards, ...settings } = options;
+    this.app = app;
+    this.#transport = transport;
+    this.#settings = settings;
+    this.#clock = clock;
+  }
+
+  /**
+   * A manager whose sessions join `connection` (default: a new `ConnectionManager`, available as
+   * `manager.connection`). The first call checks the app's stored settings against the factory's
+   * options and rejects with `SettingsMismatchError` naming the setting that differs.
+   */
+  async open(connection = new ConnectionManager()): Promise<RemoteSessionManager> {
+    this.#opened ??= this.#transport.open(this.#settings);
+    let settings: AppSettings;
+    try {
+      settings = await this.#opened;
+    } catch (error) {
+      this.#opened = undefined;
+      throw error;
+    }
+    return new RemoteSessionManager(this.app, settings, this.#transport, connection, this.#clock);
+  }
+}
+
+/**
+ * For a Worker bound to the `SessionManagerObject` namespace (same script, or another script
+ * through `script_name`).
+ *
+ * @example
+ * const factory = new DurableObjectSessionManagerFactory(env.SESSION_MANAGER, "shop");
+ * const manager = await factory.open();
+ */
+export class DurableObjectSessionManagerFactory extends SessionManagerFactory {
+  constructor(namespace: SessionObjectNamespace, app: string, options: FactoryOptions = {}) {
+    super(app, rpcTransport(app, objectTarget(namespace, app, options.shards)), options);
+  }
+}
+
+/**
+ * For a Worker with a service binding to the session worker's `SessionService` entrypoint.
+ *
+ * @example
+ * // wrangler.toml: [[services]] binding = "SESSIONS", service = "edge-sessions", entrypoint = "SessionService"
+ * const factory = new ServiceSessionManagerFactory(env.SESSIONS, "shop");
+ */
+export class ServiceSessionManagerFactory extends SessionManagerFactory {
+  constructor(service: unknown, app: string, options: FactoryOptions = {}) {
+    super(
+      app,
+      rpcTransport(app, () => service as SessionManagerRpc),
+      options,
+    );
+  }
+}
+
+/**
+ * For any edge function or Node program, over the session worker's HTTP API.
+ *
+ * @example
+ * const factory = new HttpSessionManagerFactory("https://sessions.example.com", "shop", { token });
+ */
+export class HttpSessionManagerFactory extends SessionManagerFactory {
+  constructor(baseUrl: string, app: string, options: FactoryOptions & HttpTransportOptions) {
+    const { token, fetch, ...rest } = options;
+    super(app, httpTransport(baseUrl, app, { token, fetch }), rest);
+  }
+}
+
+/** Options of `withRetry`. */
+export interface RetryOptions {
+  /** How many times the unit of work runs at most. Default 5. */
+  attempts?: number;
+}
+
+/**
+ * Runs a unit of work and commits it; when the commit meets a `ConflictError`, runs it again
+ * from fresh reads, up to `attempts` times. The work must read what it changes through `manager`.
+ *
+ * @example
+ * await withRetry(factory, async (manager) => {
+ *   const cart = await manager.get(key);
+ *   cart.set("count", (cart.get<number>("count") ?? 0) + 1);
+ * });
+ */
+export async function withRetry<T>(
+  factory: SessionManagerFactory,
+  work: (manager: RemoteSessionManager) => Promise<T>,
+  { attempts = 5 }: RetryOptions = {},
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const manager = await factory.open();
+    try {
+      const result = await work(manager);
+      await manager.connection.commit();
+      return result;
+    } catch (error) {
+      manager.connection.abort();
+      if (!(error instanceof ConflictError) || attempt >= attempts) throw error;
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import type { Changeset } from "../changeset";
+import { type SessionError, SettingsMismatchError } from "../errors";
+import { type ErrorBody, errorFromBody } from "../result";
+import type { AppSettings } from "../settings";
+import type { SessionSnapshot } from "../stored-session";
+import type { SessionTransport } from "./transport";
+
+/** Options of the HTTP transport. */
+export interface HttpTransportOptions {
+  /** The API token (`SESSIONS_API_TOKEN` of the session worker). */
+  token: string;
+  /** The `fetch` to use. Default: the global one. */
+  fetch?: typeof fetch;
+}
+
+/**
+ * A transport over the session worker's HTTP API (`/v1`), for edge functions outside Cloudflare
+ * and Node programs.
+ */
+export function httpTransport(
+  baseUrl: string,
+  app: string,
+  options: HttpTransportOptions,
+): SessionTransport {
+  const { token, fetch: doFetch = globalThis.fetch.bind(globalThis) } = options;
+  if (typeof token !== "string" || token.length === 0) {
+    throw new TypeError("httpTransport needs the API token of the session worker: { token }.");
+  }
+  const root = `${baseUrl.replace(/\/+$/, "")}/v1/apps/${encodeURIComponent(app)}`;
+  const session = (key: string) => `${root}/sessions/${encodeURIComponent(key)}`;
+
+  const request = async (
+    method: string,
+    url: string,
+    key: string,
+    body?: unknown,
+  ): Promise<Response> => {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const response = await doFetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (response.ok || response.status === 404) return response;
+    throw await errorOf(response, key);
+  };
+  const json = async <T>(response: Response): Promise<T> => (await response.json()) as T;
+
+  return {
+    open: async (settings: Partial<AppSettings>) => {
+      // GET tells the stored settings (storing the defaults on first use); PUT only to create.
+      const current = await json<{ settings: AppSettings; sessions: number }>(
+        await request("GET", root, ""),
+      );
+      const given = Object.entries(settings).filter(([, v]) => v !== undefined);
+      const differs = given.find(([name, v]) => current.settings[name as keyof AppSettings] !== v);
+      if (differs === undefined) return current.settings;
+      const [name, value] = differs;
+      const stored = current.settings[name as keyof AppSettings];
+      throw new SettingsMismatchError(app, name, stored, value);
+    },
+    get: async (key) => toSnapshot(await json(await request("POST", session(key), key))),
+    query: async (key) => {
+      const response = await request("GET", session(key), key);
+      return response.status === 404 ? null : toSnapshot(await json(response));
+    },
+    has: async (key) => (await request("HEAD", session(key), key)).status === 200,
+    commit: async (changes: Changeset) => {
+      const { key, ...body } = changes;
+      const result = await json<SessionSnapshot & { stored?: false }>(
+        await request("PATCH", session(key), key, body),
+      );
+      return result.stored === false ? null : toSnapshot(result);
+    },
+    invalidate: async (key) => (await request("DELETE", session(key), key)).status === 204,
+    regenerate: async (oldKey, newKey) =>
+      toSnapshot(
+        await json(await request("POST", `${session(oldKey)}/regenerate`, oldKey, { newKey })),
+      ),
+  };
+}
+
+function toSnapshot(body: unknown): SessionSnapshot {
+  const { key, sid, version, created, lastModified, data } = body as SessionSnapshot;
+  return { key, sid, version, created, lastModified, data };
+}
+
+async function errorOf(response: Response, key: string): Promise<SessionError> {
+  let body: { error?: Partial<ErrorBody>; current?: SessionSnapshot | null } | undefined;
+  try {
+    body = (await response.json()) as typeof body;
+  } catch {
+    body = undefined;
+  }
+  const code = body?.error?.code ?? `http_${response.status}`;
+  const message =
+    body?.error?.message ?? `The session API answered ${response.status} ${response.statusText}.`;
+  return errorFromBody(
+    { code, message, status: response.status, current: body?.current, keys: body?.error?.keys },
+    key,
+  );
+}

@@ -1,0 +1,15 @@
+// Clients: the repoze-style factory and connection manager over every transport.
+export {
+  ConnectionManager,
+  DurableObjectSessionManagerFactory,
+  type FactoryOptions,
+  HttpSessionManagerFactory,
+  RemoteSessionManager,
+  type RetryOptions,
+  ServiceSessionManagerFactory,
+  SessionManagerFactory,
+  withRetry,
+} from "./factory";
+export { type HttpTransportOptions, httpTransport } from "./http-transport";
+export { objectTarget, rpcTransport, type SessionObjectNamespace } from "./rpc-transport";
+export type { SessionTransport } from "./transport";
