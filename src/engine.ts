@@ -1,7 +1,7 @@
 import { type Changeset, isEmptyChangeset } from "./changeset";
 import { ConflictError, InvalidInputError, SessionTooLargeError } from "./errors";
 import { type EndReason, SessionBeginEvent, SessionEndEvent, type SessionEvent } from "./events";
-import { frozenCopy, type JsonValue, jsonEqual, utf8Length } from "./json";
+import { frozenCopy, jsonEqual, utf8Length } from "./json";
 import type { SessionSettings } from "./settings";
 import type { SessionStore } from "./store";
 import { type StoredSession, snapshotOf } from "./stored-session";
@@ -212,21 +212,22 @@ export class SessionEngine {
 
   /**
    * Someone committed since the snapshot was read. Refuse if a key this changeset changes was
-   * changed after the snapshot to a value other than the one this changeset gives it (a `clear`
-   * changes every key).
+   * changed by those commits (a write of the value a key already had is no change; a `clear`
+   * changes every key). Even a change to the value this changeset writes counts: two units of
+   * work that both read `n = 1` and write `n = 2` are two increments, and one would be lost.
    */
   #checkMerge(stored: StoredSession, changes: Changeset): void {
     const base = changes.version;
-    const changedSince = (k: string) =>
-      stored.clearedVersion > base || (stored.keyVersions[k] ?? 0) > base;
-    const set = changes.set ?? {};
-    const ours = (k: string): JsonValue | undefined => (Object.hasOwn(set, k) ? set[k] : undefined);
-    const touched = new Set([...Object.keys(set), ...(changes.delete ?? [])]);
-    if (changes.clear) for (const k of Object.keys(stored.data)) touched.add(k);
-    const current = (k: string) => (Object.hasOwn(stored.data, k) ? stored.data[k] : undefined);
-    const conflicting = [...touched].filter(
-      (k) => changedSince(k) && !jsonEqual(current(k), ours(k)),
-    );
+    const clearedSince = stored.clearedVersion > base;
+    const changedSince = (k: string) => clearedSince || (stored.keyVersions[k] ?? 0) > base;
+    const conflicting = changes.clear
+      ? [
+          ...new Set([
+            ...Object.keys(stored.keyVersions),
+            ...(clearedSince ? Object.keys(stored.data) : []),
+          ]),
+        ].filter(changedSince)
+      : [...Object.keys(changes.set ?? {}), ...(changes.delete ?? [])].filter(changedSince);
     if (conflicting.length > 0) {
       throw new ConflictError(stored.key, "conflict", snapshotOf(stored), conflicting);
     }
@@ -234,14 +235,17 @@ export class SessionEngine {
 
   #apply(stored: StoredSession, changes: Changeset, slice: number, now: number): StoredSession {
     const version = stored.version + 1;
+    // Versions record real changes only: clearing an empty session or writing a key's own
+    // value again changes nothing another unit of work could conflict with.
+    const clears = changes.clear === true && Object.keys(stored.data).length > 0;
     const data = new Map(changes.clear ? [] : Object.entries(stored.data));
-    const keyVersions = new Map(changes.clear ? [] : Object.entries(stored.keyVersions));
+    const keyVersions = new Map(clears ? [] : Object.entries(stored.keyVersions));
     for (const k of changes.delete ?? []) {
       if (data.delete(k)) keyVersions.set(k, version);
     }
     for (const [k, v] of Object.entries(changes.set ?? {})) {
+      if (!data.has(k) || !jsonEqual(data.get(k), v)) keyVersions.set(k, version);
       data.set(k, frozenCopy(v));
-      keyVersions.set(k, version);
     }
     const next: StoredSession = {
       ...stored,
@@ -251,7 +255,7 @@ export class SessionEngine {
       // Object.fromEntries defines own properties, so a "__proto__" key stays plain data.
       data: Object.fromEntries(data),
       keyVersions: Object.fromEntries(keyVersions),
-      clearedVersion: changes.clear ? version : stored.clearedVersion,
+      clearedVersion: clears ? version : stored.clearedVersion,
     };
     const bytes = utf8Length(JSON.stringify(next.data));
     if (bytes > this.settings.maxSessionBytes) {

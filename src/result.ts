@@ -1,4 +1,11 @@
-import { ConflictError, InvalidInputError, SessionError, SessionTooLargeError } from "./errors";
+import {
+  ConflictError,
+  InvalidInputError,
+  InvalidKeyError,
+  SessionError,
+  SessionTooLargeError,
+  SettingsMismatchError,
+} from "./errors";
 import type { SessionSnapshot } from "./stored-session";
 
 /** An error as it crosses RPC and HTTP: `{ code, message, status }`, plus the conflict details. */
@@ -10,6 +17,8 @@ export interface ErrorBody {
   current?: SessionSnapshot | null;
   /** On conflicts: the keys that conflicted. */
   keys?: string[];
+  /** On a settings mismatch: the setting that differs. */
+  setting?: string;
 }
 
 /**
@@ -35,6 +44,7 @@ export function errorBody(error: SessionError): ErrorBody {
     body.current = error.current;
     body.keys = error.keys;
   }
+  if (error instanceof SettingsMismatchError) body.setting = error.setting;
   return body;
 }
 
@@ -52,6 +62,12 @@ export function errorFromBody(body: ErrorBody, key = ""): SessionError {
         ),
         { message: body.message },
       );
+    case "settings_mismatch":
+      return Object.assign(new SettingsMismatchError("", body.setting ?? "", null, null), {
+        message: body.message,
+      });
+    case "invalid_key":
+      return new InvalidKeyError(body.message);
     case "session_too_large": {
       const error = new SessionTooLargeError(key, 0, 0);
       return Object.assign(error, { message: body.message });

@@ -59,14 +59,24 @@ describe("merge per key", () => {
     expect(r.stored?.version).toBe(3);
   });
 
-  it("both writing the same value to one key: no conflict", () => {
+  it("both writing the same new value to one key: conflict, or one of two increments is lost", () => {
+    const r = scenario(
+      { n: 1 },
+      (a) => a.set("n", 2),
+      (b) => b.set("n", 2),
+    );
+    expect(r.error?.keys).toEqual(["n"]);
+    expect(r.stored?.data).toEqual({ n: 2 });
+  });
+
+  it("committed writing a key's own value again, new changing it: no conflict", () => {
     const r = scenario(
       { x: 0 },
-      (a) => a.set("x", { v: [1, 2] }),
-      (b) => b.set("x", { v: [1, 2] }),
+      (a) => a.set("x", 0),
+      (b) => b.set("x", 5),
     );
     expect(r.error).toBeUndefined();
-    expect(r.stored?.data).toEqual({ x: { v: [1, 2] } });
+    expect(r.stored?.data).toEqual({ x: 5 });
   });
 
   it("both writing competing values to one key: the second conflicts and writes nothing", () => {
@@ -105,13 +115,13 @@ describe("merge per key", () => {
     expect(r.error?.keys).toEqual(["x"]);
   });
 
-  it("both deleting the same key: no conflict", () => {
+  it("both deleting the same key: conflict, as for any key changed since the snapshot", () => {
     const r = scenario(
       { x: 0, y: 1 },
       (a) => a.delete("x"),
       (b) => b.delete("x"),
     );
-    expect(r.error).toBeUndefined();
+    expect(r.error?.keys).toEqual(["x"]);
     expect(r.stored?.data).toEqual({ y: 1 });
   });
 
@@ -145,13 +155,35 @@ describe("merge per key", () => {
     expect(r.stored?.data).toEqual({});
   });
 
-  it("a key changed and changed back counts as unchanged when the values agree", () => {
-    const r = scenario(
-      { x: 0 },
-      (a) => a.set("x", 0),
-      (b) => b.set("x", 0),
-    );
-    expect(r.error).toBeUndefined();
+  it("committed clearing an already empty session, new adding: no conflict", () => {
+    const store = new MemoryStore();
+    const one = makeManager({ store }).manager;
+    const two = makeManager({ store }).manager;
+    one.get("s").set("x", 0);
+    one.commit();
+    one.get("s").delete("x");
+    one.commit();
+    const b = two.get("s");
+    one.get("s").clear();
+    one.commit();
+    b.set("y", 1);
+    expect(() => two.commit()).not.toThrow();
+    expect(store.load("s")?.data).toEqual({ y: 1 });
+  });
+
+  it("a key changed and changed back still counts as changed", () => {
+    const store = new MemoryStore();
+    const one = makeManager({ store }).manager;
+    const two = makeManager({ store }).manager;
+    one.get("s").set("x", 0);
+    one.commit();
+    const b = two.get("s");
+    one.get("s").set("x", 1);
+    one.commit();
+    one.get("s").set("x", 0);
+    one.commit();
+    b.set("x", 7);
+    expect(() => two.commit()).toThrow(ConflictError);
   });
 
   it("committed invalidating, new writing: the session ended", () => {
