@@ -119,6 +119,16 @@ export class RemoteSessionManager {
   }
 
   /**
+   * A new, empty session for `key` that is not read from anywhere (no request is made): for a
+   * key the caller just made up, such as a fresh random session ID. Stored once committed.
+   */
+  create(key: string): SessionData {
+    assertSessionKey(key);
+    const created = this.#clock();
+    return this.#join({ key, sid: null, version: 0, created, lastModified: null, data: {} });
+  }
+
+  /**
    * Moves the stored session at `oldKey` to `newKey` with its data, ending the old one (reason
    * `regenerated`). Commit pending changes of `oldKey` first: this acts on the stored session.
    */
