@@ -188,10 +188,12 @@ describe("sessions() middleware", () => {
     const { app, factory } = makeApp({ maxAge: 3600 });
     const cookie = cookieOf(await app.request("/write?name=ann", { method: "POST" })) as string;
     const id = cookie.slice("sid=".length).split(".")[0] as string;
-    testClock.now = T0 + 1800;
-    expect(await (await app.request("/read", { headers: { cookie } })).json()).toEqual({
-      name: "ann",
-    });
+    // Active every 1000 s: the inactivity timeout (1200 s) alone would never end it.
+    for (const t of [1000, 2000, 3000]) {
+      testClock.now = T0 + t;
+      const read = await app.request("/read", { headers: { cookie } });
+      expect(await read.json()).toEqual({ name: "ann" });
+    }
     testClock.now = T0 + 3601;
     expect(await (await app.request("/read", { headers: { cookie } })).json()).toEqual({
       name: null,
