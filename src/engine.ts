@@ -220,15 +220,14 @@ export class SessionEngine {
     const base = changes.version;
     const clearedSince = stored.clearedVersion > base;
     const changedSince = (k: string) => clearedSince || (stored.keyVersions[k] ?? 0) > base;
+    // A clear changes every key, so any real change since the snapshot conflicts with it.
     const conflicting = changes.clear
-      ? [
-          ...new Set([
-            ...Object.keys(stored.keyVersions),
-            ...(clearedSince ? Object.keys(stored.data) : []),
-          ]),
-        ].filter(changedSince)
+      ? unique([
+          ...Object.keys(stored.keyVersions),
+          ...(clearedSince ? Object.keys(stored.data) : []),
+        ]).filter(changedSince)
       : [...Object.keys(changes.set ?? {}), ...(changes.delete ?? [])].filter(changedSince);
-    if (conflicting.length > 0) {
+    if (conflicting.length > 0 || (changes.clear && clearedSince)) {
       throw new ConflictError(stored.key, "conflict", snapshotOf(stored), conflicting);
     }
   }
@@ -263,6 +262,10 @@ export class SessionEngine {
     }
     return next;
   }
+}
+
+function unique<T>(items: T[]): T[] {
+  return [...new Set(items)];
 }
 
 /**

@@ -96,7 +96,7 @@ export class ConflictError extends SessionError {
       409,
       reason === "ended"
         ? `Session "${key}" ended (expired or invalidated) before this commit. Get the session again and redo the change.`
-        : `Session "${key}" was changed by another commit since it was read (keys: ${keys.map((k) => JSON.stringify(k)).join(", ")}). Get the session again and redo the change.`,
+        : `Session "${key}" was changed by another commit since it was read (${keys.length > 0 ? `keys: ${keys.map((k) => JSON.stringify(k)).join(", ")}` : "it was cleared"}). Get the session again and redo the change.`,
     );
     this.key = key;
     this.reason = reason;

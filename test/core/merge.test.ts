@@ -145,13 +145,14 @@ describe("merge per key", () => {
     expect(r.stored?.data).toEqual({ x: 0, y: 1 });
   });
 
-  it("both clearing: no conflict", () => {
+  it("both clearing: conflict, as a clear changes every key", () => {
     const r = scenario(
       { x: 0 },
       (a) => a.clear(),
       (b) => b.clear(),
     );
-    expect(r.error).toBeUndefined();
+    expect(r.error?.reason).toBe("conflict");
+    expect(r.error?.message).toMatch(/cleared/);
     expect(r.stored?.data).toEqual({});
   });
 
