@@ -1,15 +1,17 @@
-// Placeholder worker so the toolchain works before the real one lands.
-import { Hono } from "hono";
+// edge sessions, the worker: the HTTP API, the RPC entrypoint for other Workers, the Durable
+// Object that holds the sessions, and an example consumer of session events.
+import { api } from "./app";
+import { logSessionEvents } from "./queue";
 
+// The session manager of each app (bound as SESSION_MANAGER)
 export { SessionManagerObject } from "../durable-objects/session-manager-object";
 
-const app = new Hono<{ Bindings: Cloudflare.Env }>();
-
-app.get("/healthz", (c) => c.json({ ok: true }));
+// RPC for other Workers: a service binding with `entrypoint = "SessionService"`
+export { SessionService } from "./session-service";
 
 export default {
-  fetch: app.fetch,
-  async queue(batch: MessageBatch): Promise<void> {
-    batch.ackAll();
-  },
+  // HTTP API under /v1 (worker/app.ts)
+  fetch: api.fetch,
+  // Session events from the SESSION_EVENTS Queue (worker/queue.ts)
+  queue: logSessionEvents,
 } satisfies ExportedHandler<Cloudflare.Env>;

@@ -1,0 +1,132 @@
+import { WorkerEntrypoint } from "cloudflare:workers";
+import {
+  type AppSettings,
+  type AppStats,
+  assertAppName,
+  assertSessionKey,
+  parseAppSettings,
+  parseChangeset,
+  type Result,
+  resultOf,
+  type SessionManagerRpc,
+  type SessionSnapshot,
+} from "../src/index";
+import { sessionManager } from "./manager";
+
+/**
+ * The session managers over RPC, for other Workers: bind to this worker with a service binding
+ * (`entrypoint = "SessionService"`); the binding is the capability, so no token is needed.
+ * Arguments are checked here before any Durable Object is reached. Every method returns a
+ * `Result` (typed errors do not survive RPC as exceptions): `unwrap` it.
+ *
+ * @example
+ * // wrangler.toml of the calling Worker:
+ * //   [[services]]
+ * //   binding = "SESSIONS"
+ * //   service = "edge-sessions"
+ * //   entrypoint = "SessionService"
+ * const session = unwrap(await env.SESSIONS.get("shop", "abc"));
+ */
+export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements SessionManagerRpc {
+  /** Opens `app`: stores `settings` on first use; refuses settings that differ later. */
+  open(app: string, settings?: Partial<AppSettings>): Promise<Result<AppSettings>> {
+    return this.#call(
+      () => {
+        assertAppName(app);
+        return parseAppSettings(settings);
+      },
+      (given) => sessionManager(this.env, app).open(app, given),
+    );
+  }
+
+  /** Creates `app` or changes its settings on purpose. */
+  configure(app: string, settings: Partial<AppSettings>): Promise<Result<AppSettings>> {
+    return this.#call(
+      () => {
+        assertAppName(app);
+        return parseAppSettings(settings);
+      },
+      (given) => sessionManager(this.env, app).configure(app, given),
+    );
+  }
+
+  /** The live session (touched), or a new, empty one that is stored only once committed. */
+  get(app: string, key: string): Promise<Result<SessionSnapshot>> {
+    return this.#call(
+      () => checkNames(app, key),
+      () => sessionManager(this.env, app, key).get(app, key),
+    );
+  }
+
+  /** The live session (touched), or `null`. Never creates. */
+  query(app: string, key: string): Promise<Result<SessionSnapshot | null>> {
+    return this.#call(
+      () => checkNames(app, key),
+      () => sessionManager(this.env, app, key).query(app, key),
+    );
+  }
+
+  /** Whether a live session exists (touching it). Never creates. */
+  has(app: string, key: string): Promise<Result<boolean>> {
+    return this.#call(
+      () => checkNames(app, key),
+      () => sessionManager(this.env, app, key).has(app, key),
+    );
+  }
+
+  /**
+   * Applies a changeset `{ key, sid, version, set?, delete?, clear?, invalidate?, lastModified? }`
+   * atomically. The stored session after it, or `null` when none is stored.
+   */
+  commit(app: string, changes: unknown): Promise<Result<SessionSnapshot | null>> {
+    return this.#call(
+      () => {
+        assertAppName(app);
+        return parseChangeset((changes as { key?: unknown } | null)?.key as string, changes);
+      },
+      (parsed) => sessionManager(this.env, app, parsed.key).commit(app, parsed),
+    );
+  }
+
+  /** Ends the live session for `key` (reason `invalidated`); whether there was one. */
+  invalidate(app: string, key: string): Promise<Result<boolean>> {
+    return this.#call(
+      () => checkNames(app, key),
+      () => sessionManager(this.env, app, key).invalidate(app, key),
+    );
+  }
+
+  /**
+   * Moves the live session at `oldKey` to `newKey` (ID rotation); the old one ends with reason
+   * `regenerated`. The session at its new key.
+   */
+  regenerate(app: string, oldKey: string, newKey: string): Promise<Result<SessionSnapshot>> {
+    return this.#call(
+      () => {
+        checkNames(app, oldKey);
+        assertSessionKey(newKey);
+      },
+      () => sessionManager(this.env, app, oldKey).regenerate(app, oldKey, newKey),
+    );
+  }
+
+  /** The app's settings, stored sessions, next sweep and storage usage. */
+  stats(app: string): Promise<Result<AppStats>> {
+    return this.#call(
+      () => assertAppName(app),
+      () => sessionManager(this.env, app).stats(app),
+    );
+  }
+
+  /** Checks the arguments (a refusal is an error `Result`), then makes the call. */
+  async #call<A, T>(check: () => A, call: (checked: A) => Promise<Result<T>>): Promise<Result<T>> {
+    const checked = resultOf(check);
+    if (!checked.ok) return checked;
+    return call(checked.value);
+  }
+}
+
+function checkNames(app: string, key: string): void {
+  assertAppName(app);
+  assertSessionKey(key);
+}
