@@ -14,6 +14,7 @@ import {
   type SessionBeginEvent,
   SessionEndEvent,
   SessionEngine,
+  SessionError,
   type SessionEvent,
   type SessionEventBody,
   type SessionSnapshot,
@@ -196,10 +197,18 @@ export class SessionManagerObject extends DurableObject<Env> {
     });
   }
 
-  /** The app's settings, stored sessions, next sweep and storage usage. */
+  /** The app's settings, stored sessions, next sweep and storage usage. Never creates the app. */
   stats(app: string): Result<AppStats> {
-    return this.#op(app, () => {
-      const current = this.#app as OpenApp;
+    return resultOf(() => {
+      assertAppName(app);
+      if (this.#app === undefined) {
+        throw new SessionError(
+          "app_not_found",
+          404,
+          `App "${app}" does not exist yet: open it (POST /v1/apps/${app}) or store a session in it first.`,
+        );
+      }
+      const current = this.#ensureApp(app);
       return {
         app: current.name,
         settings: current.settings,

@@ -1,5 +1,5 @@
 import { type Changeset, isEmptyChangeset } from "./changeset";
-import { ConflictError, InvalidInputError, SessionTooLargeError } from "./errors";
+import { ConflictError, SessionError, SessionTooLargeError } from "./errors";
 import { type EndReason, SessionBeginEvent, SessionEndEvent, type SessionEvent } from "./events";
 import { frozenCopy, jsonEqual, utf8Length } from "./json";
 import type { SessionSettings } from "./settings";
@@ -84,7 +84,7 @@ export class SessionEngine {
    * Moves the live session at `oldKey` to `newKey` (ID rotation, the defence against session
    * fixation): a new stored session with the same data begins at `newKey`, and the old one ends
    * with reason `regenerated`, in one transaction. Throws `ConflictError` (`ended`) when there is
-   * no live session at `oldKey`, and `InvalidInputError` when `newKey` is taken.
+   * no live session at `oldKey`, and a `SessionError` `key_taken` (409) when `newKey` is taken.
    */
   regenerate(oldKey: string, newKey: string, now: number): StoredSession {
     return this.#run((events) => {
@@ -92,9 +92,10 @@ export class SessionEngine {
       const stored = this.#live(oldKey, slice, now, events, false);
       if (stored === undefined) throw new ConflictError(oldKey, "ended", null);
       if (oldKey === newKey || this.#live(newKey, slice, now, events, false) !== undefined) {
-        throw new InvalidInputError(
-          `Cannot regenerate session "${oldKey}" as "${newKey}": that key is taken. Use a fresh random key.`,
+        throw new SessionError(
           "key_taken",
+          409,
+          `Cannot regenerate session "${oldKey}" as "${newKey}": that key is taken. Use a fresh random key.`,
         );
       }
       const moved: StoredSession = {

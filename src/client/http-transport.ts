@@ -1,5 +1,5 @@
 import type { Changeset } from "../changeset";
-import { type SessionError, SettingsMismatchError } from "../errors";
+import type { SessionError } from "../errors";
 import { type ErrorBody, errorFromBody } from "../result";
 import type { AppSettings } from "../settings";
 import type { SessionSnapshot } from "../stored-session";
@@ -49,16 +49,9 @@ export function httpTransport(
 
   return {
     open: async (settings: Partial<AppSettings>) => {
-      // GET tells the stored settings (storing the defaults on first use); PUT only to create.
-      const current = await json<{ settings: AppSettings; sessions: number }>(
-        await request("GET", root, ""),
-      );
-      const given = Object.entries(settings).filter(([, v]) => v !== undefined);
-      const differs = given.find(([name, v]) => current.settings[name as keyof AppSettings] !== v);
-      if (differs === undefined) return current.settings;
-      const [name, value] = differs;
-      const stored = current.settings[name as keyof AppSettings];
-      throw new SettingsMismatchError(app, name, stored, value);
+      const body = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
+      return (await json<{ settings: AppSettings }>(await request("POST", root, "", body)))
+        .settings;
     },
     get: async (key) => toSnapshot(await json(await request("POST", session(key), key))),
     query: async (key) => {
@@ -97,7 +90,14 @@ async function errorOf(response: Response, key: string): Promise<SessionError> {
   const message =
     body?.error?.message ?? `The session API answered ${response.status} ${response.statusText}.`;
   return errorFromBody(
-    { code, message, status: response.status, current: body?.current, keys: body?.error?.keys },
+    {
+      code,
+      message,
+      status: response.status,
+      current: body?.current,
+      keys: body?.error?.keys,
+      setting: body?.error?.setting,
+    },
     key,
   );
 }

@@ -64,6 +64,7 @@ describe("authentication", () => {
 
   it("accepts the scheme in any case", async () => {
     const res = await send(`/v1/apps/${newApp()}`, {
+      method: "POST",
       headers: { Authorization: "bearer test-token" },
     });
     expect(res.status).toBe(200);

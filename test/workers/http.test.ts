@@ -377,12 +377,12 @@ describe("POST /v1/apps/:app/sessions/:key/regenerate", () => {
     expect((await body(res)).error.code).toBe("session_ended");
   });
 
-  it("answers 400 key_taken when newKey holds a live session", async () => {
+  it("answers 409 key_taken when newKey holds a live session", async () => {
     const app = newApp();
     await stored(app, "a", { n: 1 });
     await stored(app, "b", { n: 2 });
     const res = await call("POST", `/v1/apps/${app}/sessions/a/regenerate`, { newKey: "b" });
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(409);
     expect((await body(res)).error.code).toBe("key_taken");
     expect((await body(await call("GET", `/v1/apps/${app}/sessions/a`))).data).toEqual({ n: 1 });
   });
@@ -446,6 +446,15 @@ describe("POST /v1/apps/:app (open)", () => {
 });
 
 describe("GET and PUT /v1/apps/:app (settings and stats)", () => {
+  it("answers 404 app_not_found for an app never used, and creates nothing", async () => {
+    const app = newApp();
+    const res = await call("GET", `/v1/apps/${app}`);
+    expect(res.status).toBe(404);
+    expect((await body(res)).error.code).toBe("app_not_found");
+    const open = await call("POST", `/v1/apps/${app}`, { timeout: 99 });
+    expect(open.status).toBe(200);
+  });
+
   it("answers the default settings and the stats of an app", async () => {
     const app = newApp();
     await stored(app, "a", { n: 1 });

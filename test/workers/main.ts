@@ -9,7 +9,8 @@ import { SessionManagerObject } from "../../worker/index";
 import { testClock } from "./clock";
 
 export * from "../../worker/index";
-export { default } from "../../worker/index";
+// Named too: the test pool finds entrypoints by name, not through `export *`.
+export { default, SessionService } from "../../worker/index";
 
 /** The real session manager, reading time from `testClock`. */
 export class ClockedSessionManagerObject extends SessionManagerObject {

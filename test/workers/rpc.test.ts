@@ -1,16 +1,13 @@
 // The SessionService entrypoint (SPEC §8): what another Worker reaches through a service binding
 // with `entrypoint = "SessionService"`, each call forwarded to the Durable Object over RPC.
-import { createExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
+import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { type Result, type SessionManagerRpc, unwrap } from "../../src/index";
-import { SessionService } from "../../worker/index";
 import { testClock } from "./clock";
 
 const NOW = testClock.now;
-// The entrypoint is built here as the runtime builds it for a call: the plugin cannot offer it as
-// `exports.SessionService`, since it does not see through test/workers/main.ts's `export *`.
-const service: SessionManagerRpc = new SessionService(createExecutionContext(), env);
+// Called as another Worker calls it: over RPC to the `SessionService` entrypoint.
+const service = exports.SessionService as unknown as SessionManagerRpc;
 
 let apps = 0;
 function newApp(): string {
