@@ -128,16 +128,35 @@ export class SessionManagerObject extends DurableObject<Env> {
     });
   }
 
-  /** Creates `app` or changes its settings on purpose. Stored sessions keep their slices. */
+  /**
+   * Creates `app` or changes its settings on purpose. Stored sessions keep their slices. The
+   * number of shards is fixed at creation: changing it is refused (409 `shards_fixed`).
+   */
   configure(app: string, settings: Partial<AppSettings>): Result<AppSettings> {
     return resultOf(() => {
       const given = parseAppSettings(settings);
+      const existed = this.#app !== undefined;
       const current = this.#ensureApp(app, given);
+      if (existed && given.shards !== undefined && given.shards !== current.settings.shards) {
+        throw new SessionError(
+          "shards_fixed",
+          409,
+          `App "${app}" has ${current.settings.shards} shard(s); the number of shards is fixed when an app is created. Create a new app to use ${given.shards}.`,
+        );
+      }
       const next = resolveAppSettings({ ...current.settings, ...given });
       this.#saveApp(app, next);
       this.#arm();
       return next;
     });
+  }
+
+  /**
+   * For a shard of an app: takes the app's settings (as its home object stores them) on first
+   * use, and returns the settings it holds. Never compares: the home object is the reference.
+   */
+  adopt(app: string, settings: Partial<AppSettings>): Result<AppSettings> {
+    return resultOf(() => this.#ensureApp(app, parseAppSettings(settings)).settings);
   }
 
   /** The live session (touched), or a new, empty one that is not stored until committed. */

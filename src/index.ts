@@ -8,13 +8,11 @@ export {
   HttpSessionManagerFactory,
   type HttpTransportOptions,
   httpTransport,
-  objectTarget,
   RemoteSessionManager,
   type RetryOptions,
   rpcTransport,
   ServiceSessionManagerFactory,
   SessionManagerFactory,
-  type SessionObjectNamespace,
   type SessionTransport,
   withRetry,
 } from "./client/index";
@@ -31,6 +29,7 @@ export {
   DEFAULT_SETTINGS,
   differingSetting,
   MAX_SESSION_BYTES_LIMIT,
+  MAX_SHARDS,
   parseAppSettings,
   resolveAppSettings,
   resolveSettings,
@@ -73,3 +72,4 @@ export { type SessionSnapshot, type StoredSession, snapshotOf } from "./stored-s
 // Names: apps, keys, and the Durable Object that holds a key
 export { APP_NAME_PATTERN, assertAppName, assertSessionKey, SESSION_KEY_PATTERN } from "./names";
 export { objectName, shardOf } from "./naming";
+export { type Placement, type SessionObjectNamespace, SessionRouter } from "./router";

@@ -16,6 +16,7 @@ export function objectName(app: string, key = "", shards = 1): string {
 
 /** The shard (0 to shards-1) of a key: FNV-1a over its UTF-16 code units. Stable forever. */
 export function shardOf(key: string, shards: number): number {
+  if (shards <= 1) return 0;
   let hash = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) {
     hash ^= key.charCodeAt(i);

@@ -37,6 +37,8 @@ export interface SessionManagerRpc {
 
 /** What only a Durable Object stub offers beyond `SessionManagerRpc`. */
 export interface SessionObjectRpc extends SessionManagerRpc {
+  /** A shard takes the app's settings on first use (no comparison with the home object's). */
+  adopt(app: string, settings: Partial<AppSettings>): Promise<Result<AppSettings>>;
   /** Ends every expired session now and sends the waiting events; returns how many ended. */
   sweep(app: string): Promise<Result<number>>;
   /** Rows read and written by the object's statements since it started. */

@@ -59,12 +59,21 @@ function withoutUndefined<T extends object>(value: T): Partial<T> {
 export interface AppSettings extends SessionSettings {
   /** Send begin events to the Queue too (end events always go). Default false. */
   beginEvents: boolean;
+  /**
+   * How many Durable Objects the app's sessions spread over, by a stable hash of the key.
+   * Fixed when the app is created. Default 1, at most `MAX_SHARDS`.
+   */
+  shards: number;
 }
+
+/** The most shards an app may have. */
+export const MAX_SHARDS = 256;
 
 /** Defaults of every app setting. */
 export const DEFAULT_APP_SETTINGS: Readonly<AppSettings> = Object.freeze({
   ...DEFAULT_SETTINGS,
   beginEvents: false,
+  shards: 1,
 });
 
 const APP_SETTING_NAMES = new Set(Object.keys(DEFAULT_APP_SETTINGS));
@@ -77,7 +86,7 @@ export function parseAppSettings(input: unknown): Partial<AppSettings> {
   if (input === undefined) return {};
   if (input === null || typeof input !== "object" || Array.isArray(input)) {
     throw new InvalidInputError(
-      "App settings must be a JSON object like { timeout, period, maxSessionBytes, beginEvents }.",
+      "App settings must be a JSON object like { timeout, period, maxSessionBytes, beginEvents, shards }.",
       "invalid_settings",
     );
   }
@@ -93,6 +102,17 @@ export function parseAppSettings(input: unknown): Partial<AppSettings> {
   if (given.beginEvents !== undefined && typeof given.beginEvents !== "boolean") {
     throw new InvalidInputError("Setting beginEvents must be true or false.", "invalid_settings");
   }
+  if (
+    given.shards !== undefined &&
+    (!Number.isInteger(given.shards) ||
+      (given.shards as number) < 1 ||
+      (given.shards as number) > MAX_SHARDS)
+  ) {
+    throw new InvalidInputError(
+      `Setting shards must be an integer from 1 to ${MAX_SHARDS}, got ${JSON.stringify(given.shards)}.`,
+      "invalid_settings",
+    );
+  }
   resolveSettings(given as Partial<SessionSettings>);
   return given as Partial<AppSettings>;
 }
@@ -100,7 +120,11 @@ export function parseAppSettings(input: unknown): Partial<AppSettings> {
 /** Fills in the defaults of every app setting; validates. */
 export function resolveAppSettings(given: Partial<AppSettings> = {}): AppSettings {
   const settings = resolveSettings(given);
-  return { ...settings, beginEvents: given.beginEvents ?? DEFAULT_APP_SETTINGS.beginEvents };
+  return {
+    ...settings,
+    beginEvents: given.beginEvents ?? DEFAULT_APP_SETTINGS.beginEvents,
+    shards: given.shards ?? DEFAULT_APP_SETTINGS.shards,
+  };
 }
 
 /** The first setting whose stored value differs from the given one, if any. */

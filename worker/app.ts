@@ -10,7 +10,7 @@ import {
 import { bearerAuth } from "./auth";
 import { readJsonBody } from "./body";
 import { methodNotAllowed, notFound, onError } from "./errors";
-import { sessionManager, unwrapCall } from "./manager";
+import { sessionRouter, unwrapCall } from "./manager";
 import { sessionView } from "./session-view";
 
 type Env = { Bindings: Cloudflare.Env };
@@ -42,14 +42,14 @@ const APP = "/v1/apps/:app";
 /** get: the live session (touched), or a new, empty one. Stores nothing. */
 api.post(SESSION, async (c) => {
   const { app, key } = sessionParams(c);
-  const snapshot = await unwrapCall(sessionManager(c.env, app, key).get(app, key));
+  const snapshot = await unwrapCall(sessionRouter(c.env).get(app, key));
   return c.json(sessionView(snapshot));
 });
 
 /** query: the live session (touched), or 404. HEAD is `has`: 200 or 404 without a body. */
 api.get(SESSION, async (c) => {
   const { app, key } = sessionParams(c);
-  const manager = sessionManager(c.env, app, key);
+  const manager = sessionRouter(c.env);
   if (c.req.method === "HEAD") {
     const exists = await unwrapCall(manager.has(app, key));
     return c.body(null, exists ? 200 : 404);
@@ -68,7 +68,7 @@ api.get(SESSION, async (c) => {
 api.patch(SESSION, async (c) => {
   const { app, key } = sessionParams(c);
   const changes = parseChangeset(key, await readJsonBody(c));
-  const snapshot = await unwrapCall(sessionManager(c.env, app, key).commit(app, changes));
+  const snapshot = await unwrapCall(sessionRouter(c.env).commit(app, changes));
   if (snapshot === null) return c.json({ key, stored: false, valid: !changes.invalidate });
   return c.json(sessionView(snapshot));
 });
@@ -76,7 +76,7 @@ api.patch(SESSION, async (c) => {
 /** invalidate: ends the live session (reason `invalidated`). 204, or 404 when there is none. */
 api.delete(SESSION, async (c) => {
   const { app, key } = sessionParams(c);
-  const ended = await unwrapCall(sessionManager(c.env, app, key).invalidate(app, key));
+  const ended = await unwrapCall(sessionRouter(c.env).invalidate(app, key));
   if (!ended) throw noSession(app, key);
   return c.body(null, 204);
 });
@@ -91,7 +91,7 @@ api.all(SESSION, methodNotAllowed(["GET", "HEAD", "POST", "PATCH", "DELETE"]));
 api.post(`${SESSION}/regenerate`, async (c) => {
   const { app, key } = sessionParams(c);
   const newKey = parseRegenerate(await readJsonBody(c));
-  const snapshot = await unwrapCall(sessionManager(c.env, app, key).regenerate(app, key, newKey));
+  const snapshot = await unwrapCall(sessionRouter(c.env).regenerate(app, key, newKey));
   return c.json(sessionView(snapshot));
 });
 
@@ -100,7 +100,7 @@ api.all(`${SESSION}/regenerate`, methodNotAllowed(["POST"]));
 /** The app's settings and stats. (An app never used before is created with default settings.) */
 api.get(APP, async (c) => {
   const app = appParam(c);
-  return c.json(await unwrapCall(sessionManager(c.env, app).stats(app)));
+  return c.json(await unwrapCall(sessionRouter(c.env).stats(app)));
 });
 
 /**
@@ -113,7 +113,7 @@ api.post(APP, async (c) => {
   const settings = parseAppSettings(await readJsonBody(c, { optional: true }));
   return c.json({
     app,
-    settings: await unwrapCall(sessionManager(c.env, app).open(app, settings)),
+    settings: await unwrapCall(sessionRouter(c.env).open(app, settings)),
   });
 });
 
@@ -123,7 +123,7 @@ api.put(APP, async (c) => {
   const settings = parseAppSettings(await readJsonBody(c));
   return c.json({
     app,
-    settings: await unwrapCall(sessionManager(c.env, app).configure(app, settings)),
+    settings: await unwrapCall(sessionRouter(c.env).configure(app, settings)),
   });
 });
 

@@ -1,16 +1,27 @@
-import { objectName, type Result, type SessionManagerRpc, unwrap } from "../src/index";
+import { type Result, SessionRouter, unwrap } from "../src/index";
+
+const routers = new WeakMap<object, SessionRouter>();
 
 /**
- * The Durable Object that holds `key` of `app` (the app's only object while apps have one
- * shard), typed as the RPC surface it offers. Validate `app` and `key` before calling: reaching
- * an object costs a round trip.
+ * The session operations of every app, routed to the Durable Object that holds each key (an app
+ * spreads over `shards` objects). One router per isolate and namespace, so each app's shard count
+ * is learned once. Optional placement for data residency comes from the worker's vars
+ * `SESSIONS_JURISDICTION` (e.g. `eu`) and `SESSIONS_LOCATION_HINT` (e.g. `weur`).
  *
  * @example
- * const result = await sessionManager(env, "shop", "abc").query("shop", "abc");
+ * const result = await sessionRouter(env).query("shop", "abc");
  */
-export function sessionManager(env: Cloudflare.Env, app: string, key?: string): SessionManagerRpc {
-  // The interface spares TypeScript the deep RPC types of JSON data; the stub offers each method.
-  return env.SESSION_MANAGER.getByName(objectName(app, key)) as unknown as SessionManagerRpc;
+export function sessionRouter(env: Cloudflare.Env): SessionRouter {
+  let router = routers.get(env.SESSION_MANAGER);
+  if (router === undefined) {
+    const vars = env as { SESSIONS_JURISDICTION?: string; SESSIONS_LOCATION_HINT?: string };
+    router = new SessionRouter(env.SESSION_MANAGER, {
+      jurisdiction: vars.SESSIONS_JURISDICTION || undefined,
+      locationHint: vars.SESSIONS_LOCATION_HINT || undefined,
+    });
+    routers.set(env.SESSION_MANAGER, router);
+  }
+  return router;
 }
 
 /**

@@ -11,7 +11,7 @@ import {
   type SessionManagerRpc,
   type SessionSnapshot,
 } from "../src/index";
-import { sessionManager } from "./manager";
+import { sessionRouter } from "./manager";
 
 /**
  * The session managers over RPC, for other Workers: bind to this worker with a service binding
@@ -35,7 +35,7 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
         assertAppName(app);
         return parseAppSettings(settings);
       },
-      (given) => sessionManager(this.env, app).open(app, given),
+      (given) => sessionRouter(this.env).open(app, given),
     );
   }
 
@@ -46,7 +46,7 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
         assertAppName(app);
         return parseAppSettings(settings);
       },
-      (given) => sessionManager(this.env, app).configure(app, given),
+      (given) => sessionRouter(this.env).configure(app, given),
     );
   }
 
@@ -54,7 +54,7 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
   get(app: string, key: string): Promise<Result<SessionSnapshot>> {
     return this.#call(
       () => checkNames(app, key),
-      () => sessionManager(this.env, app, key).get(app, key),
+      () => sessionRouter(this.env).get(app, key),
     );
   }
 
@@ -62,7 +62,7 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
   query(app: string, key: string): Promise<Result<SessionSnapshot | null>> {
     return this.#call(
       () => checkNames(app, key),
-      () => sessionManager(this.env, app, key).query(app, key),
+      () => sessionRouter(this.env).query(app, key),
     );
   }
 
@@ -70,7 +70,7 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
   has(app: string, key: string): Promise<Result<boolean>> {
     return this.#call(
       () => checkNames(app, key),
-      () => sessionManager(this.env, app, key).has(app, key),
+      () => sessionRouter(this.env).has(app, key),
     );
   }
 
@@ -84,7 +84,7 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
         assertAppName(app);
         return parseChangeset((changes as { key?: unknown } | null)?.key as string, changes);
       },
-      (parsed) => sessionManager(this.env, app, parsed.key).commit(app, parsed),
+      (parsed) => sessionRouter(this.env).commit(app, parsed),
     );
   }
 
@@ -92,7 +92,7 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
   invalidate(app: string, key: string): Promise<Result<boolean>> {
     return this.#call(
       () => checkNames(app, key),
-      () => sessionManager(this.env, app, key).invalidate(app, key),
+      () => sessionRouter(this.env).invalidate(app, key),
     );
   }
 
@@ -106,7 +106,7 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
         checkNames(app, oldKey);
         assertSessionKey(newKey);
       },
-      () => sessionManager(this.env, app, oldKey).regenerate(app, oldKey, newKey),
+      () => sessionRouter(this.env).regenerate(app, oldKey, newKey),
     );
   }
 
@@ -114,7 +114,7 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
   stats(app: string): Promise<Result<AppStats>> {
     return this.#call(
       () => assertAppName(app),
-      () => sessionManager(this.env, app).stats(app),
+      () => sessionRouter(this.env).stats(app),
     );
   }
 

@@ -2,18 +2,17 @@ import { SessionData } from "../data";
 import { ConflictError } from "../errors";
 import { assertAppName, assertSessionKey } from "../names";
 import type { SessionManagerRpc } from "../protocol";
+import { type Placement, type SessionObjectNamespace, SessionRouter } from "../router";
 import type { AppSettings } from "../settings";
 import type { SessionSnapshot } from "../stored-session";
 import { type HttpTransportOptions, httpTransport } from "./http-transport";
-import { objectTarget, rpcTransport, type SessionObjectNamespace } from "./rpc-transport";
+import { rpcTransport } from "./rpc-transport";
 import type { SessionTransport } from "./transport";
 
 /** Options of every factory: the app's settings (repoze's defaults) and the client's clock. */
 export interface FactoryOptions extends Partial<AppSettings> {
   /** Seconds since the epoch; stamps `lastModified` of changes. Default `Date.now() / 1000`. */
   clock?: () => number;
-  /** Spread the app over this many Durable Objects (fixed when the app is created). Default 1. */
-  shards?: number;
 }
 
 /**
@@ -166,7 +165,7 @@ export class SessionManagerFactory {
 
   constructor(app: string, transport: SessionTransport, options: FactoryOptions = {}) {
     assertAppName(app);
-    const { clock = () => Date.now() / 1000, shards: _shards, ...settings } = options;
+    const { clock = () => Date.now() / 1000, ...settings } = options;
     this.app = app;
     this.#transport = transport;
     this.#settings = settings;
@@ -196,12 +195,25 @@ export class SessionManagerFactory {
  * through `script_name`).
  *
  * @example
- * const factory = new DurableObjectSessionManagerFactory(env.SESSION_MANAGER, "shop");
+ * const factory = new DurableObjectSessionManagerFactory(env.SESSION_MANAGER, "shop", {
+ *   shards: 4, // spread over 4 objects; fixed when the app is created
+ *   jurisdiction: "eu", // optional: data residency
+ * });
  * const manager = await factory.open();
  */
 export class DurableObjectSessionManagerFactory extends SessionManagerFactory {
-  constructor(namespace: SessionObjectNamespace, app: string, options: FactoryOptions = {}) {
-    super(app, rpcTransport(app, objectTarget(namespace, app, options.shards)), options);
+  constructor(
+    namespace: SessionObjectNamespace,
+    app: string,
+    options: FactoryOptions & Placement = {},
+  ) {
+    const { jurisdiction, locationHint, ...rest } = options;
+    const router = new SessionRouter(namespace, { jurisdiction, locationHint });
+    super(
+      app,
+      rpcTransport(app, () => router),
+      rest,
+    );
   }
 }
 

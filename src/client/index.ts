@@ -11,5 +11,5 @@ export {
   withRetry,
 } from "./factory";
 export { type HttpTransportOptions, httpTransport } from "./http-transport";
-export { objectTarget, rpcTransport, type SessionObjectNamespace } from "./rpc-transport";
+export { rpcTransport } from "./rpc-transport";
 export type { SessionTransport } from "./transport";

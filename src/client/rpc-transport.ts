@@ -1,5 +1,4 @@
 import type { Changeset } from "../changeset";
-import { objectName } from "../naming";
 import type { SessionManagerRpc } from "../protocol";
 import { unwrap } from "../result";
 import type { AppSettings } from "../settings";
@@ -39,17 +38,6 @@ export function rpcTransport(
     regenerate: (oldKey, newKey) =>
       call(oldKey, async (rpc) => unwrap(await rpc.regenerate(app, oldKey, newKey))),
   };
-}
-
-/** A Durable Object namespace, as far as the clients need it. */
-export interface SessionObjectNamespace {
-  getByName(name: string): unknown;
-}
-
-/** Targets for a Durable Object namespace: a fresh stub per call, named by `objectName`. */
-export function objectTarget(namespace: SessionObjectNamespace, app: string, shards = 1) {
-  return (key: string): SessionManagerRpc =>
-    namespace.getByName(objectName(app, key, shards)) as SessionManagerRpc;
 }
 
 function isRetryable(error: unknown): boolean {

@@ -4,7 +4,16 @@ import type { CookieOptions } from "hono/utils/cookie";
 import type { RemoteSessionManager, SessionManagerFactory } from "../client/factory";
 import type { SessionData } from "../data";
 import type { JsonValue } from "../json";
+import { shardOf } from "../naming";
 import { CookieSigner, newSessionId } from "./cookie-signature";
+
+/** A new session ID on the same shard as `key`, so that moving a session to it is atomic. */
+function newSessionIdNear(key: string, shards: number): string {
+  for (;;) {
+    const id = newSessionId();
+    if (shardOf(id, shards) === shardOf(key, shards)) return id;
+  }
+}
 
 /** The data key under which flash messages wait for the next request. */
 export const FLASH_KEY = "_flash";
@@ -187,7 +196,10 @@ export function sessions({
           for (const [k, v] of current) data.set(k, v);
         } else {
           await open.connection.commit();
-          data = await open.regenerate(current.key, newSessionId());
+          data = await open.regenerate(
+            current.key,
+            newSessionIdNear(current.key, open.settings.shards),
+          );
         }
         control.id = data.key;
         issue = data.key;

@@ -415,7 +415,13 @@ describe("POST /v1/apps/:app (open)", () => {
     expect(res.status).toBe(200);
     expect(await body(res)).toEqual({
       app,
-      settings: { timeout: 600, period: 20, maxSessionBytes: 131072, beginEvents: false },
+      settings: {
+        timeout: 600,
+        period: 20,
+        maxSessionBytes: 131072,
+        beginEvents: false,
+        shards: 1,
+      },
     });
   });
 
@@ -463,7 +469,13 @@ describe("GET and PUT /v1/apps/:app (settings and stats)", () => {
     expect(res.status).toBe(200);
     expect(await body(res)).toEqual({
       app,
-      settings: { timeout: 1200, period: 20, maxSessionBytes: 131072, beginEvents: false },
+      settings: {
+        timeout: 1200,
+        period: 20,
+        maxSessionBytes: 131072,
+        beginEvents: false,
+        shards: 1,
+      },
       sessions: 2,
       nextSweep: expect.any(Number),
       pendingEvents: expect.any(Number),
@@ -475,7 +487,13 @@ describe("GET and PUT /v1/apps/:app (settings and stats)", () => {
     const app = newApp();
     const res = await call("PUT", `/v1/apps/${app}`, { timeout: 60, period: 5 });
     expect(res.status).toBe(200);
-    const settings = { timeout: 60, period: 5, maxSessionBytes: 131072, beginEvents: false };
+    const settings = {
+      timeout: 60,
+      period: 5,
+      maxSessionBytes: 131072,
+      beginEvents: false,
+      shards: 1,
+    };
     expect(await body(res)).toEqual({ app, settings });
     expect((await body(await call("GET", `/v1/apps/${app}`))).settings).toEqual(settings);
   });
@@ -489,6 +507,7 @@ describe("GET and PUT /v1/apps/:app (settings and stats)", () => {
       period: 20,
       maxSessionBytes: 1024,
       beginEvents: true,
+      shards: 1,
     });
   });
 
@@ -499,7 +518,7 @@ describe("GET and PUT /v1/apps/:app (settings and stats)", () => {
     ["maxSessionBytes over 1 MiB", { maxSessionBytes: 2 * 1024 * 1024 }],
     ["maxSessionBytes that is not an integer", { maxSessionBytes: 1.5 }],
     ["beginEvents that is not a boolean", { beginEvents: "yes" }],
-    ["an unknown setting", { shards: 4 }],
+    ["an unknown setting", { replicas: 4 }],
     ["an array", [60]],
   ])("refuses settings with %s: 400 invalid_settings, nothing changed", async (_, settings) => {
     const app = newApp();

@@ -27,6 +27,7 @@ describe("SessionService.open", () => {
       period: 20,
       maxSessionBytes: 131072,
       beginEvents: false,
+      shards: 1,
     });
   });
 
@@ -62,7 +63,7 @@ describe("SessionService.configure", () => {
   });
 
   it("refuses an unknown setting", async () => {
-    const result = await service.configure(newApp(), { shards: 2 } as never);
+    const result = await service.configure(newApp(), { replicas: 2 } as never);
     expect(errorOf(result)).toMatchObject({ code: "invalid_settings", status: 400 });
   });
 });

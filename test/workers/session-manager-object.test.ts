@@ -150,6 +150,7 @@ describe("app settings", () => {
       period: 20,
       maxSessionBytes: 131072,
       beginEvents: false,
+      shards: 1,
     });
     expect((await stub.open(app, { timeout: 600 })).ok).toBe(true);
     expect((await stub.open(app)).ok).toBe(true);

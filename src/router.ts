@@ -1,0 +1,192 @@
+import { SessionError } from "./errors";
+import { objectName, shardOf } from "./naming";
+import type { AppStats, SessionManagerRpc, SessionObjectRpc } from "./protocol";
+import { type Result, resultOf, unwrap } from "./result";
+import type { AppSettings } from "./settings";
+import type { SessionSnapshot } from "./stored-session";
+
+/** A Durable Object namespace, as far as the router needs it. */
+export interface SessionObjectNamespace {
+  getByName(name: string, options?: { locationHint?: string }): unknown;
+  jurisdiction?(name: string): SessionObjectNamespace;
+}
+
+/** Where an app's objects are created: data residency and placement. */
+export interface Placement {
+  /** Keep the objects in a jurisdiction, e.g. `"eu"` or `"fedramp"`. */
+  jurisdiction?: string;
+  /** Create new objects near a location, e.g. `"weur"` (a hint, not a guarantee). */
+  locationHint?: string;
+}
+
+/** An app's settings as this isolate knows them, and the shards it already introduced them to. */
+interface KnownApp {
+  settings: AppSettings;
+  adopted: Set<number>;
+}
+
+/**
+ * The session operations of every app over a Durable Object namespace, with sharding: an app
+ * with `shards` > 1 keeps its settings in its home object (named by the app) and its sessions in
+ * `shards` objects, a key's object chosen by a stable hash. Each operation goes to the one
+ * object that holds the key; `stats` adds up all of them; `configure` reaches all of them.
+ *
+ * The number of shards never changes after an app is created, so an isolate learns it once per
+ * app (one call to the home object) and routes on its own from then on.
+ *
+ * @example
+ * const router = new SessionRouter(env.SESSION_MANAGER);
+ * const session = unwrap(await router.get("shop", "abc"));
+ */
+export class SessionRouter implements SessionManagerRpc {
+  readonly #namespace: SessionObjectNamespace;
+  readonly #locationHint: string | undefined;
+  readonly #apps = new Map<string, KnownApp>();
+  readonly #loading = new Map<string, Promise<KnownApp>>();
+
+  constructor(namespace: SessionObjectNamespace, placement: Placement = {}) {
+    const { jurisdiction, locationHint } = placement;
+    if (jurisdiction !== undefined && typeof namespace.jurisdiction !== "function") {
+      throw new TypeError("This Durable Object namespace offers no jurisdiction().");
+    }
+    this.#namespace =
+      jurisdiction === undefined
+        ? namespace
+        : (namespace.jurisdiction?.(jurisdiction) ?? namespace);
+    this.#locationHint = locationHint;
+  }
+
+  /** The object named `name`. */
+  object(name: string): SessionObjectRpc {
+    const options =
+      this.#locationHint === undefined ? undefined : { locationHint: this.#locationHint };
+    return this.#namespace.getByName(name, options) as SessionObjectRpc;
+  }
+
+  async open(app: string, settings?: Partial<AppSettings>): Promise<Result<AppSettings>> {
+    const result = await this.object(objectName(app)).open(app, settings);
+    if (result.ok) this.#learn(app, result.value);
+    return result;
+  }
+
+  async configure(app: string, settings: Partial<AppSettings>): Promise<Result<AppSettings>> {
+    const result = await this.object(objectName(app)).configure(app, settings);
+    if (!result.ok) return result;
+    const next = result.value;
+    this.#learn(app, next);
+    // Every shard takes the new settings; a shard never used yet takes them on first use.
+    const shards = await Promise.all(
+      this.#shardNames(app, next.shards).map((name) => this.object(name).configure(app, next)),
+    );
+    return shards.find((r) => !r.ok) ?? result;
+  }
+
+  get(app: string, key: string): Promise<Result<SessionSnapshot>> {
+    return this.#onKey(app, key, (rpc) => rpc.get(app, key));
+  }
+
+  query(app: string, key: string): Promise<Result<SessionSnapshot | null>> {
+    return this.#onKey(app, key, (rpc) => rpc.query(app, key));
+  }
+
+  has(app: string, key: string): Promise<Result<boolean>> {
+    return this.#onKey(app, key, (rpc) => rpc.has(app, key));
+  }
+
+  commit(app: string, changes: unknown): Promise<Result<SessionSnapshot | null>> {
+    const key = (changes as { key?: unknown } | null)?.key;
+    return this.#onKey(app, typeof key === "string" ? key : "", (rpc) => rpc.commit(app, changes));
+  }
+
+  invalidate(app: string, key: string): Promise<Result<boolean>> {
+    return this.#onKey(app, key, (rpc) => rpc.invalidate(app, key));
+  }
+
+  /**
+   * Moves a session to a new key; both keys must live on the same shard for the move to be
+   * atomic (pick `newKey` with `shardOf(newKey, shards) === shardOf(oldKey, shards)`), else it
+   * is refused.
+   */
+  async regenerate(app: string, oldKey: string, newKey: string): Promise<Result<SessionSnapshot>> {
+    const { settings } = await this.#known(app);
+    if (shardOf(oldKey, settings.shards) !== shardOf(newKey, settings.shards)) {
+      return resultOf(() => {
+        throw new SessionError(
+          "wrong_shard",
+          409,
+          `Keys "${oldKey}" and "${newKey}" live on different shards of app "${app}", so the move could not be atomic. Pick the new key with shardOf(newKey) === shardOf(oldKey).`,
+        );
+      });
+    }
+    return this.#onKey(app, oldKey, (rpc) => rpc.regenerate(app, oldKey, newKey));
+  }
+
+  /** The app's stats, added up over its shards. `404 app_not_found` for an app never used. */
+  async stats(app: string): Promise<Result<AppStats>> {
+    const home = await this.object(objectName(app)).stats(app);
+    if (!home.ok || home.value.settings.shards <= 1) return home;
+    this.#learn(app, home.value.settings);
+    const parts = await Promise.all(
+      this.#shardNames(app, home.value.settings.shards).map((n) => this.object(n).stats(app)),
+    );
+    const total = home.value;
+    for (const part of parts) {
+      if (!part.ok) continue; // a shard never used yet holds nothing
+      total.sessions += part.value.sessions;
+      total.pendingEvents += part.value.pendingEvents;
+      total.usage.rowsRead += part.value.usage.rowsRead;
+      total.usage.rowsWritten += part.value.usage.rowsWritten;
+      const sweep = part.value.nextSweep;
+      if (sweep !== null && (total.nextSweep === null || sweep < total.nextSweep))
+        total.nextSweep = sweep;
+    }
+    return { ok: true, value: total };
+  }
+
+  /** Runs `call` on the object that holds `key`, introducing the app to a new shard first. */
+  async #onKey<T>(
+    app: string,
+    key: string,
+    call: (rpc: SessionObjectRpc) => Promise<Result<T>>,
+  ): Promise<Result<T>> {
+    const known = await this.#known(app);
+    const { shards } = known.settings;
+    const rpc = this.object(objectName(app, key, shards));
+    if (shards > 1) {
+      const shard = shardOf(key, shards);
+      if (!known.adopted.has(shard)) {
+        const adopted = await rpc.adopt(app, known.settings);
+        if (!adopted.ok) return adopted;
+        known.adopted.add(shard);
+      }
+    }
+    return call(rpc);
+  }
+
+  /** The app's settings: from this isolate's memory, or once from its home object. */
+  async #known(app: string): Promise<KnownApp> {
+    const known = this.#apps.get(app);
+    if (known !== undefined) return known;
+    let loading = this.#loading.get(app);
+    if (loading === undefined) {
+      loading = this.object(objectName(app))
+        .open(app)
+        .then((result) => this.#learn(app, unwrap(result)))
+        .finally(() => this.#loading.delete(app));
+      this.#loading.set(app, loading);
+    }
+    return loading;
+  }
+
+  #learn(app: string, settings: AppSettings): KnownApp {
+    const known = this.#apps.get(app) ?? { settings, adopted: new Set<number>() };
+    known.settings = settings;
+    this.#apps.set(app, known);
+    return known;
+  }
+
+  #shardNames(app: string, shards: number): string[] {
+    if (shards <= 1) return [];
+    return Array.from({ length: shards }, (_, i) => `${app}#${i}`);
+  }
+}
