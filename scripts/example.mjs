@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// `npm run example`: run the counter example (examples/counter) together with the session worker
+// in one `wrangler dev`, which wires the example's service binding to the session worker. The
+// example is the first (primary) config, so it answers on http://localhost:8788; the session
+// worker runs beside it. Each worker's .dev.vars is created from its .dev.vars.example if missing.
+// Extra arguments are passed through to wrangler.
+import { spawn } from "node:child_process";
+import { copyFileSync, existsSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const example = join(root, "examples", "counter");
+
+for (const dir of [root, example]) {
+  const devVars = join(dir, ".dev.vars");
+  if (!existsSync(devVars)) {
+    copyFileSync(join(dir, ".dev.vars.example"), devVars);
+    console.log(`Created ${relative(root, devVars)} from .dev.vars.example`);
+  }
+}
+
+const wrangler = join(root, "node_modules", ".bin", "wrangler");
+const child = spawn(
+  wrangler,
+  [
+    "dev",
+    "-c",
+    join(example, "wrangler.toml"),
+    "-c",
+    join(root, "wrangler.toml"),
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    "8788",
+    ...process.argv.slice(2),
+  ],
+  { cwd: root, stdio: "inherit" },
+);
+
+for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM"])) {
+  process.on(signal, () => child.kill(signal));
+}
+child.on("exit", (code, signal) => {
+  process.exit(code ?? (signal ? 1 : 0));
+});
