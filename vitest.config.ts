@@ -25,6 +25,12 @@ export default defineConfig({
                 FLAKY_MANAGER: { className: "FlakyQueueSessionManagerObject", useSQLite: true },
               },
               bindings: { SESSIONS_API_TOKEN: "test-token", ENVIRONMENT: "test" },
+              // A service binding to this very worker's SessionService entrypoint, bound as a
+              // user's Worker binds it (examples/counter/wrangler.toml). The pool points bindings
+              // to the worker's own name ("edge-sessions") at the worker under test.
+              serviceBindings: {
+                SESSIONS: { name: "edge-sessions", entrypoint: "SessionService" },
+              },
               // Deliver queued messages to the consumer after 50 ms instead of
               // Miniflare's default batch timeout (about 1 s per delivery in tests).
               queueConsumers: {

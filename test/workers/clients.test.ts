@@ -6,6 +6,7 @@ import {
   DurableObjectSessionManagerFactory,
   type FactoryOptions,
   HttpSessionManagerFactory,
+  ServiceSessionManagerFactory,
   type SessionManagerFactory,
   SessionTooLargeError,
   SettingsMismatchError,
@@ -25,6 +26,11 @@ const fixtures: Fixture[] = [
     name: "Durable Object binding",
     factory: (app, options) =>
       new DurableObjectSessionManagerFactory(env.SESSION_MANAGER, app, options),
+  },
+  {
+    // A real service binding to the SessionService entrypoint (vitest.config.ts).
+    name: "service binding",
+    factory: (app, options) => new ServiceSessionManagerFactory(env.SESSIONS, app, options),
   },
   {
     name: "HTTP",

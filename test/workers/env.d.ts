@@ -12,6 +12,8 @@ declare namespace Cloudflare {
     /** Secret: `wrangler secret put SESSIONS_API_TOKEN`; `.dev.vars` locally. */
     SESSIONS_API_TOKEN: string;
     ENVIRONMENT: string;
+    /** Tests only: a service binding to this worker's SessionService, as a user's Worker has. */
+    SESSIONS: Service<import("../../worker/session-service").SessionService>;
   }
   interface GlobalProps {
     mainModule: typeof import("../../worker/index");

@@ -1,0 +1,183 @@
+// The counter example (examples/counter) end to end, its sessions kept by the session worker
+// through a real service binding: `env.SESSIONS` is bound to the SessionService entrypoint
+// (vitest.config.ts) as the example's wrangler.toml binds it in production.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { APP_NAME, app, type Bindings } from "../../examples/counter/src/app";
+import { type SessionManagerRpc, unwrap } from "../../src/index";
+
+const SECRET = "a-test-secret-for-the-counter-example-0123456789";
+
+// One env object for every request, as an isolate has: the example builds its middleware once
+// per env.
+const bindings: Bindings = { SESSIONS: env.SESSIONS, SESSION_SECRET: SECRET };
+
+/** A browser with one cookie: sends `sid` back, keeps what `Set-Cookie` sets or clears. */
+class Browser {
+  cookie: string | undefined;
+
+  async request(method: "GET" | "POST", path: string, form?: Record<string, string>) {
+    const headers = new Headers();
+    if (this.cookie !== undefined) headers.set("cookie", this.cookie);
+    const body = form === undefined ? undefined : new URLSearchParams(form);
+    const response = await app.request(path, { method, headers, body }, bindings);
+    const set = response.headers.get("set-cookie");
+    if (set !== null) this.cookie = /Max-Age=0/i.test(set) ? undefined : set.split(";")[0];
+    return response;
+  }
+
+  /** The page at `/`, reduced to what it shows. */
+  async page() {
+    const response = await this.request("GET", "/");
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    return {
+      flash: text.match(/id="flash">([^<]*)</)?.[1],
+      user: text.match(/Logged in as <strong>([^<]*)</)?.[1],
+      count: text.match(/id="count">(\d+)</)?.[1],
+      text,
+    };
+  }
+
+  async login(user = "fred") {
+    const response = await this.request("POST", "/login", { user });
+    expect(response.status).toBe(303);
+    return response;
+  }
+
+  /** The session ID the cookie carries (the part before the signature). */
+  get sessionId(): string | undefined {
+    return this.cookie?.slice("sid=".length).split(".")[0];
+  }
+}
+
+// The same binding, typed by the interface it serves (TypeScript gives up on the `Result` types
+// through the RPC stub's mapped types: "excessively deep").
+const service = env.SESSIONS as unknown as SessionManagerRpc;
+
+/** The session's data as the session worker holds it (`null` when none), read over the binding. */
+async function stored(id: string | undefined) {
+  return unwrap(await service.query(APP_NAME, id as string))?.data ?? null;
+}
+
+describe("the counter example", () => {
+  it("shows a visitor who is not logged in, and stores nothing for them", async () => {
+    const browser = new Browser();
+    const page = await browser.page();
+    expect(page.text).toContain("Not logged in.");
+    expect(page.count).toBeUndefined();
+    expect(browser.cookie).toBeUndefined();
+  });
+
+  it("logs in with a new, signed session cookie kept by the session worker", async () => {
+    const browser = new Browser();
+    const response = await browser.login("fred");
+    expect(response.headers.get("location")).toBe("/");
+    expect(response.headers.get("set-cookie")).toMatch(
+      /^sid=[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; Secure; SameSite=Lax$/,
+    );
+    expect(await stored(browser.sessionId)).toEqual({
+      user: "fred",
+      count: 0,
+      _flash: { notice: "welcome" },
+    });
+    const page = await browser.page();
+    expect(page.user).toBe("fred");
+    expect(page.count).toBe("0");
+  });
+
+  it("shows the welcome flash once", async () => {
+    const browser = new Browser();
+    await browser.login();
+    expect((await browser.page()).flash).toBe("welcome");
+    expect((await browser.page()).flash).toBeUndefined();
+    expect(await stored(browser.sessionId)).toEqual({ user: "fred", count: 0 });
+  });
+
+  it("counts 1, 2, 3 across requests", async () => {
+    const browser = new Browser();
+    await browser.login();
+    for (const expected of ["1", "2", "3"]) {
+      const response = await browser.request("POST", "/count");
+      expect(response.status).toBe(303);
+      expect((await browser.page()).count).toBe(expected);
+    }
+    expect(await stored(browser.sessionId)).toMatchObject({ count: 3 });
+  });
+
+  it("keeps each browser's counter apart", async () => {
+    const one = new Browser();
+    const two = new Browser();
+    await one.login("fred");
+    await two.login("wilma");
+    await one.request("POST", "/count");
+    await one.request("POST", "/count");
+    await two.request("POST", "/count");
+    expect(await one.page()).toMatchObject({ user: "fred", count: "2" });
+    expect(await two.page()).toMatchObject({ user: "wilma", count: "1" });
+  });
+
+  it("refuses to count without a login: 401, and no cookie", async () => {
+    const browser = new Browser();
+    const response = await browser.request("POST", "/count");
+    expect(response.status).toBe(401);
+    expect(await response.text()).toBe("Log in first.");
+    expect(browser.cookie).toBeUndefined();
+  });
+
+  it("logs out: clears the cookie, ends the session, and the old cookie counts for nothing", async () => {
+    const browser = new Browser();
+    await browser.login();
+    await browser.request("POST", "/count");
+    const oldCookie = browser.cookie;
+    const oldId = browser.sessionId;
+
+    const response = await browser.request("POST", "/logout");
+    expect(response.status).toBe(303);
+    expect(response.headers.get("set-cookie")).toMatch(/^sid=; Max-Age=0; Path=\//);
+    expect(browser.cookie).toBeUndefined();
+    expect(await stored(oldId)).toBeNull();
+    const page = await browser.page();
+    expect(page.text).toContain("Not logged in.");
+    expect(page.count).toBeUndefined();
+
+    // Replaying the cookie from before the logout finds no session.
+    const replay = new Browser();
+    replay.cookie = oldCookie;
+    expect((await replay.page()).user).toBeUndefined();
+    expect((await replay.request("POST", "/count")).status).toBe(401);
+  });
+
+  it("gives a new session ID at every login and ends the old one", async () => {
+    const browser = new Browser();
+    await browser.login("fred");
+    const before = browser.sessionId;
+    await browser.login("barney");
+    expect(browser.sessionId).not.toBe(before);
+    expect(await stored(before)).toBeNull();
+    expect((await browser.page()).user).toBe("barney");
+  });
+
+  it("refuses an empty user name with 400", async () => {
+    const browser = new Browser();
+    const response = await browser.request("POST", "/login", { user: "  " });
+    expect(response.status).toBe(400);
+    expect(browser.cookie).toBeUndefined();
+  });
+
+  it("escapes the user name in the page", async () => {
+    const browser = new Browser();
+    await browser.login("<b>fred</b>");
+    const page = await browser.page();
+    expect(page.text).toContain("&lt;b&gt;fred&lt;/b&gt;");
+    expect(page.text).not.toContain("<b>fred</b>");
+  });
+
+  it("ignores a cookie with a forged signature", async () => {
+    const browser = new Browser();
+    await browser.login();
+    const forged = new Browser();
+    forged.cookie = `sid=${browser.sessionId}.${"A".repeat(43)}`;
+    expect((await forged.page()).user).toBeUndefined();
+  });
+});
