@@ -1,0 +1,186 @@
+/**
+ * Fuzz test of the HTTP API: random methods, paths, app names, keys, headers and bodies (random
+ * JSON, invalid UTF-8, huge and deeply nested documents, wrong content types). Whatever arrives:
+ * never a 500, every error in the `{ error: { code, message } }` shape, and a refused request
+ * changes nothing (a sentinel session that most requests aim at keeps its version and data).
+ */
+import { exports } from "cloudflare:workers";
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import { testClock } from "./clock";
+import { T0 } from "./helpers";
+
+const APP = "fuzz";
+const KEY = "sentinel";
+const TOKEN = "test-token";
+
+const methods = fc.constantFrom(
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "PATCH",
+  "DELETE",
+  "OPTIONS",
+  "PROPFIND",
+);
+const appNames = fc.oneof(
+  fc.constant(APP),
+  fc.constantFrom("", "Shop", "a b", "-x", "x".repeat(65), "%2e%2e", "ü", "a/b", "shop%00"),
+  fc.string({ maxLength: 20 }).map(encodeURIComponent),
+);
+const keys = fc.oneof(
+  fc.constant(KEY),
+  fc.constantFrom("", "..", ".", "a%2Fb", "k".repeat(257), "%F0%9F%98%80", "%ZZ", "a b"),
+  fc.string({ maxLength: 30 }).map(encodeURIComponent),
+);
+const paths = fc.oneof(
+  fc.tuple(appNames, keys).map(([a, k]) => `/v1/apps/${a}/sessions/${k}`),
+  fc.tuple(appNames, keys).map(([a, k]) => `/v1/apps/${a}/sessions/${k}/regenerate`),
+  appNames.map((a) => `/v1/apps/${a}`),
+  fc.constantFrom(
+    "/",
+    "/v1",
+    "/v1/apps",
+    "/v2/apps/fuzz",
+    "/healthz",
+    "/v1/apps/fuzz/sessions",
+    "//v1",
+  ),
+  fc.webPath(),
+);
+
+function nested(depth: number): string {
+  return `${"[".repeat(depth)}${"]".repeat(depth)}`;
+}
+
+const invalidUtf8 = new Uint8Array([0x7b, 0x22, 0x76, 0x22, 0x3a, 0xff, 0xfe, 0x7d]);
+const changesets = fc.record(
+  {
+    version: fc.oneof(fc.constant(1), fc.integer({ min: -2, max: 5 }), fc.double(), fc.string()),
+    sid: fc.oneof(fc.constant(null), fc.string({ maxLength: 70 })),
+    set: fc.oneof(
+      fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 3 })),
+      fc.jsonValue(),
+    ),
+    delete: fc.oneof(fc.array(fc.string({ maxLength: 8 })), fc.jsonValue()),
+    clear: fc.oneof(fc.boolean(), fc.jsonValue()),
+    invalidate: fc.oneof(fc.boolean(), fc.jsonValue()),
+    lastModified: fc.oneof(fc.double(), fc.constant(null), fc.string()),
+    extra: fc.jsonValue(),
+  },
+  { requiredKeys: [] },
+);
+const bodies: fc.Arbitrary<BodyInit | undefined> = fc.oneof(
+  fc.constant(undefined),
+  changesets.map((c) => JSON.stringify(c)),
+  fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
+  fc.string({ maxLength: 200 }),
+  fc.constant(invalidUtf8),
+  fc.uint8Array({ maxLength: 64 }),
+  fc.constantFrom(nested(5000), `{"version":1,"set":{"a":${nested(200)}}}`, `{"newKey":"x"}`),
+  fc
+    .integer({ min: 100_000, max: 1_300_000 })
+    .map((n) => JSON.stringify({ version: 1, set: { big: "x".repeat(n) } })),
+);
+const contentTypes = fc.constantFrom(
+  undefined,
+  "application/json",
+  "application/json; charset=utf-8",
+  "application/json; charset=latin1",
+  "text/plain",
+  "application/x-www-form-urlencoded",
+  "multipart/form-data; boundary=x",
+);
+const authorizations = fc.oneof(
+  { weight: 6, arbitrary: fc.constant(`Bearer ${TOKEN}`) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      undefined,
+      "Bearer",
+      "Bearer wrong",
+      `Basic ${TOKEN}`,
+      `Bearer ${TOKEN}x`,
+      "",
+    ),
+  },
+);
+
+interface Sentinel {
+  version: number;
+  data: unknown;
+}
+
+async function sentinel(): Promise<Sentinel | null> {
+  const res = await exports.default.fetch(`https://fuzz.test/v1/apps/${APP}/sessions/${KEY}`, {
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  if (res.status === 404) return null;
+  const body = (await res.json()) as Sentinel;
+  return { version: body.version, data: body.data };
+}
+
+beforeAll(async () => {
+  testClock.now = T0;
+  const res = await exports.default.fetch(`https://fuzz.test/v1/apps/${APP}/sessions/${KEY}`, {
+    method: "PATCH",
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ version: 0, set: { guarded: true, list: [1, 2, 3] } }),
+  });
+  expect(res.status).toBe(200);
+});
+
+describe("the HTTP API under random input", () => {
+  it("never answers 500, always answers errors as { error: { code, message } }, and a refused request writes nothing", async () => {
+    const statuses = new Map<number, number>();
+    await fc.assert(
+      fc.asyncProperty(
+        methods,
+        paths,
+        bodies,
+        contentTypes,
+        authorizations,
+        async (method, path, body, contentType, authorization) => {
+          const before = await sentinel();
+          const headers: Record<string, string> = {};
+          if (contentType !== undefined) headers["content-type"] = contentType;
+          if (authorization !== undefined) headers.authorization = authorization;
+          const withBody = method !== "GET" && method !== "HEAD";
+          let res: Response;
+          try {
+            res = await exports.default.fetch(`https://fuzz.test${path}`, {
+              method,
+              headers,
+              body: withBody ? body : undefined,
+            });
+          } catch (error) {
+            // A request the Fetch API itself refuses to build is not the worker's to answer.
+            if (error instanceof TypeError) return;
+            throw error;
+          }
+          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+          expect(res.status, `${method} ${path}`).toBeLessThan(500);
+          if (res.status >= 400) {
+            if (method !== "HEAD") {
+              const answer = (await res.json()) as {
+                error?: { code?: unknown; message?: unknown };
+              };
+              expect(typeof answer.error?.code).toBe("string");
+              expect(typeof answer.error?.message).toBe("string");
+            }
+            expect(await sentinel()).toEqual(before);
+          } else {
+            await res.arrayBuffer();
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+    // The generators reach both sides of the API, or the property says little.
+    const refused = [...statuses].filter(([s]) => s >= 400).reduce((n, [, c]) => n + c, 0);
+    const accepted = [...statuses].filter(([s]) => s < 400).reduce((n, [, c]) => n + c, 0);
+    expect(refused).toBeGreaterThan(100);
+    expect(accepted).toBeGreaterThan(10);
+  });
+});
