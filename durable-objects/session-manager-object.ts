@@ -80,6 +80,9 @@ export class SessionManagerObject extends DurableObject<Env> {
     if (row !== undefined) this.#useApp(row.name, JSON.parse(row.settings));
     ctx.blockConcurrencyWhile(async () => {
       this.#alarmAt = await ctx.storage.getAlarm();
+      // An alarm lost to a crash, or dropped after its retries ran out, is set again here: work
+      // that is due (stored sessions, unsent events) always has an alarm.
+      if (this.#alarmAt === null) this.#arm();
     });
   }
 

@@ -24,12 +24,18 @@ export const flakyQueue = {
   /** Sends to refuse before accepting again. */
   failuresLeft: 0,
   accepted: [] as SessionEventBody[],
+  /** Every batch a send was tried with, accepted or not. */
+  attempted: [] as SessionEventBody[][],
+  /** While set, sends wait for it (to interrupt the object mid-send). */
+  hold: undefined as Promise<void> | undefined,
   hooked: [] as SessionEvent[],
 };
 
 /** A session manager whose Queue refuses `flakyQueue.failuresLeft` sends, then accepts. */
 export class FlakyQueueSessionManagerObject extends ClockedSessionManagerObject {
   protected override async sendEvents(events: SessionEventBody[]): Promise<void> {
+    flakyQueue.attempted.push(events);
+    if (flakyQueue.hold !== undefined) await flakyQueue.hold;
     if (flakyQueue.failuresLeft > 0) {
       flakyQueue.failuresLeft--;
       throw new Error("queue unavailable (test)");

@@ -1,0 +1,135 @@
+/**
+ * Faults the platform really has: objects aborted in the middle of commits and of a sweep,
+ * evicted between batches, Queue sends interrupted. After each: every acknowledged commit is
+ * stored, every stored session has exactly one begin and gets exactly one end, and event ids
+ * never change between retries.
+ */
+import { abortAllDurableObjects, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { type SessionEventBody, unwrap } from "../../src/index";
+import { testClock } from "./clock";
+import { create, manager, T0 } from "./helpers";
+import { flakyQueue } from "./main";
+
+beforeEach(() => {
+  testClock.now = T0;
+  flakyQueue.failuresLeft = 0;
+  flakyQueue.accepted.length = 0;
+  flakyQueue.attempted.length = 0;
+  flakyQueue.hooked.length = 0;
+  flakyQueue.hold = undefined;
+});
+
+/** Ids accepted by the Queue, each with how often it was accepted. */
+function acceptedIds(): Map<string, number> {
+  const ids = new Map<string, number>();
+  for (const e of flakyQueue.accepted) ids.set(e.id, (ids.get(e.id) ?? 0) + 1);
+  return ids;
+}
+
+/** Runs the alarm until it has nothing left to do (bounded). */
+async function drain(app: string): Promise<void> {
+  for (let i = 0; i < 10; i++) {
+    const stub = manager(app, env.FLAKY_MANAGER);
+    await stub.stats(app);
+    if (!(await runDurableObjectAlarm(stub))) return;
+  }
+}
+
+describe("faults", () => {
+  it("an abort during a burst of commits loses no acknowledged commit, and begins stay unique", async () => {
+    const app = "fault-commits";
+    const stub = manager(app, env.FLAKY_MANAGER);
+    unwrap(await stub.open(app, { beginEvents: true, timeout: 60, period: 20 }));
+    const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
+    const results = keys.map((key, i) =>
+      stub.commit(app, { key, sid: null, version: 0, set: { i } }).then(
+        (r) => ({ key, ok: r.ok }),
+        () => ({ key, ok: false }),
+      ),
+    );
+    await Promise.race(results);
+    await abortAllDurableObjects();
+    const outcomes = await Promise.all(results);
+    const acknowledged = outcomes.filter((o) => o.ok).map((o) => o.key);
+    expect(acknowledged.length).toBeGreaterThan(0);
+
+    const after = manager(app, env.FLAKY_MANAGER);
+    for (const key of acknowledged) {
+      expect(unwrap(await after.query(app, key))?.data).toEqual({ i: keys.indexOf(key) });
+    }
+    const stored = unwrap(await after.stats(app)).sessions;
+    // Everything expires; every stored session gets exactly one begin and one end, once each.
+    testClock.now = T0 + 1000;
+    await drain(app);
+    const ids = acceptedIds();
+    const begins = [...ids.keys()].filter((id) => id.endsWith(":begin"));
+    const ends = [...ids.keys()].filter((id) => id.endsWith(":end"));
+    expect(begins).toHaveLength(stored);
+    expect(ends.map((id) => id.replace(/:end$/, "")).sort()).toEqual(
+      begins.map((id) => id.replace(/:begin$/, "")).sort(),
+    );
+    expect([...ids.values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it("an abort while the sweep sends its first batch keeps the batch's events, with the same ids", async () => {
+    const app = "fault-sweep";
+    const stub = manager(app, env.FLAKY_MANAGER);
+    unwrap(await stub.open(app, { timeout: 60, period: 20 }));
+    const created = new Set<string>();
+    for (let i = 0; i < 600; i++) created.add((await create(stub, app, `s${i}`)).sid as string);
+    testClock.now = T0 + 1000;
+
+    let release = () => {};
+    flakyQueue.hold = new Promise((resolve) => {
+      release = resolve;
+    });
+    const alarm = runDurableObjectAlarm(stub).catch(() => "aborted");
+    await vi.waitFor(() => expect(flakyQueue.attempted.length).toBeGreaterThan(0));
+    const interrupted = (flakyQueue.attempted[0] as SessionEventBody[]).map((e) => e.id);
+    await abortAllDurableObjects();
+    release();
+    flakyQueue.hold = undefined;
+    await alarm;
+
+    // The object comes back, re-arms, and finishes: every session ends once, ids unchanged.
+    await drain(app);
+    expect(unwrap(await manager(app, env.FLAKY_MANAGER).stats(app)).sessions).toBe(0);
+    const ids = acceptedIds();
+    expect([...ids.keys()].sort()).toEqual([...created].map((sid) => `${sid}:end`).sort());
+    for (const id of interrupted) expect(ids.has(id)).toBe(true);
+  });
+
+  it("an eviction between sweep batches resumes where it stopped", async () => {
+    const app = "fault-evict";
+    const stub = manager(app, env.FLAKY_MANAGER);
+    unwrap(await stub.open(app, { timeout: 60, period: 20 }));
+    for (let i = 0; i < 120; i++) await create(stub, app, `e${i}`);
+    testClock.now = T0 + 1000;
+    flakyQueue.failuresLeft = 1; // the first send fails: events wait in the outbox
+    await runDurableObjectAlarm(stub).catch(() => undefined);
+    await evictDurableObject(stub).catch(() => undefined);
+    await drain(app);
+    const ids = acceptedIds();
+    expect(ids.size).toBe(120);
+    expect([...ids.values()].every((n) => n === 1)).toBe(true);
+    const attempted = new Set(flakyQueue.attempted.flat().map((e) => e.id));
+    expect(attempted).toEqual(new Set(ids.keys()));
+  });
+
+  it("an object with due work and no alarm sets one again when it starts", async () => {
+    const app = "fault-rearm";
+    const stub = manager(app, env.FLAKY_MANAGER);
+    unwrap(await stub.open(app, { timeout: 60, period: 20 }));
+    await create(stub, app, "k");
+    // Lose the alarm, as if its retries had run out, then restart the object.
+    const { runInDurableObject } = await import("cloudflare:test");
+    await runInDurableObject(stub, (_i, state) => state.storage.deleteAlarm());
+    await abortAllDurableObjects();
+    const again = manager(app, env.FLAKY_MANAGER);
+    await again.has(app, "k");
+    const alarm = await runInDurableObject(again, (_i, state) => state.storage.getAlarm());
+    expect(alarm).not.toBeNull();
+  });
+});
