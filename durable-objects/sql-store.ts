@@ -18,10 +18,17 @@ interface SessionRow extends Record<string, SqlStorageValue> {
 const COLUMNS =
   "key, sid, version, created, last_modified, slice, data, key_versions, cleared_version";
 
+/** Sessions kept in memory, by the size of their data: enough for the hot ones, far from 128 MB. */
+export const CACHE_BYTES = 16 * 1024 * 1024;
+
 /**
  * A `SessionStore` on a Durable Object's SQLite storage (`ctx.storage.sql`, synchronous): the
  * part of ZODB's FileStorage file. One row per stored session, indexed on `slice` so the sweep
  * reads only expired rows. It adds up the rows every statement read and wrote, as billed.
+ *
+ * Only this object writes its storage, so it keeps recently used sessions in memory (write
+ * through, least recently used out first): a read of a cached session runs no SQL at all. A
+ * transaction that fails drops the whole cache, so memory never holds a rolled-back write.
  */
 export class SqlStore implements SessionStore {
   readonly #storage: DurableObjectStorage;
@@ -29,6 +36,8 @@ export class SqlStore implements SessionStore {
   #inTransaction = false;
   /** Rows read and written by this store's statements since the object started. */
   readonly usage = { rowsRead: 0, rowsWritten: 0 };
+  readonly #cache = new Map<string, { session: StoredSession; bytes: number }>();
+  #cacheBytes = 0;
 
   constructor(storage: DurableObjectStorage) {
     this.#storage = storage;
@@ -49,11 +58,22 @@ export class SqlStore implements SessionStore {
   }
 
   load(key: string): StoredSession | undefined {
+    const cached = this.#cache.get(key);
+    if (cached !== undefined) {
+      // Most recently used last.
+      this.#cache.delete(key);
+      this.#cache.set(key, cached);
+      return cached.session;
+    }
     const [row] = this.exec<SessionRow>(`SELECT ${COLUMNS} FROM sessions WHERE key = ?`, key);
-    return row === undefined ? undefined : fromRow(row);
+    if (row === undefined) return undefined;
+    const session = fromRow(row);
+    this.#remember(session, row.data.length);
+    return session;
   }
 
   save(session: StoredSession): void {
+    const data = JSON.stringify(session.data);
     this.exec(
       `INSERT OR REPLACE INTO sessions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       session.key,
@@ -62,18 +82,22 @@ export class SqlStore implements SessionStore {
       session.created,
       session.lastModified,
       session.slice,
-      JSON.stringify(session.data),
+      data,
       JSON.stringify(session.keyVersions),
       session.clearedVersion,
     );
+    this.#remember(session, data.length);
   }
 
   touch(key: string, slice: number): void {
     this.exec("UPDATE sessions SET slice = ? WHERE key = ?", slice, key);
+    const cached = this.#cache.get(key);
+    if (cached !== undefined) cached.session = { ...cached.session, slice };
   }
 
   remove(key: string): void {
     this.exec("DELETE FROM sessions WHERE key = ?", key);
+    this.#forget(key);
   }
 
   expired(beforeSlice: number, limit: number): StoredSession[] {
@@ -99,9 +123,32 @@ export class SqlStore implements SessionStore {
     this.#inTransaction = true;
     try {
       return this.#storage.transactionSync(fn);
+    } catch (error) {
+      // SQLite rolled the writes back; forget what memory may hold of them.
+      this.#cache.clear();
+      this.#cacheBytes = 0;
+      throw error;
     } finally {
       this.#inTransaction = false;
     }
+  }
+
+  #remember(session: StoredSession, bytes: number): void {
+    this.#forget(session.key);
+    this.#cache.set(session.key, { session, bytes });
+    this.#cacheBytes += bytes;
+    for (const [key, entry] of this.#cache) {
+      if (this.#cacheBytes <= CACHE_BYTES) break;
+      this.#cache.delete(key);
+      this.#cacheBytes -= entry.bytes;
+    }
+  }
+
+  #forget(key: string): void {
+    const cached = this.#cache.get(key);
+    if (cached === undefined) return;
+    this.#cache.delete(key);
+    this.#cacheBytes -= cached.bytes;
   }
 }
 

@@ -46,7 +46,14 @@ export class SessionEngine {
    * when it moves), or `undefined`. An expired session found here ends.
    */
   access(key: string, now: number): StoredSession | undefined {
-    return this.#run((events) => this.#live(key, this.slice(now), now, events, true));
+    const slice = this.slice(now);
+    const stored = this.store.load(key);
+    // The common case writes nothing, so it needs no transaction: absent, or live and touched
+    // in this period already.
+    if (stored === undefined) return undefined;
+    if (stored.slice >= slice && !isExpired(stored.slice, slice, this.settings.timeout))
+      return stored;
+    return this.#run((events) => this.#live(key, slice, now, events, true));
   }
 
   /**
