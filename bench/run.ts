@@ -1,0 +1,839 @@
+// `npm run bench` (a few minutes) and `npm run bench -- --quick` (under a minute): the edge
+// sessions benchmarks. It bundles bench/worker.ts (the real worker and Durable Object, plus
+// bench routes), runs it in workerd through Miniflare on 127.0.0.1, drives Durable Object RPC
+// from inside workerd, loads the HTTP API and an express-session + connect-redis + Redis app
+// from a separate autocannon process, and counts SQLite rows with the object's usage() RPC.
+// Every comparison is a ratio of two figures measured in the same run; each figure is the
+// median of several runs. Writes bench/results/latest.json and prints a table.
+// See BENCHMARKS.md for what each figure means.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import os from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const quick = process.argv.includes("--quick");
+const COMPATIBILITY_DATE = "2026-11-01";
+
+/** How much of everything: full (a few minutes) or quick (under a minute). */
+const plan = quick
+  ? {
+      runs: 3,
+      rpcOps: 2_000,
+      shardOps: 2_000,
+      httpSeconds: 2,
+      warmupSeconds: 0.5,
+      sweepSizes: [1_000, 10_000],
+      sweepRuns: 3,
+    }
+  : {
+      runs: 5,
+      rpcOps: 10_000,
+      shardOps: 8_000,
+      httpSeconds: 6,
+      warmupSeconds: 2,
+      sweepSizes: [1_000, 10_000, 100_000],
+      sweepRuns: 3,
+    };
+/** Calls (or connections) in flight at once, for every throughput figure. */
+const CONCURRENCY = 32;
+/** The lost-update test: clients, each incrementing one shared counter this many times. */
+const LOST_CLIENTS = 8;
+const LOST_INCREMENTS = 25;
+/** Keys the shard test spreads gets over. */
+const SHARD_KEYS = 64;
+/** A time far in the future (seconds), so that no alarm the bench arms fires on its own. */
+const T0 = 4_000_000_000;
+/** Default app settings (SPEC §2): timeout 1200 s, period 20 s. */
+const TIMEOUT = 1200;
+const PERIOD = 20;
+
+const token = randomBytes(16).toString("hex");
+const auth = { Authorization: `Bearer ${token}` };
+
+// ---------------------------------------------------------------------------------------------
+// Processes: everything started here is stopped in `cleanup`, also on Ctrl-C.
+
+const children: ChildProcess[] = [];
+let mf: Miniflare | undefined;
+
+async function cleanup(): Promise<void> {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+  }
+  const current = mf;
+  mf = undefined;
+  await current?.dispose();
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function hasCommand(name: string): boolean {
+  try {
+    execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves with the first stdout line that matches, or rejects when the process exits first. */
+function waitForLine(
+  child: ChildProcess,
+  pattern: RegExp,
+  what: string,
+): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    let buffer = "";
+    let errors = "";
+    child.stderr?.on("data", (chunk: Buffer) => {
+      errors += chunk.toString();
+    });
+    child.stdout?.on("data", (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const match = buffer.match(pattern);
+      if (match) resolve(match);
+    });
+    child.on("exit", (code) => reject(new Error(`${what} exited (${code}): ${errors.trim()}`)));
+    setTimeout(() => reject(new Error(`${what} did not start in 20 s`)), 20_000).unref();
+  });
+}
+
+/**
+ * redis-server on a random 127.0.0.1 port, no persistence. It runs under a shell that kills it
+ * when our pipe to its stdin closes, so it stops with this process even if this one is killed.
+ */
+async function startRedis(): Promise<number> {
+  const port = await freePort();
+  const command =
+    `redis-server --port ${port} --bind 127.0.0.1 --save '' --appendonly no ` +
+    "--protected-mode yes --loglevel warning & pid=$!; " +
+    `until redis-cli -p ${port} ping >/dev/null 2>&1; do sleep 0.05; done; echo ready; ` +
+    'cat >/dev/null; kill "$pid"; wait "$pid"';
+  const child = spawn("sh", ["-c", command], { stdio: ["pipe", "pipe", "pipe"] });
+  children.push(child);
+  await waitForLine(child, /ready/, "redis-server");
+  return port;
+}
+
+async function startExpress(redisPort: number): Promise<string> {
+  const child = spawn(process.execPath, [join(root, "bench/express-app.ts"), String(redisPort)], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  children.push(child);
+  const [, port] = await waitForLine(child, /listening (\d+)/, "the express app");
+  return `http://127.0.0.1:${port}`;
+}
+
+interface LoadResult {
+  requestsPerSecond: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  latencyMs: { p50: number; p99: number };
+}
+
+/** autocannon in its own process against `url`. */
+async function load(
+  url: string,
+  seconds: number,
+  headers: Record<string, string> = {},
+): Promise<LoadResult> {
+  const spec = JSON.stringify({ url, connections: CONCURRENCY, duration: seconds, headers });
+  const child = spawn(process.execPath, [join(root, "bench/load.ts"), spec], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  const [line] = await waitForLine(child, /^\{.*\}$/m, "autocannon");
+  await new Promise((resolve) =>
+    child.exitCode === null ? child.on("exit", resolve) : resolve(0),
+  );
+  const result = JSON.parse(line) as LoadResult;
+  if (result.non2xx > 0 || result.errors > 0) {
+    throw new Error(`load on ${url}: ${result.non2xx} non-2xx responses, ${result.errors} errors`);
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// workerd
+
+let base = "";
+
+async function startWorkerd(): Promise<void> {
+  const outfile = join(root, ".wrangler/bench/worker.js");
+  await build({
+    entryPoints: [join(root, "bench/worker.ts")],
+    outfile,
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    target: "es2023",
+    mainFields: ["module", "main"],
+    conditions: ["workerd", "worker", "browser"],
+    external: ["cloudflare:*"],
+    logLevel: "warning",
+  });
+  // Miniflare 5 takes a new options shape; it converts the well-known v4 one.
+  const options = convertV4MiniflareOptions({
+    host: "127.0.0.1",
+    port: 0,
+    log: new Log(LogLevel.WARN),
+    // No network: no request.cf fetch, no telemetry, no dev registry.
+    cf: false,
+    telemetry: { enabled: false },
+    enableDevRegistry: false,
+    modules: true,
+    scriptPath: outfile,
+    compatibilityDate: COMPATIBILITY_DATE,
+    bindings: { SESSIONS_API_TOKEN: token, ENVIRONMENT: "bench" },
+    durableObjects: {
+      SESSION_MANAGER: { className: "BenchSessionManagerObject", useSQLite: true },
+    },
+    queueProducers: { SESSION_EVENTS: { queueName: "edge-sessions-events" } },
+  });
+  mf = new Miniflare(options);
+  base = (await mf.ready).toString().replace(/\/$/, "");
+  if (!base.startsWith("http://127.0.0.1:")) throw new Error(`workerd listens on ${base}`);
+}
+
+async function post<T>(path: string, body: unknown): Promise<T> {
+  const response = await fetch(base + path, {
+    method: "POST",
+    headers: { ...auth, "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+interface Usage {
+  rowsRead: number;
+  rowsWritten: number;
+}
+
+/** One RPC call on the object `name`; its value and the ms it took inside workerd. */
+async function call<T>(name: string, method: string, ...args: unknown[]) {
+  const out = await post<{ value: T; elapsedMs: number }>("/bench/call", { name, method, args });
+  const value = out.value as unknown as { ok?: boolean; error?: { message: string } };
+  if (value !== null && typeof value === "object" && value.ok === false) {
+    throw new Error(`${method} on ${name}: ${value.error?.message}`);
+  }
+  return out;
+}
+
+/** The Durable Object names that hold `keys` of `app` with `shards` (objectName, in workerd). */
+async function objectsOf(app: string, keys: string[], shards = 1): Promise<Map<string, string[]>> {
+  const names = await post<Record<string, string[]>>("/bench/names", { app, keys, shards });
+  return new Map(Object.entries(names));
+}
+
+/** The one object of an app with one shard. */
+async function objectOf(app: string): Promise<string> {
+  const [name] = (await objectsOf(app, [""])).keys();
+  if (name === undefined) throw new Error(`no object for ${app}`);
+  return name;
+}
+
+async function usage(name: string): Promise<Usage> {
+  return (await call<Usage>(name, "usage")).value;
+}
+
+function delta(before: Usage, after: Usage): Usage {
+  return {
+    rowsRead: after.rowsRead - before.rowsRead,
+    rowsWritten: after.rowsWritten - before.rowsWritten,
+  };
+}
+
+interface LoopResult {
+  ops: number;
+  elapsedMs: number;
+  opsPerSecond: number;
+  errors: number;
+  firstError?: string;
+}
+
+async function rpcLoop(spec: {
+  op: "get" | "ping" | "commit" | "probe";
+  app: string;
+  keys: string[];
+  n: number;
+  shards?: number;
+  routing?: "derive" | "name" | "fixed";
+  probe?: "sql" | "sql-tx" | "sql-json";
+}): Promise<LoopResult> {
+  const result = await post<LoopResult>("/bench/rpc", { concurrency: CONCURRENCY, ...spec });
+  if (result.errors > 0)
+    throw new Error(`${spec.op} loop: ${result.errors} errors, e.g. ${result.firstError}`);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figures
+
+const metrics: Record<string, number> = {};
+const runs: Record<string, number[]> = {};
+const notes: string[] = [];
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** Records the runs of a figure and its median. */
+function record(name: string, values: number[]): number {
+  runs[name] = values;
+  metrics[name] = median(values);
+  return metrics[name];
+}
+
+function log(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+/** DO RPC: get of a live session and commit of a one-key change, against the empty ping(). */
+async function benchRpc(): Promise<void> {
+  const app = "rpc";
+  const name = await objectOf(app);
+  await call(name, "setClock", T0);
+  await call(name, "seed", app, { keys: ["k"] }, { n: 0 });
+  const commitKeys = Array.from({ length: CONCURRENCY }, (_, i) => `c${i}`);
+  await call(name, "seed", app, { keys: commitKeys }, { n: 0 });
+  const n = plan.rpcOps;
+  // Warm up the isolate and the object.
+  for (const op of ["ping", "get", "commit"] as const) {
+    await rpcLoop({ op, app, keys: op === "commit" ? commitKeys : ["k"], n: Math.min(n, 1000) });
+  }
+  const noop: number[] = [];
+  const get: number[] = [];
+  const commit: number[] = [];
+  for (let r = 0; r < plan.runs; r++) {
+    noop.push((await rpcLoop({ op: "ping", app, keys: ["k"], n })).opsPerSecond);
+    get.push((await rpcLoop({ op: "get", app, keys: ["k"], n })).opsPerSecond);
+    commit.push((await rpcLoop({ op: "commit", app, keys: commitKeys, n })).opsPerSecond);
+  }
+  record("rpc_noop_ops_per_s", noop);
+  record("rpc_get_ops_per_s", get);
+  record("rpc_commit_ops_per_s", commit);
+  record(
+    "get_vs_noop_rpc_ratio",
+    get.map((g, i) => g / (noop[i] as number)),
+  );
+  record(
+    "commit_vs_noop_rpc_ratio",
+    commit.map((c, i) => c / (noop[i] as number)),
+  );
+}
+
+/**
+ * Where a get's time goes: RPC loops of parts of a get (the row's SELECT; in transactionSync;
+ * with its JSON parsed and returned) against ping() and get(), and the in-process cost of a get
+ * and a commit (many in one call, so without an RPC or a storage commit each).
+ */
+async function benchDiagnostics(): Promise<void> {
+  const app = "diag";
+  const name = await objectOf(app);
+  await call(name, "setClock", T0);
+  await call(name, "seed", app, { keys: ["k", "c"] }, { n: 0 });
+  const n = plan.rpcOps;
+  const keys = ["k"];
+  const kinds = ["sql", "sql-tx", "sql-json"] as const;
+  for (const probe of kinds) await rpcLoop({ op: "probe", probe, app, keys, n: 500 });
+  const series: Record<string, number[]> = {
+    ping: [],
+    get: [],
+    sql: [],
+    "sql-tx": [],
+    "sql-json": [],
+  };
+  for (let r = 0; r < plan.runs; r++) {
+    series.ping?.push((await rpcLoop({ op: "ping", app, keys, n })).opsPerSecond);
+    for (const probe of kinds) {
+      series[probe]?.push((await rpcLoop({ op: "probe", probe, app, keys, n })).opsPerSecond);
+    }
+    series.get?.push((await rpcLoop({ op: "get", app, keys, n })).opsPerSecond);
+  }
+  const ping = series.ping ?? [];
+  for (const probe of kinds) {
+    const label = probe.replace("-", "_");
+    record(
+      `diag_rpc_${label}_vs_noop_ratio`,
+      (series[probe] ?? []).map((v, i) => v / (ping[i] as number)),
+    );
+  }
+  // Enough of each for tens of milliseconds: workerd's clock moves in whole milliseconds.
+  const counts = {
+    get: plan.rpcOps * 20,
+    commit: plan.rpcOps / 2,
+    sql: plan.rpcOps * 2,
+    "sql-tx": plan.rpcOps * 2,
+  };
+  for (const kind of ["get", "commit", "sql", "sql-tx"] as const) {
+    const label = kind.replace("-", "_");
+    const count = counts[kind];
+    const micros: number[] = [];
+    for (let r = 0; r < plan.runs; r++) {
+      const out = await call<number>(
+        name,
+        "repeat",
+        kind,
+        app,
+        kind === "commit" ? "c" : "k",
+        count,
+      );
+      micros.push((out.elapsedMs * 1000) / count);
+    }
+    record(`diag_in_process_${label}_us`, micros);
+  }
+}
+
+/** Rows read and written per read within a period, per commit, per created session. */
+async function benchRows(): Promise<void> {
+  const app = "rows";
+  const name = await objectOf(app);
+  await call(name, "setClock", T0);
+  let before = await usage(name);
+  const created = 1_000;
+  await call(name, "seed", app, { prefix: "r", count: created }, { n: 0 });
+  let used = delta(before, await usage(name));
+  record("rows_written_per_created_session", [used.rowsWritten / created]);
+
+  // Reads within the period of the last access: no write at all (SPEC §2).
+  await call(name, "setClock", T0 + PERIOD / 2);
+  const reads = 2_000;
+  before = await usage(name);
+  await rpcLoop({ op: "get", app, keys: ["r0", "r1", "r2", "r3"], n: reads });
+  used = delta(before, await usage(name));
+  record("rows_written_per_read_in_period", [used.rowsWritten / reads]);
+  record("rows_read_per_read", [used.rowsRead / reads]);
+
+  // The first read in a new period moves the slice: one write per session per period.
+  await call(name, "setClock", T0 + PERIOD);
+  before = await usage(name);
+  await rpcLoop({ op: "get", app, keys: ["r0", "r1", "r2", "r3"], n: reads });
+  used = delta(before, await usage(name));
+  record("rows_written_per_session_first_read_in_new_period", [used.rowsWritten / 4]);
+
+  const commits = 2_000;
+  const keys = Array.from({ length: CONCURRENCY }, (_, i) => `r${100 + i}`);
+  before = await usage(name);
+  await rpcLoop({ op: "commit", app, keys, n: commits });
+  used = delta(before, await usage(name));
+  // The loop first reads each worker's session once (a get), then commits.
+  record("rows_written_per_commit", [used.rowsWritten / commits]);
+  record("rows_read_per_commit", [(used.rowsRead - keys.length) / commits]);
+}
+
+/** The sweep at 1k, 10k, 100k stored sessions, 10% of them expired. */
+async function benchSweep(): Promise<void> {
+  const later = T0 + TIMEOUT + 2 * PERIOD; // sessions last touched at T0 have expired by now
+  for (const size of plan.sweepSizes) {
+    const label = size >= 1000 ? `${size / 1000}k` : String(size);
+    const app = `sweep-${label}`;
+    const name = await objectOf(app);
+    const expired = size / 10;
+    const t = Date.now();
+    await call(name, "setClock", later);
+    await call(name, "seed", app, { prefix: "live", count: size - expired }, { n: 1 });
+    const perSecond: number[] = [];
+    const readPer: number[] = [];
+    const writtenPer: number[] = [];
+    for (let r = 0; r < plan.sweepRuns; r++) {
+      await call(name, "setClock", T0);
+      await call(name, "seed", app, { prefix: `old${r}-`, count: expired }, { n: 1 });
+      await call(name, "setClock", later);
+      const before = await usage(name);
+      const swept = await call<{ ok: true; value: number }>(name, "sweep", app);
+      const used = delta(before, await usage(name));
+      if (swept.value.value !== expired) {
+        throw new Error(`sweep of ${app} ended ${swept.value.value}, expected ${expired}`);
+      }
+      perSecond.push((expired / Math.max(swept.elapsedMs, 1)) * 1000);
+      readPer.push(used.rowsRead / expired);
+      writtenPer.push(used.rowsWritten / expired);
+    }
+    const stats = await call<{ ok: true; value: { sessions: number } }>(name, "stats", app);
+    if (stats.value.value.sessions !== size - expired) {
+      throw new Error(`${app} holds ${stats.value.value.sessions} sessions after the sweep`);
+    }
+    record(`sweep_expired_per_s_${label}`, perSecond);
+    record(`sweep_rows_read_per_expired_${label}`, readPer);
+    record(`sweep_rows_written_per_expired_${label}`, writtenPer);
+    log(`  sweep ${label}: ${((Date.now() - t) / 1000).toFixed(1)} s with seeding`);
+  }
+  runs.sweep_rows_read_per_expired = runs.sweep_rows_read_per_expired_10k ?? [];
+  metrics.sweep_rows_read_per_expired = metrics.sweep_rows_read_per_expired_10k ?? Number.NaN;
+  runs.rows_written_per_ended_session = runs.sweep_rows_written_per_expired_10k ?? [];
+  metrics.rows_written_per_ended_session = metrics.sweep_rows_written_per_expired_10k ?? Number.NaN;
+}
+
+/** Gets over 1 object vs over 4 named by objectName(app, key, 4); derived vs fixed stubs. */
+async function benchShards(): Promise<void> {
+  const keys = Array.from({ length: SHARD_KEYS }, (_, i) => `u${i}`);
+  const clock = Math.floor(Date.now() / 1000);
+  for (const [app, shards] of [
+    ["shard1", 1],
+    ["shard4", 4],
+  ] as const) {
+    const byObject = await objectsOf(app, keys, shards);
+    if (byObject.size !== shards) throw new Error(`${app}: keys over ${byObject.size} objects`);
+    for (const [name, own] of byObject) {
+      await call(name, "setClock", clock);
+      await call(name, "seed", app, { keys: own }, { n: 0 });
+    }
+  }
+  const n = plan.shardOps;
+  await rpcLoop({ op: "get", app: "shard4", keys, n: 1000, shards: 4, routing: "derive" });
+  const one: number[] = [];
+  const four: number[] = [];
+  const fourFixed: number[] = [];
+  const fourName: number[] = [];
+  for (let r = 0; r < plan.runs; r++) {
+    one.push(
+      (await rpcLoop({ op: "get", app: "shard1", keys, n, shards: 1, routing: "derive" }))
+        .opsPerSecond,
+    );
+    four.push(
+      (await rpcLoop({ op: "get", app: "shard4", keys, n, shards: 4, routing: "derive" }))
+        .opsPerSecond,
+    );
+    fourFixed.push(
+      (await rpcLoop({ op: "get", app: "shard4", keys, n, shards: 4, routing: "fixed" }))
+        .opsPerSecond,
+    );
+    fourName.push(
+      (await rpcLoop({ op: "get", app: "shard4", keys, n, shards: 4, routing: "name" }))
+        .opsPerSecond,
+    );
+  }
+  record("shards_1_ops_per_s", one);
+  record("shards_4_ops_per_s", four);
+  record("shards_4_fixed_stub_ops_per_s", fourFixed);
+  record(
+    "shards_4_vs_1_ratio",
+    four.map((f, i) => f / (one[i] as number)),
+  );
+  record(
+    "shard_routing_overhead_ratio",
+    four.map((f, i) => f / (fourFixed[i] as number)),
+  );
+  // The part of that overhead that is the name (hash) alone, stubs cached by name.
+  record(
+    "shard_routing_name_only_ratio",
+    fourName.map((f, i) => f / (fourFixed[i] as number)),
+  );
+}
+
+/** The worker over HTTP vs a constant route vs express-session + connect-redis + Redis. */
+async function benchHttp(expressUrl: string): Promise<void> {
+  // A stored session to read, created through the API itself.
+  const sessionUrl = `${base}/v1/apps/bench/sessions/k`;
+  const got = await fetch(sessionUrl, { method: "POST", headers: auth });
+  const snapshot = (await got.json()) as { version: number; sid: string | null };
+  const patched = await fetch(sessionUrl, {
+    method: "PATCH",
+    headers: { ...auth, "Content-Type": "application/json" },
+    body: JSON.stringify({ version: snapshot.version, sid: snapshot.sid, set: { counter: 1 } }),
+  });
+  if (!patched.ok)
+    throw new Error(`PATCH ${sessionUrl}: ${patched.status} ${await patched.text()}`);
+  const read = await fetch(sessionUrl, { headers: auth });
+  if (!read.ok) throw new Error(`GET ${sessionUrl}: ${read.status} ${await read.text()}`);
+  await read.arrayBuffer();
+
+  const started = await fetch(`${expressUrl}/reset`);
+  const cookie = (started.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+  if (!cookie.startsWith("connect.sid=")) throw new Error("the express app set no session cookie");
+  const check = (await (await fetch(expressUrl, { headers: { Cookie: cookie } })).json()) as {
+    counter: number | null;
+  };
+  if (check.counter !== 0) throw new Error("the express app did not keep its session");
+
+  const targets = {
+    plain: () => load(`${base}/healthz`, plan.httpSeconds),
+    read: () => load(sessionUrl, plan.httpSeconds, auth),
+    express: () => load(`${expressUrl}/`, plan.httpSeconds, { Cookie: cookie }),
+  };
+  await load(`${base}/healthz`, plan.warmupSeconds);
+  await load(sessionUrl, plan.warmupSeconds, auth);
+  await load(`${expressUrl}/`, plan.warmupSeconds, { Cookie: cookie });
+  const plain: number[] = [];
+  const reads: number[] = [];
+  const express: number[] = [];
+  const latency: Record<string, number[]> = { plain: [], read: [], express: [] };
+  for (let r = 0; r < plan.runs; r++) {
+    const p = await targets.plain();
+    const g = await targets.read();
+    const e = await targets.express();
+    plain.push(p.requestsPerSecond);
+    reads.push(g.requestsPerSecond);
+    express.push(e.requestsPerSecond);
+    latency.plain?.push(p.latencyMs.p50);
+    latency.read?.push(g.latencyMs.p50);
+    latency.express?.push(e.latencyMs.p50);
+  }
+  record("http_plain_req_per_s", plain);
+  record("http_read_req_per_s", reads);
+  record("express_redis_read_req_per_s", express);
+  record(
+    "http_read_vs_plain_ratio",
+    reads.map((g, i) => g / (plain[i] as number)),
+  );
+  record(
+    "http_read_vs_express_redis_ratio",
+    reads.map((g, i) => g / (express[i] as number)),
+  );
+  record("http_plain_p50_ms", latency.plain ?? []);
+  record("http_read_p50_ms", latency.read ?? []);
+  record("express_redis_read_p50_ms", latency.express ?? []);
+}
+
+/** N clients incrementing one shared counter M times each: ours (versions, 409, retry) vs express. */
+async function benchLostUpdates(expressUrl: string): Promise<void> {
+  const url = `${base}/v1/apps/lost/sessions/counter`;
+  const json = { ...auth, "Content-Type": "application/json" };
+  const fresh = (await (await fetch(url, { method: "POST", headers: auth })).json()) as {
+    version: number;
+    sid: string | null;
+  };
+  const start = await fetch(url, {
+    method: "PATCH",
+    headers: json,
+    body: JSON.stringify({ version: fresh.version, sid: fresh.sid, set: { counter: 0 } }),
+  });
+  if (!start.ok) throw new Error(`PATCH ${url}: ${start.status}`);
+  await start.arrayBuffer();
+
+  let conflicts = 0;
+  await Promise.all(
+    Array.from({ length: LOST_CLIENTS }, async () => {
+      for (let i = 0; i < LOST_INCREMENTS; i++) {
+        for (let attempt = 0; ; attempt++) {
+          if (attempt > 1000) throw new Error("an increment kept conflicting");
+          const response = await fetch(url, { headers: auth });
+          const session = (await response.json()) as {
+            version: number;
+            sid: string;
+            data: { counter: number };
+          };
+          const patched = await fetch(url, {
+            method: "PATCH",
+            headers: json,
+            body: JSON.stringify({
+              version: session.version,
+              sid: session.sid,
+              set: { counter: session.data.counter + 1 },
+            }),
+          });
+          await patched.arrayBuffer();
+          if (patched.status === 409) {
+            conflicts++;
+            continue;
+          }
+          if (!patched.ok) throw new Error(`PATCH ${url}: ${patched.status}`);
+          break;
+        }
+      }
+    }),
+  );
+  const final = (await (await fetch(url, { headers: auth })).json()) as {
+    data: { counter: number };
+  };
+  const expected = LOST_CLIENTS * LOST_INCREMENTS;
+  record("lost_updates_ours", [expected - final.data.counter]);
+  record("lost_updates_ours_conflicts_retried", [conflicts]);
+
+  const started = await fetch(`${expressUrl}/reset`);
+  const cookie = (started.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+  await started.arrayBuffer();
+  await Promise.all(
+    Array.from({ length: LOST_CLIENTS }, async () => {
+      for (let i = 0; i < LOST_INCREMENTS; i++) {
+        const response = await fetch(`${expressUrl}/incr`, { headers: { Cookie: cookie } });
+        if (!response.ok) throw new Error(`express /incr: ${response.status}`);
+        await response.arrayBuffer();
+      }
+    }),
+  );
+  const after = (await (await fetch(expressUrl, { headers: { Cookie: cookie } })).json()) as {
+    counter: number;
+  };
+  record("lost_updates_express_redis", [expected - after.counter]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Goals, table, JSON
+
+interface Goal {
+  metric: string;
+  text: string;
+  met: (value: number) => boolean;
+}
+
+const goals: Goal[] = [
+  { metric: "get_vs_noop_rpc_ratio", text: ">= 0.85", met: (v) => v >= 0.85 },
+  { metric: "commit_vs_noop_rpc_ratio", text: ">= 0.7", met: (v) => v >= 0.7 },
+  { metric: "rows_written_per_read_in_period", text: "= 0", met: (v) => v === 0 },
+  { metric: "lost_updates_ours", text: "= 0", met: (v) => v === 0 },
+];
+
+/** Rows read per expired session flat from the smallest to the largest store (within 25%). */
+function sweepFlatness(): { text: string; met: boolean; ratio: number } {
+  const sizes = plan.sweepSizes.map((s) => `${s / 1000}k`);
+  const first = metrics[`sweep_rows_read_per_expired_${sizes[0]}`] ?? Number.NaN;
+  const last = metrics[`sweep_rows_read_per_expired_${sizes.at(-1)}`] ?? Number.NaN;
+  const ratio = last / first;
+  return { text: `flat ${sizes[0]} -> ${sizes.at(-1)} (within 25%)`, met: ratio <= 1.25, ratio };
+}
+
+function packageVersion(from: string, name: string): string {
+  try {
+    const require = createRequire(from);
+    const path = require.resolve(`${name}/package.json`);
+    return (JSON.parse(readFileSync(path, "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+function format(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (Number.isInteger(value)) return String(value);
+  if (Math.abs(value) >= 100) return value.toFixed(0);
+  if (Math.abs(value) >= 10) return value.toFixed(1);
+  return value.toFixed(3);
+}
+
+async function main(): Promise<void> {
+  if (!hasCommand("redis-server") || !hasCommand("redis-cli")) {
+    console.error(
+      "The benchmark needs Redis for the express-session comparison, and redis-server is not " +
+        "installed. Install it with: apt-get install -y redis-server",
+    );
+    process.exit(1);
+  }
+  const began = Date.now();
+  const miniflareEntry = createRequire(import.meta.url).resolve("miniflare");
+  const machine = {
+    cores: os.availableParallelism(),
+    nproc: execFileSync("nproc").toString().trim(),
+    cpu: os.cpus()[0]?.model ?? "unknown",
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    workerd: packageVersion(miniflareEntry, "workerd"),
+    miniflare: packageVersion(import.meta.url, "miniflare"),
+    redis: execFileSync("redis-server", ["--version"]).toString().trim(),
+  };
+  log(
+    `edge sessions bench (${quick ? "quick" : "full"}) on ${machine.nproc} cores, node ${machine.node}, workerd ${machine.workerd}`,
+  );
+
+  await startWorkerd();
+  const redisPort = await startRedis();
+  const expressUrl = await startExpress(redisPort);
+
+  const phases: [string, () => Promise<void>][] = [
+    ["DO RPC: ping, get, commit", benchRpc],
+    ["where a get's time goes", benchDiagnostics],
+    ["rows per operation", benchRows],
+    ["sweep", benchSweep],
+    ["shards", benchShards],
+    ["HTTP: plain, read, express + redis", () => benchHttp(expressUrl)],
+    ["lost updates", () => benchLostUpdates(expressUrl)],
+  ];
+  for (const [title, phase] of phases) {
+    const t = Date.now();
+    log(`${title} ...`);
+    await phase();
+    log(`  done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  }
+
+  const flat = sweepFlatness();
+  const goalResults = [
+    ...goals.map((g) => ({
+      metric: g.metric,
+      goal: g.text,
+      value: metrics[g.metric] ?? Number.NaN,
+      met: g.met(metrics[g.metric] ?? Number.NaN),
+    })),
+    { metric: "sweep_rows_read_per_expired", goal: flat.text, value: flat.ratio, met: flat.met },
+  ];
+  const output = {
+    date: new Date().toISOString(),
+    mode: quick ? "quick" : "full",
+    seconds: Math.round((Date.now() - began) / 1000),
+    machine,
+    plan: {
+      ...plan,
+      concurrency: CONCURRENCY,
+      lostUpdates: { clients: LOST_CLIENTS, increments: LOST_INCREMENTS },
+      shardKeys: SHARD_KEYS,
+      settings: { timeout: TIMEOUT, period: PERIOD },
+    },
+    metrics,
+    runs,
+    goals: goalResults,
+    notes,
+  };
+  mkdirSync(join(root, "bench/results"), { recursive: true });
+  writeFileSync(join(root, "bench/results/latest.json"), `${JSON.stringify(output, null, 2)}\n`);
+
+  const rows = Object.entries(metrics).map(([name, value]) => [
+    name,
+    format(value),
+    (runs[name] ?? []).map(format).join(" "),
+  ]);
+  const widths = [0, 1, 2].map((c) =>
+    Math.max(...rows.map((r) => (r[c] ?? "").length), ["metric", "median", "runs"][c]?.length ?? 0),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, c) => (c === 1 ? cell.padStart(widths[c] ?? 0) : cell.padEnd(widths[c] ?? 0)))
+      .join("  ");
+  console.log(line(["metric", "median", "runs"]));
+  console.log(line(widths.map((w) => "-".repeat(w))));
+  for (const row of rows) console.log(line(row));
+  console.log("");
+  for (const g of goalResults) {
+    console.log(`${g.met ? "MET   " : "MISSED"} ${g.metric} ${g.goal}: ${format(g.value)}`);
+  }
+  console.log(`\n${output.mode} run in ${output.seconds} s; wrote bench/results/latest.json`);
+}
+
+try {
+  await main();
+} catch (error) {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}
