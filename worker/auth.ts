@@ -59,9 +59,17 @@ function bearerToken(c: Context): string | undefined {
 
 const encoder = new TextEncoder();
 
+/** The digest of the configured token, computed once per isolate (and again if it changes). */
+let expectedDigest: { token: string; digest: Promise<ArrayBuffer> } | undefined;
+
+function digestOf(text: string): Promise<ArrayBuffer> {
+  return crypto.subtle.digest("SHA-256", encoder.encode(text));
+}
+
 async function sameSecret(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all(
-    [given, expected].map((text) => crypto.subtle.digest("SHA-256", encoder.encode(text))),
-  );
-  return crypto.subtle.timingSafeEqual(a as ArrayBuffer, b as ArrayBuffer);
+  if (expectedDigest?.token !== expected) {
+    expectedDigest = { token: expected, digest: digestOf(expected) };
+  }
+  const [a, b] = await Promise.all([digestOf(given), expectedDigest.digest]);
+  return crypto.subtle.timingSafeEqual(a, b);
 }
