@@ -1,0 +1,284 @@
+// `npm run soak`: mixed traffic at high concurrency against the real worker in a local workerd
+// for a bounded time (default 20 s; `-- --seconds N`), with the clock moved so that sessions
+// expire, then the invariants:
+//   - every acknowledged commit is stored: each session's counter (in the store, or in its end
+//     event) equals the increments acknowledged for it;
+//   - every stored session had exactly one begin and got exactly one end (events deduplicated by
+//     id, as a consumer does: the Queue delivers at least once);
+//   - nothing lost.
+// Prints the counts and exits non-zero when an invariant fails. Binds only to 127.0.0.1.
+import { randomBytes } from "node:crypto";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const argSeconds = process.argv.indexOf("--seconds");
+const SECONDS = argSeconds > 0 ? Number(process.argv[argSeconds + 1]) : 20;
+const CONCURRENCY = 64;
+const KEYS = 400;
+const APP = "soak";
+const SHARDS = 4;
+const TIMEOUT = 60;
+const PERIOD = 10;
+/** Fake seconds the clock moves every `TICK_MS` of real time: a key idle for 3 ticks expires. */
+const TICK_SECONDS = 25;
+const TICK_MS = 1_000;
+const T0 = 4_000_000_000;
+
+const token = randomBytes(16).toString("hex");
+const auth = { Authorization: `Bearer ${token}` };
+let base = "";
+let mf: Miniflare | undefined;
+
+async function start(): Promise<void> {
+  const outfile = join(root, ".wrangler/soak/worker.js");
+  await build({
+    entryPoints: [join(root, "soak/worker.ts")],
+    outfile,
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    target: "es2023",
+    mainFields: ["module", "main"],
+    conditions: ["workerd", "worker", "browser"],
+    external: ["cloudflare:*"],
+    logLevel: "warning",
+  });
+  mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port: 0,
+      log: new Log(LogLevel.ERROR),
+      cf: false,
+      telemetry: { enabled: false },
+      enableDevRegistry: false,
+      modules: true,
+      scriptPath: outfile,
+      compatibilityDate: "2026-11-01",
+      bindings: { SESSIONS_API_TOKEN: token, ENVIRONMENT: "soak" },
+      durableObjects: {
+        SESSION_MANAGER: { className: "BenchSessionManagerObject", useSQLite: true },
+        EVENT_LOG: { className: "EventLog", useSQLite: true },
+      },
+      queueProducers: { SESSION_EVENTS: { queueName: "soak-events" } },
+      queueConsumers: { "soak-events": { maxBatchSize: 100, maxBatchTimeout: 0.05 } },
+    }),
+  );
+  base = (await mf.ready).toString().replace(/\/$/, "");
+  if (!base.startsWith("http://127.0.0.1:")) throw new Error(`workerd listens on ${base}`);
+}
+
+async function api(method: string, path: string, body?: unknown): Promise<Response> {
+  return fetch(base + path, {
+    method,
+    headers: body === undefined ? auth : { ...auth, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+/** One RPC call on a session manager object, made from inside workerd. */
+async function call(name: string, method: string, ...args: unknown[]): Promise<unknown> {
+  const res = await api("POST", "/bench/call", { name, method, args });
+  if (!res.ok) throw new Error(`${method} on ${name}: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { value: unknown }).value;
+}
+
+const objects = [APP, ...Array.from({ length: SHARDS }, (_, i) => `${APP}#${i}`)];
+let now = T0;
+async function setClock(seconds: number): Promise<void> {
+  now = seconds;
+  await Promise.all(objects.map((name) => call(name, "setClock", seconds)));
+}
+async function sweepAll(): Promise<void> {
+  for (let i = 0; i < 5; i++) {
+    const ended = await Promise.all(objects.slice(1).map((name) => call(name, "sweep", APP)));
+    if (ended.every((r) => (r as { value?: number }).value === 0)) return;
+  }
+}
+
+const counts = {
+  operations: 0,
+  reads: 0,
+  commits: 0,
+  conflictsRetried: 0,
+  invalidations: 0,
+  clockTicks: 0,
+  unexpectedStatuses: 0,
+};
+/** Increments acknowledged (200 to a PATCH), by the sid of the session they went into. */
+const acknowledged = new Map<string, number>();
+
+interface View {
+  sid: string | null;
+  version: number;
+  data: { n?: number };
+}
+
+async function increment(key: string): Promise<void> {
+  for (;;) {
+    const got = await api("POST", `/v1/apps/${APP}/sessions/${key}`);
+    const view = (await got.json()) as View;
+    const res = await api("PATCH", `/v1/apps/${APP}/sessions/${key}`, {
+      version: view.version,
+      sid: view.sid,
+      set: { n: (view.data.n ?? 0) + 1 },
+    });
+    counts.operations += 2;
+    if (res.status === 409) {
+      await res.arrayBuffer();
+      counts.conflictsRetried++;
+      continue;
+    }
+    if (res.status !== 200) {
+      counts.unexpectedStatuses++;
+      await res.arrayBuffer();
+      return;
+    }
+    const stored = (await res.json()) as View;
+    counts.commits++;
+    acknowledged.set(stored.sid as string, (acknowledged.get(stored.sid as string) ?? 0) + 1);
+    return;
+  }
+}
+
+async function client(until: number): Promise<void> {
+  while (Date.now() < until) {
+    const key = `k${Math.floor(Math.random() * KEYS)}`;
+    const roll = Math.random();
+    if (roll < 0.5) {
+      const res = await api("GET", `/v1/apps/${APP}/sessions/${key}`);
+      await res.arrayBuffer();
+      counts.operations++;
+      counts.reads++;
+      if (res.status !== 200 && res.status !== 404) counts.unexpectedStatuses++;
+    } else if (roll < 0.97) {
+      await increment(key);
+    } else {
+      const res = await api("DELETE", `/v1/apps/${APP}/sessions/${key}`);
+      await res.arrayBuffer();
+      counts.operations++;
+      if (res.status === 204) counts.invalidations++;
+      else if (res.status !== 404) counts.unexpectedStatuses++;
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  await start();
+  const open = await api("PUT", `/v1/apps/${APP}`, {
+    shards: SHARDS,
+    timeout: TIMEOUT,
+    period: PERIOD,
+    beginEvents: true,
+  });
+  if (open.status !== 200) throw new Error(`configure: ${open.status} ${await open.text()}`);
+  await setClock(T0);
+
+  const until = Date.now() + SECONDS * 1000;
+  const ticker = (async () => {
+    while (Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, TICK_MS));
+      await setClock(now + TICK_SECONDS);
+      await sweepAll();
+      counts.clockTicks++;
+    }
+  })();
+  await Promise.all([ticker, ...Array.from({ length: CONCURRENCY }, () => client(until))]);
+
+  // Before everything ends: each live session's counter equals its acknowledged increments.
+  let checked = 0;
+  const lostInStore: string[] = [];
+  for (let i = 0; i < KEYS; i++) {
+    const res = await api("GET", `/v1/apps/${APP}/sessions/k${i}`);
+    if (res.status === 404) continue;
+    const view = (await res.json()) as View;
+    checked++;
+    if ((view.data.n ?? 0) !== (acknowledged.get(view.sid as string) ?? 0))
+      lostInStore.push(`k${i}`);
+  }
+
+  // Then everything expires, and every event is delivered.
+  await setClock(now + 10 * TIMEOUT);
+  await sweepAll();
+  let events: { id: string; type: string; data?: { n?: number } }[] = [];
+  for (let i = 0; i < 100; i++) {
+    const pending = await Promise.all(
+      objects.slice(1).map(async (name) => {
+        const stats = (await call(name, "stats", APP)) as { value?: { pendingEvents: number } };
+        return stats.value?.pendingEvents ?? 0;
+      }),
+    );
+    events = (await (await api("GET", "/soak/events")).json()) as typeof events;
+    const unique = new Map(events.map((e) => [e.id, e]));
+    const begins = [...unique.keys()].filter((id) => id.endsWith(":begin")).length;
+    const ends = [...unique.keys()].filter((id) => id.endsWith(":end")).length;
+    if (pending.every((n) => n === 0) && begins === ends) break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const unique = new Map(events.map((e) => [e.id, e]));
+  const sids = (suffix: string) =>
+    new Set(
+      [...unique.keys()]
+        .filter((id) => id.endsWith(suffix))
+        .map((id) => id.slice(0, -suffix.length)),
+    );
+  const begun = sids(":begin");
+  const ended = sids(":end");
+  const beginWithoutEnd = [...begun].filter((sid) => !ended.has(sid));
+  const endWithoutBegin = [...ended].filter((sid) => !begun.has(sid));
+  const ackWithoutBegin = [...acknowledged.keys()].filter((sid) => !begun.has(sid));
+  // Each ended session's last data says how many increments it held.
+  const lostAtEnd = [...ended].filter((sid) => {
+    const end = unique.get(`${sid}:end`);
+    return (end?.data?.n ?? 0) !== (acknowledged.get(sid) ?? 0);
+  });
+  const lost =
+    lostInStore.length +
+    lostAtEnd.length +
+    beginWithoutEnd.length +
+    endWithoutBegin.length +
+    ackWithoutBegin.length;
+
+  const figures = {
+    date: new Date().toISOString(),
+    seconds: SECONDS,
+    concurrency: CONCURRENCY,
+    ...counts,
+    operationsPerSecond: Math.round(counts.operations / SECONDS),
+    liveSessionsChecked: checked,
+    sessionsBegun: begun.size,
+    sessionsEnded: ended.size,
+    eventsDelivered: events.length,
+    duplicateDeliveries: events.length - unique.size,
+    lost,
+    lostDetail: {
+      storedCounterBehind: lostInStore.length,
+      endedCounterBehind: lostAtEnd.length,
+      beginWithoutEnd: beginWithoutEnd.length,
+      endWithoutBegin: endWithoutBegin.length,
+      acknowledgedWithoutBegin: ackWithoutBegin.length,
+    },
+    wallSeconds: Math.round((Date.now() - started) / 1000),
+  };
+  console.log(JSON.stringify(figures, null, 2));
+  if (lost > 0 || counts.unexpectedStatuses > 0) {
+    console.error("soak: an invariant failed (see lost / unexpectedStatuses)");
+    process.exitCode = 1;
+  } else {
+    console.log(
+      `soak: ${counts.operations} operations, ${counts.conflictsRetried} conflicts retried, ${begun.size} sessions begun and ended, ${events.length} events delivered, 0 lost`,
+    );
+  }
+}
+
+main()
+  .catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    await mf?.dispose();
+  });
