@@ -26,18 +26,24 @@ const plan = quick
   ? {
       runs: 3,
       rpcOps: 2_000,
+      diagOps: 2_000,
       shardOps: 2_000,
-      httpSeconds: 2,
+      httpRuns: 3,
+      httpSeconds: 1.5,
       warmupSeconds: 0.5,
+      httpProbes: false,
       sweepSizes: [1_000, 10_000],
       sweepRuns: 3,
     }
   : {
       runs: 5,
       rpcOps: 10_000,
+      diagOps: 5_000,
       shardOps: 8_000,
-      httpSeconds: 6,
-      warmupSeconds: 2,
+      httpRuns: 5,
+      httpSeconds: 4,
+      warmupSeconds: 1,
+      httpProbes: true,
       sweepSizes: [1_000, 10_000, 100_000],
       sweepRuns: 3,
     };
@@ -214,9 +220,12 @@ async function startWorkerd(): Promise<void> {
       SESSION_MANAGER: { className: "BenchSessionManagerObject", useSQLite: true },
     },
     queueProducers: { SESSION_EVENTS: { queueName: "edge-sessions-events" } },
+    // A socket straight to the worker, past Miniflare's entry worker (which adds a hop).
+    unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
   });
   mf = new Miniflare(options);
-  base = (await mf.ready).toString().replace(/\/$/, "");
+  await mf.ready;
+  base = (await mf.unsafeGetDirectURL()).toString().replace(/\/$/, "");
   if (!base.startsWith("http://127.0.0.1:")) throw new Error(`workerd listens on ${base}`);
 }
 
@@ -285,7 +294,8 @@ async function rpcLoop(spec: {
   n: number;
   shards?: number;
   routing?: "derive" | "name" | "fixed";
-  probe?: "sql" | "sql-tx" | "sql-json";
+  probe?: "none" | "sql" | "sql-tx" | "sql-json" | "sql-write" | "result" | "result-json";
+  concurrency?: number;
 }): Promise<LoopResult> {
   const result = await post<LoopResult>("/bench/rpc", { concurrency: CONCURRENCY, ...spec });
   if (result.errors > 0)
@@ -319,6 +329,30 @@ function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
+/**
+ * Runs each measurement once per run, in an order that rotates from run to run, so that none is
+ * always first (after a pause) or last; returns each one's results by name.
+ */
+async function rotated(
+  runs: number,
+  measures: Record<string, () => Promise<number>>,
+): Promise<Record<string, number[]>> {
+  const names = Object.keys(measures);
+  const out: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let r = 0; r < runs; r++) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(i + r) % names.length] as string;
+      out[name]?.push(await (measures[name] as () => Promise<number>)());
+    }
+  }
+  return out;
+}
+
+/** The ratio a/b of two series measured run by run. */
+function ratios(a: number[] | undefined, b: number[] | undefined): number[] {
+  return (a ?? []).map((v, i) => v / ((b ?? [])[i] as number));
+}
+
 /** DO RPC: get of a live session and commit of a one-key change, against the empty ping(). */
 async function benchRpc(): Promise<void> {
   const app = "rpc";
@@ -332,86 +366,70 @@ async function benchRpc(): Promise<void> {
   for (const op of ["ping", "get", "commit"] as const) {
     await rpcLoop({ op, app, keys: op === "commit" ? commitKeys : ["k"], n: Math.min(n, 1000) });
   }
-  const noop: number[] = [];
-  const get: number[] = [];
-  const commit: number[] = [];
-  for (let r = 0; r < plan.runs; r++) {
-    noop.push((await rpcLoop({ op: "ping", app, keys: ["k"], n })).opsPerSecond);
-    get.push((await rpcLoop({ op: "get", app, keys: ["k"], n })).opsPerSecond);
-    commit.push((await rpcLoop({ op: "commit", app, keys: commitKeys, n })).opsPerSecond);
-  }
-  record("rpc_noop_ops_per_s", noop);
-  record("rpc_get_ops_per_s", get);
-  record("rpc_commit_ops_per_s", commit);
-  record(
-    "get_vs_noop_rpc_ratio",
-    get.map((g, i) => g / (noop[i] as number)),
-  );
-  record(
-    "commit_vs_noop_rpc_ratio",
-    commit.map((c, i) => c / (noop[i] as number)),
-  );
+  const ops = (op: "ping" | "get" | "commit") => async () =>
+    (
+      await rpcLoop(
+        // Commits are about 7x slower than pings: a quarter as many keeps the phase short.
+        op === "commit" ? { op, app, keys: commitKeys, n: n / 4 } : { op, app, keys: ["k"], n },
+      )
+    ).opsPerSecond;
+  const runs = await rotated(plan.runs, {
+    noop: ops("ping"),
+    get: ops("get"),
+    commit: ops("commit"),
+  });
+  record("rpc_noop_ops_per_s", runs.noop ?? []);
+  record("rpc_get_ops_per_s", runs.get ?? []);
+  record("rpc_commit_ops_per_s", runs.commit ?? []);
+  record("get_vs_noop_rpc_ratio", ratios(runs.get, runs.noop));
+  record("commit_vs_noop_rpc_ratio", ratios(runs.commit, runs.noop));
 }
 
 /**
- * Where a get's time goes: RPC loops of parts of a get (the row's SELECT; in transactionSync;
- * with its JSON parsed and returned) against ping() and get(), and the in-process cost of a get
- * and a commit (many in one call, so without an RPC or a storage commit each).
+ * Where the time of a get and a commit goes, each figure against ping() in the same run: a call
+ * with a get's arguments that does nothing, the get's result returned as it is and as one JSON string (no session rules), the row's SELECT
+ * (bypassing the store's cache), the SELECT with its data parsed and returned, one row written
+ * to a bench table; ping and commit one at a time; and the in-process cost of a get, a commit
+ * and a SELECT (many in one call, so without an RPC or a storage commit each).
  */
 async function benchDiagnostics(): Promise<void> {
   const app = "diag";
   const name = await objectOf(app);
   await call(name, "setClock", T0);
-  await call(name, "seed", app, { keys: ["k", "c"] }, { n: 0 });
-  const n = plan.rpcOps;
+  await call(name, "seed", app, { keys: ["k", "c", "c1"] }, { n: 0 });
+  const n = plan.diagOps;
   const keys = ["k"];
-  const kinds = ["sql", "sql-tx", "sql-json"] as const;
-  for (const probe of kinds) await rpcLoop({ op: "probe", probe, app, keys, n: 500 });
-  const series: Record<string, number[]> = {
-    ping: [],
-    get: [],
-    sql: [],
-    "sql-tx": [],
-    "sql-json": [],
+  const probes = ["none", "result", "result-json", "sql", "sql-json", "sql-write"] as const;
+  for (const probe of probes) await rpcLoop({ op: "probe", probe, app, keys, n: 500 });
+  const one = { app, n: n / 10, concurrency: 1 };
+  const measures: Record<string, () => Promise<number>> = {
+    ping: async () => (await rpcLoop({ op: "ping", app, keys, n })).opsPerSecond,
+    get: async () => (await rpcLoop({ op: "get", app, keys, n })).opsPerSecond,
+    ping_c1: async () => (await rpcLoop({ ...one, op: "ping", keys })).opsPerSecond,
+    commit_c1: async () => (await rpcLoop({ ...one, op: "commit", keys: ["c1"] })).opsPerSecond,
   };
-  for (let r = 0; r < plan.runs; r++) {
-    series.ping?.push((await rpcLoop({ op: "ping", app, keys, n })).opsPerSecond);
-    for (const probe of kinds) {
-      series[probe]?.push((await rpcLoop({ op: "probe", probe, app, keys, n })).opsPerSecond);
-    }
-    series.get?.push((await rpcLoop({ op: "get", app, keys, n })).opsPerSecond);
+  for (const probe of probes) {
+    measures[probe] = async () =>
+      (await rpcLoop({ op: "probe", probe, app, keys, n })).opsPerSecond;
   }
-  const ping = series.ping ?? [];
-  for (const probe of kinds) {
-    const label = probe.replace("-", "_");
-    record(
-      `diag_rpc_${label}_vs_noop_ratio`,
-      (series[probe] ?? []).map((v, i) => v / (ping[i] as number)),
-    );
+  const series = await rotated(plan.runs, measures);
+  for (const label of ["get", ...probes]) {
+    record(`diag_rpc_${label.replace("-", "_")}_vs_noop_ratio`, ratios(series[label], series.ping));
   }
+  record("diag_rpc_noop_c1_ops_per_s", series.ping_c1 ?? []);
+  record("diag_rpc_commit_c1_ops_per_s", series.commit_c1 ?? []);
+  record("diag_rpc_commit_c1_vs_noop_c1_ratio", ratios(series.commit_c1, series.ping_c1));
+
   // Enough of each for tens of milliseconds: workerd's clock moves in whole milliseconds.
-  const counts = {
-    get: plan.rpcOps * 20,
-    commit: plan.rpcOps / 2,
-    sql: plan.rpcOps * 2,
-    "sql-tx": plan.rpcOps * 2,
-  };
-  for (const kind of ["get", "commit", "sql", "sql-tx"] as const) {
-    const label = kind.replace("-", "_");
-    const count = counts[kind];
+  const counts = { get: n * 20, commit: n / 2, sql: n * 2 };
+  for (const kind of ["get", "commit", "sql"] as const) {
     const micros: number[] = [];
     for (let r = 0; r < plan.runs; r++) {
-      const out = await call<number>(
-        name,
-        "repeat",
-        kind,
-        app,
-        kind === "commit" ? "c" : "k",
-        count,
-      );
-      micros.push((out.elapsedMs * 1000) / count);
+      const key = kind === "commit" ? "c" : "k";
+      const out = await call<number>(name, "repeat", kind, app, key, counts[kind]);
+      micros.push((out.elapsedMs * 1000) / counts[kind]);
     }
-    record(`diag_in_process_${label}_us`, micros);
+    record(`diag_in_process_${kind}_us`, micros);
   }
 }
 
@@ -512,44 +530,21 @@ async function benchShards(): Promise<void> {
   }
   const n = plan.shardOps;
   await rpcLoop({ op: "get", app: "shard4", keys, n: 1000, shards: 4, routing: "derive" });
-  const one: number[] = [];
-  const four: number[] = [];
-  const fourFixed: number[] = [];
-  const fourName: number[] = [];
-  for (let r = 0; r < plan.runs; r++) {
-    one.push(
-      (await rpcLoop({ op: "get", app: "shard1", keys, n, shards: 1, routing: "derive" }))
-        .opsPerSecond,
-    );
-    four.push(
-      (await rpcLoop({ op: "get", app: "shard4", keys, n, shards: 4, routing: "derive" }))
-        .opsPerSecond,
-    );
-    fourFixed.push(
-      (await rpcLoop({ op: "get", app: "shard4", keys, n, shards: 4, routing: "fixed" }))
-        .opsPerSecond,
-    );
-    fourName.push(
-      (await rpcLoop({ op: "get", app: "shard4", keys, n, shards: 4, routing: "name" }))
-        .opsPerSecond,
-    );
-  }
-  record("shards_1_ops_per_s", one);
-  record("shards_4_ops_per_s", four);
-  record("shards_4_fixed_stub_ops_per_s", fourFixed);
-  record(
-    "shards_4_vs_1_ratio",
-    four.map((f, i) => f / (one[i] as number)),
-  );
-  record(
-    "shard_routing_overhead_ratio",
-    four.map((f, i) => f / (fourFixed[i] as number)),
-  );
+  const gets = (app: string, shards: number, routing: "derive" | "name" | "fixed") => async () =>
+    (await rpcLoop({ op: "get", app, keys, n, shards, routing })).opsPerSecond;
+  const runs = await rotated(plan.runs, {
+    one: gets("shard1", 1, "derive"),
+    four: gets("shard4", 4, "derive"),
+    fourFixed: gets("shard4", 4, "fixed"),
+    fourName: gets("shard4", 4, "name"),
+  });
+  record("shards_1_ops_per_s", runs.one ?? []);
+  record("shards_4_ops_per_s", runs.four ?? []);
+  record("shards_4_fixed_stub_ops_per_s", runs.fourFixed ?? []);
+  record("shards_4_vs_1_ratio", ratios(runs.four, runs.one));
+  record("shard_routing_overhead_ratio", ratios(runs.four, runs.fourFixed));
   // The part of that overhead that is the name (hash) alone, stubs cached by name.
-  record(
-    "shard_routing_name_only_ratio",
-    fourName.map((f, i) => f / (fourFixed[i] as number)),
-  );
+  record("shard_routing_name_only_ratio", ratios(runs.fourName, runs.fourFixed));
 }
 
 /** The worker over HTTP vs a constant route vs express-session + connect-redis + Redis. */
@@ -577,43 +572,45 @@ async function benchHttp(expressUrl: string): Promise<void> {
   };
   if (check.counter !== 0) throw new Error("the express app did not keep its session");
 
-  const targets = {
-    plain: () => load(`${base}/healthz`, plan.httpSeconds),
-    read: () => load(sessionUrl, plan.httpSeconds, auth),
-    express: () => load(`${expressUrl}/`, plan.httpSeconds, { Cookie: cookie }),
+  // Same connections and duration for each; they take turns within every run.
+  const targets: Record<string, [string, Record<string, string>]> = {
+    plain: [`${base}/healthz`, {}],
+    read: [sessionUrl, auth],
+    express: [`${expressUrl}/`, { Cookie: cookie }],
   };
-  await load(`${base}/healthz`, plan.warmupSeconds);
-  await load(sessionUrl, plan.warmupSeconds, auth);
-  await load(`${expressUrl}/`, plan.warmupSeconds, { Cookie: cookie });
-  const plain: number[] = [];
-  const reads: number[] = [];
-  const express: number[] = [];
-  const latency: Record<string, number[]> = { plain: [], read: [], express: [] };
-  for (let r = 0; r < plan.runs; r++) {
-    const p = await targets.plain();
-    const g = await targets.read();
-    const e = await targets.express();
-    plain.push(p.requestsPerSecond);
-    reads.push(g.requestsPerSecond);
-    express.push(e.requestsPerSecond);
-    latency.plain?.push(p.latencyMs.p50);
-    latency.read?.push(g.latencyMs.p50);
-    latency.express?.push(e.latencyMs.p50);
+  if (plan.httpProbes) {
+    // The read in parts: the bearer auth alone, the DO query alone (bench/worker.ts).
+    targets.auth = [`${base}/bench-http/auth`, auth];
+    targets.query = [`${base}/bench-http/query/bench/k`, {}];
   }
+  for (const [url, headers] of Object.values(targets)) {
+    await load(url, plan.warmupSeconds, headers);
+  }
+  const p50: Record<string, number[]> = {};
+  const measures: Record<string, () => Promise<number>> = {};
+  for (const [label, [url, headers]] of Object.entries(targets)) {
+    measures[label] = async () => {
+      const result = await load(url, plan.httpSeconds, headers);
+      p50[label] = [...(p50[label] ?? []), result.latencyMs.p50];
+      return result.requestsPerSecond;
+    };
+  }
+  const rps = await rotated(plan.httpRuns, measures);
+  const plain = rps.plain ?? [];
+  const reads = rps.read ?? [];
+  const express = rps.express ?? [];
   record("http_plain_req_per_s", plain);
   record("http_read_req_per_s", reads);
   record("express_redis_read_req_per_s", express);
-  record(
-    "http_read_vs_plain_ratio",
-    reads.map((g, i) => g / (plain[i] as number)),
-  );
-  record(
-    "http_read_vs_express_redis_ratio",
-    reads.map((g, i) => g / (express[i] as number)),
-  );
-  record("http_plain_p50_ms", latency.plain ?? []);
-  record("http_read_p50_ms", latency.read ?? []);
-  record("express_redis_read_p50_ms", latency.express ?? []);
+  record("http_read_vs_plain_ratio", ratios(reads, plain));
+  record("http_read_vs_express_redis_ratio", ratios(reads, express));
+  if (plan.httpProbes) {
+    record("diag_http_auth_vs_plain_ratio", ratios(rps.auth, plain));
+    record("diag_http_query_no_auth_vs_plain_ratio", ratios(rps.query, plain));
+  }
+  record("http_plain_p50_ms", p50.plain ?? []);
+  record("http_read_p50_ms", p50.read ?? []);
+  record("express_redis_read_p50_ms", p50.express ?? []);
 }
 
 /** N clients incrementing one shared counter M times each: ours (versions, 409, retry) vs express. */

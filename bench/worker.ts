@@ -2,6 +2,8 @@
 // the real session manager class under a subclass whose clock the bench sets, plus `/bench/*`
 // routes that drive Durable Object RPC from inside workerd, so that RPC figures are not HTTP.
 // Bench only: never deploy it. bench/run.mjs bundles it and binds it in Miniflare.
+
+import { Hono } from "hono";
 import {
   type Changeset,
   type JsonObject,
@@ -10,7 +12,9 @@ import {
   type SessionObjectRpc,
   type SessionSnapshot,
 } from "../src/index";
+import { bearerAuth } from "../worker/auth";
 import worker, { SessionManagerObject } from "../worker/index";
+import { sessionView } from "../worker/session-view";
 
 export * from "../worker/index";
 
@@ -26,11 +30,21 @@ export interface SeedSpec {
 }
 
 /**
- * Diagnostics: parts of a `get`, alone. `sql`: the row's SELECT; `sql-tx`: the same inside
- * `transactionSync` (as the store runs every operation); `sql-json`: the SELECT and its JSON
- * parsed and returned (a get's payload without the session rules).
+ * Diagnostics, one part of a call alone: `none`, nothing (a call with a get's arguments and a
+ * number back); `sql`, the session row's SELECT; `sql-tx`, the same in
+ * `transactionSync`; `sql-json`, the SELECT with its data parsed and returned; `sql-write`, one
+ * row written to a bench table (what any storage write costs the event); `result`, the `get`
+ * result of the key, computed once and returned again (what returning a session costs);
+ * `result-json`, that result as one JSON string.
  */
-export type ProbeKind = "sql" | "sql-tx" | "sql-json";
+export type ProbeKind =
+  | "none"
+  | "sql"
+  | "sql-tx"
+  | "sql-json"
+  | "sql-write"
+  | "result"
+  | "result-json";
 
 /** What `repeat` runs many times in one call: a get, a commit, or a probe. */
 export type RepeatKind = "get" | "commit" | ProbeKind;
@@ -39,7 +53,7 @@ export type RepeatKind = "get" | "commit" | ProbeKind;
 export interface BenchObjectRpc extends SessionObjectRpc {
   setClock(seconds: number | null): Promise<void>;
   seed(app: string, spec: SeedSpec, data: JsonObject): Promise<number>;
-  probe(kind: ProbeKind, key: string): Promise<unknown>;
+  probe(kind: ProbeKind, app: string, key: string): Promise<unknown>;
   repeat(kind: RepeatKind, app: string, key: string, n: number): Promise<number>;
 }
 
@@ -49,6 +63,8 @@ export interface BenchObjectRpc extends SessionObjectRpc {
  */
 export class BenchSessionManagerObject extends SessionManagerObject {
   #clock: number | null = null;
+  #result: Result<SessionSnapshot> | undefined;
+  #resultJson: string | undefined;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
@@ -85,16 +101,33 @@ export class BenchSessionManagerObject extends SessionManagerObject {
     return keys.length;
   }
 
-  /** One part of a get, alone (see `ProbeKind`). */
-  probe(kind: ProbeKind, key: string): unknown {
+  /** One part of a call, alone (see `ProbeKind`). */
+  probe(kind: ProbeKind, app: string, key: string): unknown {
+    const sql = this.ctx.storage.sql;
     const select = () =>
-      this.ctx.storage.sql
-        .exec<{ data: string }>("SELECT data FROM sessions WHERE key = ?", key)
-        .toArray();
-    if (kind === "sql") return select().length;
-    if (kind === "sql-tx") return this.ctx.storage.transactionSync(select).length;
-    const [row] = select();
-    return row === undefined ? null : { key, data: JSON.parse(row.data) };
+      sql.exec<{ data: string }>("SELECT data FROM sessions WHERE key = ?", key).toArray();
+    switch (kind) {
+      case "none":
+        return 1;
+      case "sql":
+        return select().length;
+      case "sql-tx":
+        return this.ctx.storage.transactionSync(select).length;
+      case "sql-json": {
+        const [row] = select();
+        return row === undefined ? null : { key, data: JSON.parse(row.data) };
+      }
+      case "sql-write":
+        sql.exec("CREATE TABLE IF NOT EXISTS bench_probe (id INTEGER PRIMARY KEY, n INTEGER)");
+        sql.exec("INSERT OR REPLACE INTO bench_probe (id, n) VALUES (1, ?)", Date.now());
+        return 1;
+      case "result":
+        this.#result ??= this.get(app, key);
+        return this.#result;
+      case "result-json":
+        this.#resultJson ??= JSON.stringify(this.get(app, key));
+        return this.#resultJson;
+    }
   }
 
   /**
@@ -116,7 +149,7 @@ export class BenchSessionManagerObject extends SessionManagerObject {
         };
         snapshot = unwrapOk(this.commit(app, changes));
       } else {
-        this.probe(kind, key);
+        this.probe(kind, app, key);
       }
     }
     return n;
@@ -207,7 +240,7 @@ async function rpcLoop(env: Env, spec: RpcLoop): Promise<Response> {
           await stub(keys[(w + i * concurrency) % keys.length] as string).ping();
         } else if (op === "probe") {
           const key = keys[(w + i * concurrency) % keys.length] as string;
-          await stub(key).probe(spec.probe ?? "sql", key);
+          await stub(key).probe(spec.probe ?? "sql", app, key);
         } else if (op === "get") {
           const key = keys[(w + i * concurrency) % keys.length] as string;
           note(failed(await stub(key).get(app, key)));
@@ -275,10 +308,25 @@ async function bench(request: Request, env: Env, path: string): Promise<Response
   }
 }
 
+/**
+ * Parts of the HTTP read alone, to see where its time goes: `/bench-http/auth` is the worker's
+ * bearer auth and a constant answer; `/bench-http/query/:app/:key` is the session query over
+ * DO RPC and the JSON answer, without auth. (`/healthz` is neither; the real read is both.)
+ */
+const httpProbes = new Hono<{ Bindings: Env }>();
+httpProbes.get("/bench-http/auth", bearerAuth(), (c) => c.json({ ok: true }));
+httpProbes.get("/bench-http/query/:app/:key", async (c) => {
+  const { app, key } = c.req.param();
+  const result = await stubOf(c.env, objectName(app, key)).query(app, key);
+  if (!result.ok || result.value === null) return c.json({ error: "no session" }, 404);
+  return c.json(sessionView(result.value));
+});
+
 export default {
   fetch(request, env, ctx) {
     const path = new URL(request.url).pathname;
     if (path.startsWith("/bench/")) return bench(request, env, path);
+    if (path.startsWith("/bench-http/")) return httpProbes.fetch(request, env, ctx);
     return worker.fetch(request, env, ctx);
   },
   queue: worker.queue,
