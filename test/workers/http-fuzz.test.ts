@@ -35,6 +35,8 @@ const keys = fc.oneof(
   fc.string({ maxLength: 30 }).map(encodeURIComponent),
 );
 const paths = fc.oneof(
+  // Valid paths often, so that accepted requests (which change the sentinel) are common too.
+  { weight: 3, arbitrary: fc.constant(`/v1/apps/${APP}/sessions/${KEY}`) },
   fc.tuple(appNames, keys).map(([a, k]) => `/v1/apps/${a}/sessions/${k}`),
   fc.tuple(appNames, keys).map(([a, k]) => `/v1/apps/${a}/sessions/${k}/regenerate`),
   appNames.map((a) => `/v1/apps/${a}`),
@@ -181,6 +183,6 @@ describe("the HTTP API under random input", () => {
     const refused = [...statuses].filter(([s]) => s >= 400).reduce((n, [, c]) => n + c, 0);
     const accepted = [...statuses].filter(([s]) => s < 400).reduce((n, [, c]) => n + c, 0);
     expect(refused).toBeGreaterThan(100);
-    expect(accepted).toBeGreaterThan(10);
+    expect(accepted).toBeGreaterThan(20);
   });
 });
