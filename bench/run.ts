@@ -734,6 +734,21 @@ function sweepFlatness(): { text: string; met: boolean; ratio: number } {
   return { text: `flat ${sizes[0]} -> ${sizes.at(-1)} (within 25%)`, met: ratio <= 1.25, ratio };
 }
 
+/** The commit measured, and the project files that differed from it (others edit too). */
+function sourceState(): { commit: string; changedFiles: string[] } {
+  const git = (...args: string[]) =>
+    execFileSync("git", args, { cwd: root, encoding: "utf8" }).trim();
+  try {
+    const changed = git("status", "--porcelain", "--", "src", "worker", "durable-objects", "bench");
+    return {
+      commit: git("rev-parse", "HEAD"),
+      changedFiles: changed === "" ? [] : changed.split("\n").map((line) => line.slice(3)),
+    };
+  } catch {
+    return { commit: "unknown", changedFiles: [] };
+  }
+}
+
 function packageVersion(from: string, name: string): string {
   try {
     const require = createRequire(from);
@@ -809,6 +824,7 @@ async function main(): Promise<void> {
   ];
   const output = {
     date: new Date().toISOString(),
+    source: sourceState(),
     mode: quick ? "quick" : "full",
     seconds: Math.round((Date.now() - began) / 1000),
     machine,
@@ -846,7 +862,11 @@ async function main(): Promise<void> {
   for (const g of goalResults) {
     console.log(`${g.met ? "MET   " : "MISSED"} ${g.metric} ${g.goal}: ${format(g.value)}`);
   }
-  console.log(`\n${output.mode} run in ${output.seconds} s; wrote bench/results/latest.json`);
+  const { commit, changedFiles } = output.source;
+  const dirty = changedFiles.length > 0 ? ` plus ${changedFiles.length} changed files` : "";
+  console.log(
+    `\n${output.mode} run in ${output.seconds} s of ${commit.slice(0, 7)}${dirty}; wrote bench/results/latest.json`,
+  );
 }
 
 try {
