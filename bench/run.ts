@@ -736,13 +736,16 @@ function sweepFlatness(): { text: string; met: boolean; ratio: number } {
 
 /** The commit measured, and the project files that differed from it (others edit too). */
 function sourceState(): { commit: string; changedFiles: string[] } {
-  const git = (...args: string[]) =>
-    execFileSync("git", args, { cwd: root, encoding: "utf8" }).trim();
+  const git = (...args: string[]) => execFileSync("git", args, { cwd: root, encoding: "utf8" });
   try {
+    // Porcelain lines are "XY path": the status takes the first three characters.
     const changed = git("status", "--porcelain", "--", "src", "worker", "durable-objects", "bench");
     return {
-      commit: git("rev-parse", "HEAD"),
-      changedFiles: changed === "" ? [] : changed.split("\n").map((line) => line.slice(3)),
+      commit: git("rev-parse", "HEAD").trim(),
+      changedFiles: changed
+        .split("\n")
+        .filter((line) => line.length > 3)
+        .map((line) => line.slice(3)),
     };
   } catch {
     return { commit: "unknown", changedFiles: [] };
