@@ -32,12 +32,15 @@ export class Outbox {
     return this.#send !== undefined;
   }
 
-  /** Adds events; call inside the transaction of the change. Duplicate ids are kept once. */
+  /**
+   * Adds events; call inside the transaction of the change. Each event is made once, by the
+   * transaction that causes it, so the table needs no unique index (one row written, not three).
+   */
   add(events: SessionEventBody[]): void {
     if (this.#send === undefined) return;
     for (const event of events) {
       this.#store.exec(
-        "INSERT OR IGNORE INTO outbox (id, body) VALUES (?, ?)",
+        "INSERT INTO outbox (id, body) VALUES (?, ?)",
         event.id,
         serialize(event),
       );

@@ -197,8 +197,8 @@ function migrate(sql: SqlStorage): void {
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS sessions_by_slice ON sessions (slice);
     CREATE TABLE IF NOT EXISTS outbox (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT,
-      id TEXT NOT NULL UNIQUE,
+      seq INTEGER PRIMARY KEY,
+      id TEXT NOT NULL,
       body TEXT NOT NULL
     );
   `);
