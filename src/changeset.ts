@@ -74,6 +74,11 @@ export function parseChangeset(key: string, input: unknown): Changeset {
   ) {
     throw invalid('"sid" must be the session\'s sid string, or null');
   }
+  if (version > 0 && (sid === undefined || sid === null)) {
+    throw invalid(
+      '"sid" is required with a version above 0: send the sid of the session the changes were made to, so they cannot land in a newer session at the same key',
+    );
+  }
   const changes: Changeset = { key, sid: (sid as string | null | undefined) ?? null, version };
   if (body.set !== undefined) {
     if (body.set === null || typeof body.set !== "object" || Array.isArray(body.set)) {

@@ -65,13 +65,19 @@ export class SessionEngine {
     return this.#run((events) => {
       const slice = this.slice(now);
       const stored = this.#live(changes.key, slice, now, events, false);
-      if (
-        changes.version > 0 &&
-        (stored === undefined || (changes.sid !== null && stored.sid !== changes.sid))
-      ) {
+      // A snapshot of a stored session commits only to that very session (same sid): after it
+      // ended, another session at the same key is not its to change.
+      if (changes.version > 0 && (stored === undefined || stored.sid !== changes.sid)) {
         throw new ConflictError(changes.key, "ended", stored ? snapshotOf(stored) : null);
       }
       if (stored === undefined) return this.#create(changes, slice, now, events);
+      if (changes.version > stored.version) {
+        throw new ConflictError(changes.key, "conflict", snapshotOf(stored));
+      }
+      if (changes.version === 0 && changes.invalidate) {
+        // A new session that was never stored has nothing to end; the stored one is another's.
+        return null;
+      }
       if (changes.invalidate) {
         this.#end(stored, "invalidated", now, events);
         return null;
@@ -143,14 +149,16 @@ export class SessionEngine {
     });
   }
 
-  /** Ends every expired session, in batches. Returns how many ended. */
-  sweep(now: number, batch = DEFAULT_SWEEP_BATCH): number {
+  /** Ends every expired session, in batches (at most `maxBatches`). Returns how many ended. */
+  sweep(now: number, batch = DEFAULT_SWEEP_BATCH, maxBatches = Number.POSITIVE_INFINITY): number {
+    if (!(batch >= 1)) throw new RangeError("sweep: the batch size must be at least 1.");
     let total = 0;
-    for (;;) {
+    for (let done = 0; done < maxBatches; done++) {
       const ended = this.sweepBatch(now, batch);
       total += ended;
       if (ended < batch) return total;
     }
+    return total;
   }
 
   /** The first moment (seconds) at which a stored session can expire; `undefined` if none is stored. */
@@ -254,6 +262,10 @@ export class SessionEngine {
       if (!data.has(k) || !jsonEqual(data.get(k), v)) keyVersions.set(k, version);
       data.set(k, frozenCopy(v));
     }
+    // Deleted keys leave a version behind for the merge; when they pile up, forget them and count
+    // the session as cleared at this version: every older snapshot then conflicts, which is safe.
+    const compacts = tombstoneWeight(keyVersions, data) > TOMBSTONE_LIMIT;
+    if (compacts) for (const k of [...keyVersions.keys()]) if (!data.has(k)) keyVersions.delete(k);
     const next: StoredSession = {
       ...stored,
       version,
@@ -262,7 +274,7 @@ export class SessionEngine {
       // Object.fromEntries defines own properties, so a "__proto__" key stays plain data.
       data: Object.fromEntries(data),
       keyVersions: Object.fromEntries(keyVersions),
-      clearedVersion: clears ? version : stored.clearedVersion,
+      clearedVersion: clears || compacts ? version : stored.clearedVersion,
     };
     const bytes = utf8Length(JSON.stringify(next.data));
     if (bytes > this.settings.maxSessionBytes) {
@@ -270,6 +282,15 @@ export class SessionEngine {
     }
     return next;
   }
+}
+
+/** Past this many characters of deleted keys' names, their versions are compacted away. */
+const TOMBSTONE_LIMIT = 4096;
+
+function tombstoneWeight(keyVersions: Map<string, number>, data: Map<string, unknown>): number {
+  let weight = 0;
+  for (const k of keyVersions.keys()) if (!data.has(k)) weight += k.length + 16;
+  return weight;
 }
 
 function unique<T>(items: T[]): T[] {

@@ -148,7 +148,11 @@ export class SessionDataManager {
     assertSessionKey(key);
     const known = this.#unit.get(key);
     if (known !== undefined) return known;
-    const stored = this.#engine.access(key, this.#clock());
+    const now = this.#clock();
+    // As in repoze.session, an access also ends what has expired meanwhile (one bounded batch).
+    if ((this.#engine.nextExpiry() ?? Number.POSITIVE_INFINITY) <= now)
+      this.#engine.sweepBatch(now);
+    const stored = this.#engine.access(key, now);
     this.#dispatch();
     return stored === undefined
       ? undefined

@@ -17,6 +17,9 @@ export const DEFAULT_SETTINGS: Readonly<SessionSettings> = Object.freeze({
   maxSessionBytes: 128 * 1024,
 });
 
+/** The longest `timeout`: one year. */
+export const MAX_TIMEOUT = 365 * 24 * 3600;
+
 /** The largest `maxSessionBytes` an app may have (production Durable Object values hold 2 MB). */
 export const MAX_SESSION_BYTES_LIMIT = 1024 * 1024;
 
@@ -29,6 +32,18 @@ export function resolveSettings(given: Partial<SessionSettings> = {}): SessionSe
   };
   positive("timeout", settings.timeout);
   positive("period", settings.period);
+  if (settings.timeout > MAX_TIMEOUT) {
+    throw new InvalidInputError(
+      `Setting timeout must be at most ${MAX_TIMEOUT} seconds (one year), got ${settings.timeout}.`,
+      "invalid_settings",
+    );
+  }
+  if (settings.period > settings.timeout) {
+    throw new InvalidInputError(
+      `Setting period (${settings.period}) must not exceed timeout (${settings.timeout}): a period is a slice of the timeout.`,
+      "invalid_settings",
+    );
+  }
   if (
     !Number.isInteger(settings.maxSessionBytes) ||
     settings.maxSessionBytes < 1 ||

@@ -25,8 +25,9 @@ describe("the repoze expiry walk (timeout 30, period 1)", () => {
 
     clock.set(60);
     write("b");
-    expect(manager.has("a")).toBe(false); // 60 - 1 > 30: expired
+    // 60 - 1 > 30: the access to "b" ended "a", though nobody read "a".
     expect(events.filter((e) => e.type === "end").map((e) => e.key)).toEqual(["a"]);
+    expect(manager.has("a")).toBe(false);
 
     clock.set(600);
     write("c");
@@ -346,6 +347,8 @@ describe("bad input", () => {
       /maxSessionBytes/,
     );
     expect(() => new SessionDataManager({ app: "Bad App" })).toThrow(InvalidKeyError);
+    expect(() => new SessionDataManager({ timeout: 1e12 })).toThrow(/timeout/);
+    expect(() => new SessionDataManager({ timeout: 30, period: 60 })).toThrow(/period/);
   });
 
   it("defaults to repoze's timeout and period", () => {

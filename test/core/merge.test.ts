@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   ConflictError,
   MemoryStore,
+  parseChangeset,
   resolveSettings,
   type SessionData,
   SessionEngine,
@@ -300,5 +301,53 @@ describe("ended sessions", () => {
     expect(() => manager.commit()).toThrow(ConflictError);
     expect(events.filter((e) => e.type === "end")).toHaveLength(0); // rolled back with the commit
     expect(manager.sweep()).toBe(1);
+  });
+});
+
+describe("guards on changesets from outside", () => {
+  const engine = () =>
+    new SessionEngine({ app: "a", settings: resolveSettings(), store: new MemoryStore() });
+
+  it("refuses a version above the stored one as a conflict", () => {
+    const e = engine();
+    const stored = e.commit({ key: "s", sid: null, version: 0, set: { n: 2 } }, 1);
+    expect(() =>
+      e.commit({ key: "s", sid: stored?.sid ?? null, version: 99, set: { n: 5 } }, 2),
+    ).toThrow(ConflictError);
+    expect(e.store.load("s")?.data).toEqual({ n: 2 });
+  });
+
+  it("a changeset with a version but no sid is refused before anything happens", () => {
+    expect(() => parseChangeset("s", { version: 1, set: { x: 1 } })).toThrow(/sid/);
+    expect(parseChangeset("s", { version: 0, set: { x: 1 } }).sid).toBeNull();
+  });
+
+  it("invalidating a snapshot that was never stored leaves the stored session alone", () => {
+    const e = engine();
+    e.commit({ key: "s", sid: null, version: 0, set: { owner: "b" } }, 1);
+    expect(e.commit({ key: "s", sid: null, version: 0, invalidate: true }, 2)).toBeNull();
+    expect(e.store.load("s")?.data).toEqual({ owner: "b" });
+  });
+
+  it("keeps the versions of deleted keys bounded, and an older snapshot then conflicts", () => {
+    const e = engine();
+    let stored = e.commit({ key: "s", sid: null, version: 0, set: { keep: 1 } }, 1);
+    const old = stored?.version ?? 0;
+    for (let i = 0; i < 2000; i++) {
+      const name = `k${i}`;
+      stored = e.commit(
+        { key: "s", sid: stored?.sid ?? null, version: stored?.version ?? 0, set: { [name]: i } },
+        2,
+      );
+      stored = e.commit(
+        { key: "s", sid: stored?.sid ?? null, version: stored?.version ?? 0, delete: [name] },
+        2,
+      );
+    }
+    expect(JSON.stringify(stored?.keyVersions).length).toBeLessThan(8192);
+    expect(stored?.data).toEqual({ keep: 1 });
+    expect(() =>
+      e.commit({ key: "s", sid: stored?.sid ?? null, version: old, set: { keep: 2 } }, 3),
+    ).toThrow(ConflictError);
   });
 });

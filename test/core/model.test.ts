@@ -124,6 +124,7 @@ class Model {
     const unit = this.units[mi];
     const known = unit.get(key);
     if (known !== undefined) return known;
+    this.sweep(); // an access ends whatever has expired meanwhile
     const s = this.live(key);
     if (s !== undefined) s.slice = this.slice;
     if (s === undefined && how !== "get") return undefined;
@@ -172,6 +173,8 @@ class Model {
         continue;
       }
       if (e.invalidated) {
+        // Invalidating a snapshot that was never stored leaves another's session alone.
+        if (e.base === null) continue;
         sessions.delete(key);
         this.ends++;
         continue;
