@@ -183,6 +183,6 @@ describe("the HTTP API under random input", () => {
     const refused = [...statuses].filter(([s]) => s >= 400).reduce((n, [, c]) => n + c, 0);
     const accepted = [...statuses].filter(([s]) => s < 400).reduce((n, [, c]) => n + c, 0);
     expect(refused).toBeGreaterThan(100);
-    expect(accepted).toBeGreaterThan(20);
+    expect(accepted).toBeGreaterThan(10);
   });
 });

@@ -174,6 +174,7 @@ describe("PATCH /v1/apps/:app/sessions/:key (commit)", () => {
     expect((await body(deleted)).data).toEqual({ b: 2, c: 3, d: 4 });
     const cleared = await call("PATCH", `/v1/apps/${app}/sessions/abc`, {
       version: 2,
+      sid: session.sid,
       clear: true,
       set: { e: 5 },
     });
