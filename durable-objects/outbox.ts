@@ -39,12 +39,14 @@ export class Outbox {
   add(events: SessionEventBody[]): void {
     if (this.#send === undefined) return;
     for (const event of events) {
-      this.#store.exec(
-        "INSERT INTO outbox (id, body) VALUES (?, ?)",
-        event.id,
-        serialize(event),
-      );
+      this.#store.exec("INSERT INTO outbox (id, body) VALUES (?, ?)", event.id, serialize(event));
     }
+  }
+
+  /** Whether any event waits (reads at most one row). */
+  hasPending(): boolean {
+    if (this.#send === undefined) return false;
+    return this.#store.exec("SELECT 1 FROM outbox LIMIT 1").length > 0;
   }
 
   /** How many events wait. */

@@ -164,8 +164,7 @@ export class SessionManagerObject extends DurableObject<Env> {
 
   /** The live session (touched), or a new, empty one that is not stored until committed. */
   get(app: string, key: string): Result<SessionSnapshot> {
-    return this.#op(app, (engine, now) => {
-      assertSessionKey(key);
+    return this.#op(app, checkKey(key), (engine, now) => {
       const stored = engine.access(key, now);
       if (stored !== undefined) return snapshotOf(stored);
       return { key, sid: null, version: 0, created: now, lastModified: null, data: {} };
@@ -174,8 +173,7 @@ export class SessionManagerObject extends DurableObject<Env> {
 
   /** The live session (touched), or `null`. Never creates. */
   query(app: string, key: string): Result<SessionSnapshot | null> {
-    return this.#op(app, (engine, now) => {
-      assertSessionKey(key);
+    return this.#op(app, checkKey(key), (engine, now) => {
       const stored = engine.access(key, now);
       return stored === undefined ? null : snapshotOf(stored);
     });
@@ -183,8 +181,7 @@ export class SessionManagerObject extends DurableObject<Env> {
 
   /** Whether a live session exists (touching it). Never creates. */
   has(app: string, key: string): Result<boolean> {
-    return this.#op(app, (engine, now) => {
-      assertSessionKey(key);
+    return this.#op(app, checkKey(key), (engine, now) => {
       return engine.access(key, now) !== undefined;
     });
   }
@@ -194,9 +191,9 @@ export class SessionManagerObject extends DurableObject<Env> {
    * atomically (SPEC §5). Returns the stored session after it, or `null` when none is stored.
    */
   commit(app: string, changes: unknown): Result<SessionSnapshot | null> {
-    return this.#op(app, (engine, now) => {
-      const key = (changes as { key?: unknown } | null)?.key;
-      const parsed = parseChangeset(key as string, changes);
+    const check = () =>
+      parseChangeset((changes as { key?: unknown } | null)?.key as string, changes);
+    return this.#op(app, check, (engine, now, parsed) => {
       const stored = engine.commit(parsed, now);
       return stored === null ? null : snapshotOf(stored);
     });
@@ -204,17 +201,18 @@ export class SessionManagerObject extends DurableObject<Env> {
 
   /** Ends the live session for `key` (reason `invalidated`); returns whether there was one. */
   invalidate(app: string, key: string): Result<boolean> {
-    return this.#op(app, (engine, now) => {
-      assertSessionKey(key);
+    return this.#op(app, checkKey(key), (engine, now) => {
       return engine.invalidate(key, now);
     });
   }
 
   /** Moves the live session at `oldKey` to `newKey`; the old one ends (`regenerated`). */
   regenerate(app: string, oldKey: string, newKey: string): Result<SessionSnapshot> {
-    return this.#op(app, (engine, now) => {
+    const check = () => {
       assertSessionKey(oldKey);
       assertSessionKey(newKey);
+    };
+    return this.#op(app, check, (engine, now) => {
       return snapshotOf(engine.regenerate(oldKey, newKey, now));
     });
   }
@@ -242,9 +240,13 @@ export class SessionManagerObject extends DurableObject<Env> {
     });
   }
 
-  /** Ends every expired session now (what the alarm does); returns how many. */
+  /** Ends expired sessions now, as one alarm run does (bounded); returns how many. */
   async sweep(app: string): Promise<Result<number>> {
-    const result = this.#op(app, (engine, now) => engine.sweep(now, SWEEP_BATCH));
+    const result = this.#op(
+      app,
+      () => {},
+      (engine, now) => engine.sweep(now, SWEEP_BATCH, SWEEP_BATCHES_PER_ALARM),
+    );
     await this.#flushQuietly();
     return result;
   }
@@ -278,9 +280,18 @@ export class SessionManagerObject extends DurableObject<Env> {
     this.#arm(true);
   }
 
-  /** Runs a session operation of `app`: validated, timed, its events delivered. */
-  #op<T>(app: string, fn: (engine: SessionEngine, now: number) => T): Result<T> {
-    const result = resultOf(() => fn(this.#ensureApp(app).engine, this.now()));
+  /** Runs a session operation of `app`: arguments checked, timed, its events delivered. */
+  #op<A, T>(
+    app: string,
+    check: () => A,
+    fn: (engine: SessionEngine, now: number, checked: A) => T,
+  ): Result<T> {
+    // Arguments first: bad input is refused before anything, the app's row included, is written.
+    const result = resultOf(() => {
+      assertAppName(app);
+      const checked = check();
+      return fn(this.#ensureApp(app).engine, this.now(), checked);
+    });
     if (this.#hookEvents.length > 0) {
       this.#runHooks();
       this.#arm();
@@ -360,7 +371,7 @@ export class SessionManagerObject extends DurableObject<Env> {
     const app = this.#app;
     const expiry = app?.engine.nextExpiry();
     let due = expiry === undefined ? Number.POSITIVE_INFINITY : expiry * 1000;
-    if (this.#outbox.enabled && this.#outbox.pending() > 0) {
+    if (this.#outbox.hasPending()) {
       const delay = SEND_RETRY_MS[Math.min(this.#sendFailures, SEND_RETRY_MS.length - 1)] ?? 1000;
       due = Math.min(due, Date.now() + delay);
     }
@@ -378,6 +389,11 @@ export class SessionManagerObject extends DurableObject<Env> {
       void this.ctx.storage.setAlarm(due);
     }
   }
+}
+
+/** A check that `key` is a session key, for `#op`. */
+function checkKey(key: string): () => void {
+  return () => assertSessionKey(key);
 }
 
 function errorName(error: unknown): string {

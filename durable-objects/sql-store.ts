@@ -1,7 +1,7 @@
 import type { SessionStore, StoredSession } from "../src/index";
 
 /** The schema this code reads and writes. Bump it with a migration in `migrate()`. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 interface SessionRow extends Record<string, SqlStorageValue> {
   key: string;
@@ -18,8 +18,11 @@ interface SessionRow extends Record<string, SqlStorageValue> {
 const COLUMNS =
   "key, sid, version, created, last_modified, slice, data, key_versions, cleared_version";
 
-/** Sessions kept in memory, by the size of their data: enough for the hot ones, far from 128 MB. */
-export const CACHE_BYTES = 16 * 1024 * 1024;
+/**
+ * Sessions kept in memory, by an estimate of their size (both JSON columns, twice over for the
+ * parsed objects): enough for the hot ones, far from the 128 MB an isolate has.
+ */
+export const CACHE_BYTES = 8 * 1024 * 1024;
 
 /**
  * A `SessionStore` on a Durable Object's SQLite storage (`ctx.storage.sql`, synchronous): the
@@ -33,7 +36,8 @@ export const CACHE_BYTES = 16 * 1024 * 1024;
 export class SqlStore implements SessionStore {
   readonly #storage: DurableObjectStorage;
   readonly #sql: SqlStorage;
-  #inTransaction = false;
+  /** The keys written by the transaction under way (`undefined` outside one). */
+  #written: Set<string> | undefined;
   /** Rows read and written by this store's statements since the object started. */
   readonly usage = { rowsRead: 0, rowsWritten: 0 };
   readonly #cache = new Map<string, { session: StoredSession; bytes: number }>();
@@ -68,12 +72,14 @@ export class SqlStore implements SessionStore {
     const [row] = this.exec<SessionRow>(`SELECT ${COLUMNS} FROM sessions WHERE key = ?`, key);
     if (row === undefined) return undefined;
     const session = fromRow(row);
-    this.#remember(session, row.data.length);
+    this.#remember(session, 2 * (row.data.length + row.key_versions.length));
     return session;
   }
 
   save(session: StoredSession): void {
     const data = JSON.stringify(session.data);
+    const keyVersions = JSON.stringify(session.keyVersions);
+    this.#written?.add(session.key);
     this.exec(
       `INSERT OR REPLACE INTO sessions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       session.key,
@@ -83,19 +89,21 @@ export class SqlStore implements SessionStore {
       session.lastModified,
       session.slice,
       data,
-      JSON.stringify(session.keyVersions),
+      keyVersions,
       session.clearedVersion,
     );
-    this.#remember(session, data.length);
+    this.#remember(session, 2 * (data.length + keyVersions.length));
   }
 
   touch(key: string, slice: number): void {
+    this.#written?.add(key);
     this.exec("UPDATE sessions SET slice = ? WHERE key = ?", slice, key);
     const cached = this.#cache.get(key);
     if (cached !== undefined) cached.session = { ...cached.session, slice };
   }
 
   remove(key: string): void {
+    this.#written?.add(key);
     this.exec("DELETE FROM sessions WHERE key = ?", key);
     this.#forget(key);
   }
@@ -119,17 +127,16 @@ export class SqlStore implements SessionStore {
   }
 
   transaction<T>(fn: () => T): T {
-    if (this.#inTransaction) return fn();
-    this.#inTransaction = true;
+    if (this.#written !== undefined) return fn();
+    this.#written = new Set();
     try {
       return this.#storage.transactionSync(fn);
     } catch (error) {
-      // SQLite rolled the writes back; forget what memory may hold of them.
-      this.#cache.clear();
-      this.#cacheBytes = 0;
+      // SQLite rolled the writes back; forget what memory holds of the sessions they touched.
+      for (const key of this.#written) this.#forget(key);
       throw error;
     } finally {
-      this.#inTransaction = false;
+      this.#written = undefined;
     }
   }
 
@@ -177,31 +184,43 @@ function migrate(sql: SqlStorage): void {
     );
   }
   if (current === SCHEMA_VERSION) return;
-  // Version 0 -> 1: the first schema.
-  sql.exec(`
-    CREATE TABLE IF NOT EXISTS app (
-      id INTEGER PRIMARY KEY CHECK (id = 1),
-      name TEXT NOT NULL,
-      settings TEXT NOT NULL
-    );
-    CREATE TABLE IF NOT EXISTS sessions (
-      key TEXT PRIMARY KEY,
-      sid TEXT NOT NULL,
-      version INTEGER NOT NULL,
-      created REAL NOT NULL,
-      last_modified REAL,
-      slice REAL NOT NULL,
-      data TEXT NOT NULL,
-      key_versions TEXT NOT NULL,
-      cleared_version INTEGER NOT NULL
-    ) WITHOUT ROWID;
-    CREATE INDEX IF NOT EXISTS sessions_by_slice ON sessions (slice);
-    CREATE TABLE IF NOT EXISTS outbox (
-      seq INTEGER PRIMARY KEY,
-      id TEXT NOT NULL,
-      body TEXT NOT NULL
-    );
-  `);
+  if (current < 1) {
+    // Version 1: sessions (indexed on slice), the app's settings, the event outbox.
+    sql.exec(`
+      CREATE TABLE IF NOT EXISTS app (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        name TEXT NOT NULL,
+        settings TEXT NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS sessions (
+        key TEXT PRIMARY KEY,
+        sid TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        created REAL NOT NULL,
+        last_modified REAL,
+        slice REAL NOT NULL,
+        data TEXT NOT NULL,
+        key_versions TEXT NOT NULL,
+        cleared_version INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS sessions_by_slice ON sessions (slice);
+      CREATE TABLE IF NOT EXISTS outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        body TEXT NOT NULL
+      );
+    `);
+  }
+  if (current < 2) {
+    // Version 2: the outbox as one B-tree (no AUTOINCREMENT, no unique index on id): fewer rows
+    // written per event. Waiting events keep their order.
+    sql.exec(`
+      CREATE TABLE outbox_v2 (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, body TEXT NOT NULL);
+      INSERT INTO outbox_v2 (id, body) SELECT id, body FROM outbox ORDER BY seq;
+      DROP TABLE outbox;
+      ALTER TABLE outbox_v2 RENAME TO outbox;
+    `);
+  }
   sql.exec("DELETE FROM schema_version");
   sql.exec("INSERT INTO schema_version (version) VALUES (?)", SCHEMA_VERSION);
 }

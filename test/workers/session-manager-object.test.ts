@@ -120,6 +120,12 @@ describe("SessionManagerObject over RPC", () => {
       ok: false,
       error: { code: "invalid_changeset" },
     });
+    // Nothing was written by the refused calls, not even the app's settings.
+    expect(await stub.stats("rpc-bad")).toMatchObject({
+      ok: false,
+      error: { code: "app_not_found" },
+    });
+    unwrap(await stub.open("rpc-bad"));
     expect(await manager("rpc-bad").get("another-app", "k")).toMatchObject({
       ok: false,
       error: { code: "wrong_app" },
