@@ -127,6 +127,11 @@ export class RemoteSessionManager {
     return this.#join({ key, sid: null, version: 0, created, lastModified: null, data: {} });
   }
 
+  /** Drops the session read or created for `key` from the unit of work, uncommitted. */
+  forget(key: string): void {
+    this.connection.forget(this.#id(key));
+  }
+
   /**
    * Moves the stored session at `oldKey` to `newKey` with its data, ending the old one (reason
    * `regenerated`). Commit pending changes of `oldKey` first: this acts on the stored session.

@@ -8,20 +8,26 @@ import type { SessionTransport } from "./transport";
 const RETRIES = 3;
 
 /**
- * A transport over Workers RPC: `target(key)` gives the object (or service) to call. Errors the
- * runtime marks `retryable` are retried a few times on a fresh target, as Cloudflare documents;
- * `overloaded` ones never (retrying would add load).
+ * A transport over Workers RPC: `target(key)` gives the object (or service) to call. Reads that
+ * fail with an error the runtime marks `retryable` are retried a few times on a fresh target, as
+ * Cloudflare documents; `overloaded` ones never (retrying would add load), and changes never (they
+ * are not idempotent).
  */
 export function rpcTransport(
   app: string,
   target: (key: string) => SessionManagerRpc,
 ): SessionTransport {
-  const call = async <T>(key: string, fn: (rpc: SessionManagerRpc) => Promise<T>): Promise<T> => {
+  /** A call that is retried (`idempotent`: it changes nothing, or nothing more the second time). */
+  const call = async <T>(
+    key: string,
+    fn: (rpc: SessionManagerRpc) => Promise<T>,
+    idempotent = true,
+  ): Promise<T> => {
     for (let attempt = 0; ; attempt++) {
       try {
         return await fn(target(key));
       } catch (error) {
-        if (attempt >= RETRIES || !isRetryable(error)) throw error;
+        if (!idempotent || attempt >= RETRIES || !isRetryable(error)) throw error;
         await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
       }
     }
@@ -32,11 +38,13 @@ export function rpcTransport(
     get: (key) => call(key, async (rpc) => unwrap(await rpc.get(app, key))),
     query: (key) => call(key, async (rpc) => unwrap(await rpc.query(app, key))),
     has: (key) => call(key, async (rpc) => unwrap(await rpc.has(app, key))),
+    // Changes are never retried: a commit that was applied before the connection broke would be
+    // applied twice (or answer a conflict with itself). The caller sees the error and re-reads.
     commit: (changes: Changeset) =>
-      call(changes.key, async (rpc) => unwrap(await rpc.commit(app, changes))),
-    invalidate: (key) => call(key, async (rpc) => unwrap(await rpc.invalidate(app, key))),
+      call(changes.key, async (rpc) => unwrap(await rpc.commit(app, changes)), false),
+    invalidate: (key) => call(key, async (rpc) => unwrap(await rpc.invalidate(app, key)), false),
     regenerate: (oldKey, newKey) =>
-      call(oldKey, async (rpc) => unwrap(await rpc.regenerate(app, oldKey, newKey))),
+      call(oldKey, async (rpc) => unwrap(await rpc.regenerate(app, oldKey, newKey)), false),
   };
 }
 

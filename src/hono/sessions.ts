@@ -191,7 +191,9 @@ export function sessions({
         const current = data as SessionData;
         const open = manager as RemoteSessionManager;
         if (current.isNew) {
-          // Never stored: no old ID to end, just use a new one.
+          // Never stored: no old ID to end, just use a new one (and drop the old snapshot, or
+          // its changes would be stored under the old ID too).
+          open.forget(current.key);
           data = open.create(newSessionId());
           for (const [k, v] of current) data.set(k, v);
         } else {
@@ -233,6 +235,11 @@ export function sessions({
     await next();
 
     if (data === undefined || manager === undefined) return;
+    // A handler that failed stores nothing: its changes may be half done.
+    if (c.error !== undefined) {
+      manager.connection.abort();
+      return;
+    }
     const destroyed = !data.isValid();
     const modified = data.isModified;
     if (modified) await manager.connection.commit();
@@ -241,9 +248,16 @@ export function sessions({
       if (cookieId !== undefined || issue !== undefined) deleteCookie(c, name, attributes);
       return;
     }
-    // A new session that was never written is not stored: no cookie for it.
     if (issue !== undefined && (modified || !data.isNew)) {
       setCookie(c, name, await signer.sign(issue), attributes);
+    } else if (issue !== undefined && cookieId !== undefined) {
+      // The browser names a session that is gone, and nothing new was stored: clear its cookie.
+      deleteCookie(c, name, attributes);
+    } else if (issue === undefined && cookieMaxAge !== undefined) {
+      // A persistent cookie rolls forward with the session it names, so activity keeps it alive.
+      setCookie(c, name, await signer.sign(data.key), attributes);
     }
+    // Otherwise (a new session that was never written, or a session cookie that already names
+    // the session) no Set-Cookie.
   };
 }

@@ -38,6 +38,20 @@ describe("RPC retries, as Cloudflare documents them", () => {
     expect(made.calls).toBe(1);
   });
 
+  it("never retries a change, which might have been applied already", async () => {
+    const made = { calls: 0 };
+    const target = () =>
+      ({
+        commit: async () => {
+          made.calls++;
+          throw Object.assign(new Error("connection lost"), { retryable: true });
+        },
+      }) as unknown as SessionManagerRpc;
+    const changes = { key: "k", sid: null, version: 0, set: { n: 1 } };
+    await expect(rpcTransport("app", target).commit(changes)).rejects.toThrow("connection lost");
+    expect(made.calls).toBe(1);
+  });
+
   it("gives up after a few retries", async () => {
     const { made, target } = flakyTarget(Array.from({ length: 10 }, () => ({ retryable: true })));
     await expect(rpcTransport("app", target).has("k")).rejects.toMatchObject({ retryable: true });

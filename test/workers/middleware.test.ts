@@ -2,7 +2,11 @@ import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { beforeEach, describe, expect, it } from "vitest";
 import { CookieSigner, sessions } from "../../src/hono/index";
-import { DurableObjectSessionManagerFactory, type SessionObjectNamespace } from "../../src/index";
+import {
+  DurableObjectSessionManagerFactory,
+  type SessionObjectNamespace,
+  SessionRouter,
+} from "../../src/index";
 import { testClock } from "./clock";
 import { T0 } from "./helpers";
 
@@ -204,5 +208,73 @@ describe("sessions() middleware", () => {
   it("refuses a short secret with a clear error", () => {
     const factory = new DurableObjectSessionManagerFactory(env.SESSION_MANAGER, "mw-bad");
     expect(() => sessions({ factory, secret: "short" })).toThrow(/at least 32 characters/);
+  });
+});
+
+describe("sessions() middleware: edges", () => {
+  function edgeApp(cookie?: { maxAge?: number }) {
+    appCounter++;
+    const factory = new DurableObjectSessionManagerFactory(
+      env.SESSION_MANAGER,
+      `mw-edge-${appCounter}`,
+    );
+    const app = new Hono();
+    app.use(sessions({ factory, secret: SECRET, cookie }));
+    app.post("/fail", async (c) => {
+      await c.get("session").set("paid", true);
+      throw new Error("the handler failed");
+    });
+    app.post("/rotate-new", async (c) => {
+      const session = c.get("session");
+      await session.set("cart", ["apple"]);
+      await session.regenerate();
+      await session.set("user", "ann");
+      return c.json({ id: session.id });
+    });
+    app.post("/write", async (c) => {
+      await c.get("session").set("n", 1);
+      return c.text("ok");
+    });
+    app.get("/read", async (c) => c.json({ n: (await c.get("session").get("n")) ?? null }));
+    app.onError((error, c) => c.text(error.message, 500));
+    return { app, factory };
+  }
+
+  it("stores nothing and sets no cookie when the handler fails", async () => {
+    const { app } = edgeApp();
+    const res = await app.request("/fail", { method: "POST" });
+    expect(res.status).toBe(500);
+    expect(res.headers.get("set-cookie")).toBeNull();
+  });
+
+  it("regenerate() of a new, modified session stores one session, under the new ID", async () => {
+    const { app, factory } = edgeApp();
+    const res = await app.request("/rotate-new", { method: "POST" });
+    const { id } = (await res.json()) as { id: string };
+    expect(res.headers.get("set-cookie")).toContain(`sid=${id}.`);
+    const manager = await factory.open();
+    expect((await manager.get(id)).toJSON()).toEqual({ cart: ["apple"], user: "ann" });
+    const stats = await new SessionRouter(env.SESSION_MANAGER).stats(factory.app);
+    expect(stats.ok && stats.value.sessions).toBe(1);
+  });
+
+  it("clears the cookie of a session that is gone when nothing new is stored", async () => {
+    const { app, factory } = edgeApp();
+    const cookie = cookieOf(await app.request("/write", { method: "POST" })) as string;
+    const id = cookie.slice("sid=".length).split(".")[0] as string;
+    const manager = await factory.open();
+    (await manager.get(id)).invalidate();
+    await manager.connection.commit();
+    const res = await app.request("/read", { headers: { cookie } });
+    expect(await res.json()).toEqual({ n: null });
+    expect(res.headers.get("set-cookie")).toMatch(/^sid=; Max-Age=0/);
+  });
+
+  it("rolls a persistent cookie forward on every request that reads the session", async () => {
+    const { app } = edgeApp({ maxAge: 3600 });
+    const cookie = cookieOf(await app.request("/write", { method: "POST" })) as string;
+    const res = await app.request("/read", { headers: { cookie } });
+    expect(res.headers.get("set-cookie")).toMatch(/^sid=[^;]+; Max-Age=3600/);
+    expect(cookieOf(res)).toBe(cookie);
   });
 });
