@@ -70,12 +70,12 @@ export const onError: ErrorHandler = (error, c) => {
   );
 };
 
-/** Unknown routes: 404 `not_found`. */
+/** Unknown routes: 404 `no_route` (`not_found` is kept for "no such session"). */
 export const notFound: NotFoundHandler = (c) =>
   errorResponse(
     c,
     404,
-    "not_found",
+    "no_route",
     `No route for ${c.req.method} ${new URL(c.req.url).pathname}. The API lives under /v1/apps/:app (see the README).`,
   );
 

@@ -29,11 +29,17 @@ export function httpTransport(
   const root = `${baseUrl.replace(/\/+$/, "")}/v1/apps/${encodeURIComponent(app)}`;
   const session = (key: string) => `${root}/sessions/${encodeURIComponent(key)}`;
 
+  /**
+   * Sends a request; an error answer throws its typed error. With `absentOk`, a 404 that says
+   * "no such session" is an answer (query, has, invalidate); any other 404 (a wrong base URL, an
+   * unknown route) still throws.
+   */
   const request = async (
     method: string,
     url: string,
     key: string,
     body?: unknown,
+    absentOk = false,
   ): Promise<Response> => {
     const headers: Record<string, string> = { authorization: `Bearer ${token}` };
     if (body !== undefined) headers["content-type"] = "application/json";
@@ -42,7 +48,13 @@ export function httpTransport(
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    if (response.ok || response.status === 404) return response;
+    if (response.ok) return response;
+    if (absentOk && response.status === 404) {
+      if (method === "HEAD") return response;
+      const error = await errorOf(response, key);
+      if (error.code === "not_found") return new Response(null, { status: 404 });
+      throw error;
+    }
     throw await errorOf(response, key);
   };
   const json = async <T>(response: Response): Promise<T> => (await response.json()) as T;
@@ -55,10 +67,10 @@ export function httpTransport(
     },
     get: async (key) => toSnapshot(await json(await request("POST", session(key), key))),
     query: async (key) => {
-      const response = await request("GET", session(key), key);
+      const response = await request("GET", session(key), key, undefined, true);
       return response.status === 404 ? null : toSnapshot(await json(response));
     },
-    has: async (key) => (await request("HEAD", session(key), key)).status === 200,
+    has: async (key) => (await request("HEAD", session(key), key, undefined, true)).status === 200,
     commit: async (changes: Changeset) => {
       const { key, ...body } = changes;
       const result = await json<SessionSnapshot & { stored?: false }>(
@@ -66,7 +78,8 @@ export function httpTransport(
       );
       return result.stored === false ? null : toSnapshot(result);
     },
-    invalidate: async (key) => (await request("DELETE", session(key), key)).status === 204,
+    invalidate: async (key) =>
+      (await request("DELETE", session(key), key, undefined, true)).status === 204,
     regenerate: async (oldKey, newKey) =>
       toSnapshot(
         await json(await request("POST", `${session(oldKey)}/regenerate`, oldKey, { newKey })),

@@ -214,3 +214,13 @@ describe.each(fixtures)("the manager over $name", ({ name, factory: makeFactory 
     expect((error as SessionTooLargeError).status).toBe(413);
   });
 });
+
+describe("the HTTP client against a wrong base URL", () => {
+  it("throws instead of taking a missing route for a missing session", async () => {
+    const factory = new HttpSessionManagerFactory("https://sessions.test/wrong-prefix", "shop", {
+      token: "test-token",
+      fetch: (input, init) => exports.default.fetch(new Request(input, init)),
+    });
+    await expect(factory.open()).rejects.toMatchObject({ status: 404, code: "no_route" });
+  });
+});

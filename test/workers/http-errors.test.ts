@@ -140,10 +140,10 @@ describe("routes and methods", () => {
     "/v1/apps/shop/sessions",
     "/v1/apps/shop/sessions/abc/data",
     "/v1/apps/shop/other/abc",
-  ])("answers 404 not_found for the unknown route %s", async (path) => {
+  ])("answers 404 no_route for the unknown route %s", async (path) => {
     const res = await send(path, { headers: AUTH });
     expect(res.status).toBe(404);
-    expect((await errorOf(res)).code).toBe("not_found");
+    expect((await errorOf(res)).code).toBe("no_route");
   });
 
   it.each([
