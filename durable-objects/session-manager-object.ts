@@ -77,7 +77,8 @@ export class SessionManagerObject extends DurableObject<Env> {
     const [row] = this.#store.exec<{ name: string; settings: string }>(
       "SELECT name, settings FROM app",
     );
-    if (row !== undefined) this.#useApp(row.name, JSON.parse(row.settings));
+    // Settings stored by an older version lack newer settings: fill in their defaults.
+    if (row !== undefined) this.#useApp(row.name, resolveAppSettings(JSON.parse(row.settings)));
     ctx.blockConcurrencyWhile(async () => {
       this.#alarmAt = await ctx.storage.getAlarm();
       // An alarm lost to a crash, or dropped after its retries ran out, is set again here: work

@@ -1,7 +1,7 @@
 import { SessionError } from "./errors";
 import { objectName, shardOf } from "./naming";
 import type { AppStats, SessionManagerRpc, SessionObjectRpc } from "./protocol";
-import { type Result, resultOf, unwrap } from "./result";
+import { errorBody, type Result, resultOf, unwrap } from "./result";
 import type { AppSettings } from "./settings";
 import type { SessionSnapshot } from "./stored-session";
 
@@ -69,6 +69,10 @@ export class SessionRouter implements SessionManagerRpc {
     return result;
   }
 
+  /**
+   * Changes the app's settings in its home object, then in each shard. Not one transaction: if a
+   * shard refuses, the error is returned and the call can simply be repeated (it is idempotent).
+   */
   async configure(app: string, settings: Partial<AppSettings>): Promise<Result<AppSettings>> {
     const result = await this.object(objectName(app)).configure(app, settings);
     if (!result.ok) return result;
@@ -108,7 +112,9 @@ export class SessionRouter implements SessionManagerRpc {
    * is refused.
    */
   async regenerate(app: string, oldKey: string, newKey: string): Promise<Result<SessionSnapshot>> {
-    const { settings } = await this.#known(app);
+    const learned = await this.#knownResult(app);
+    if (!learned.ok) return learned;
+    const { settings } = learned.value;
     if (shardOf(oldKey, settings.shards) !== shardOf(newKey, settings.shards)) {
       return resultOf(() => {
         throw new SessionError(
@@ -149,7 +155,9 @@ export class SessionRouter implements SessionManagerRpc {
     key: string,
     call: (rpc: SessionObjectRpc) => Promise<Result<T>>,
   ): Promise<Result<T>> {
-    const known = await this.#known(app);
+    const learned = await this.#knownResult(app);
+    if (!learned.ok) return learned;
+    const known = learned.value;
     const { shards } = known.settings;
     const rpc = this.object(objectName(app, key, shards));
     if (shards > 1) {
@@ -161,6 +169,16 @@ export class SessionRouter implements SessionManagerRpc {
       }
     }
     return call(rpc);
+  }
+
+  /** `#known`, with a refusal from the home object (say, a bad app name) as an error result. */
+  async #knownResult(app: string): Promise<Result<KnownApp>> {
+    try {
+      return { ok: true, value: await this.#known(app) };
+    } catch (error) {
+      if (error instanceof SessionError) return { ok: false, error: errorBody(error) };
+      throw error;
+    }
   }
 
   /** The app's settings: from this isolate's memory, or once from its home object. */

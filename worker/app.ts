@@ -86,7 +86,8 @@ api.all(SESSION, methodNotAllowed(["GET", "HEAD", "POST", "PATCH", "DELETE"]));
 /**
  * regenerate: moves the live session to `{ newKey }` (ID rotation); the old one ends with reason
  * `regenerated`. 200 with the session at its new key; 409 `session_ended` when there is no live
- * session; 400 `key_taken` when `newKey` holds a live session.
+ * session; 409 `key_taken` when `newKey` holds a live session; 409 `wrong_shard` when `newKey`
+ * lives on another shard of the app.
  */
 api.post(`${SESSION}/regenerate`, async (c) => {
   const { app, key } = sessionParams(c);
@@ -97,14 +98,14 @@ api.post(`${SESSION}/regenerate`, async (c) => {
 
 api.all(`${SESSION}/regenerate`, methodNotAllowed(["POST"]));
 
-/** The app's settings and stats. (An app never used before is created with default settings.) */
+/** The app's settings and stats, added up over its shards; 404 `app_not_found` for an app never used. */
 api.get(APP, async (c) => {
   const app = appParam(c);
   return c.json(await unwrapCall(sessionRouter(c.env).stats(app)));
 });
 
 /**
- * open: stores the settings `{ timeout?, period?, maxSessionBytes?, beginEvents? }` (defaults for
+ * open: stores the settings `{ timeout?, period?, maxSessionBytes?, beginEvents?, shards? }` (defaults for
  * the rest) with an app on first use; later, 409 `settings_mismatch` naming the setting when a
  * given one differs from the stored one. The body may be left out. 200 with `{ app, settings }`.
  */
