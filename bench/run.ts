@@ -14,12 +14,10 @@ import { createServer } from "node:net";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
-import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
+import { type LocalWorker, startLocalWorker } from "./workerd.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const quick = process.argv.includes("--quick");
-const COMPATIBILITY_DATE = "2026-11-01";
 
 /** How much of everything: full (a few minutes) or quick (under a minute). */
 const plan = quick
@@ -67,7 +65,7 @@ const auth = { Authorization: `Bearer ${token}` };
 // Processes: everything started here is stopped in `cleanup`, also on Ctrl-C.
 
 const children: ChildProcess[] = [];
-let mf: Miniflare | undefined;
+let local: LocalWorker | undefined;
 
 async function cleanup(): Promise<void> {
   const running = children.filter((c) => c.exitCode === null && c.signalCode === null);
@@ -84,8 +82,8 @@ async function cleanup(): Promise<void> {
     child.kill("SIGTERM");
   }
   await Promise.all(exited);
-  const current = mf;
-  mf = undefined;
+  const current = local;
+  local = undefined;
   await current?.dispose();
 }
 
@@ -204,43 +202,18 @@ async function load(
 let base = "";
 
 async function startWorkerd(): Promise<void> {
-  const outfile = join(root, ".wrangler/bench/worker.js");
-  await build({
-    entryPoints: [join(root, "bench/worker.ts")],
-    outfile,
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2023",
-    mainFields: ["module", "main"],
-    conditions: ["workerd", "worker", "browser"],
-    external: ["cloudflare:*"],
-    logLevel: "warning",
-  });
-  // Miniflare 5 takes a new options shape; it converts the well-known v4 one.
-  const options = convertV4MiniflareOptions({
-    host: "127.0.0.1",
-    port: 0,
-    log: new Log(LogLevel.WARN),
-    // No network: no request.cf fetch, no telemetry, no dev registry.
-    cf: false,
-    telemetry: { enabled: false },
-    enableDevRegistry: false,
-    modules: true,
-    scriptPath: outfile,
-    compatibilityDate: COMPATIBILITY_DATE,
+  const worker = await startLocalWorker({
+    root,
+    entry: "bench/worker.ts",
+    name: "bench",
     bindings: { SESSIONS_API_TOKEN: token, ENVIRONMENT: "bench" },
     durableObjects: {
       SESSION_MANAGER: { className: "BenchSessionManagerObject", useSQLite: true },
     },
     queueProducers: { SESSION_EVENTS: { queueName: "edge-sessions-events" } },
-    // A socket straight to the worker, past Miniflare's entry worker (which adds a hop).
-    unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
   });
-  mf = new Miniflare(options);
-  await mf.ready;
-  base = (await mf.unsafeGetDirectURL()).toString().replace(/\/$/, "");
-  if (!base.startsWith("http://127.0.0.1:")) throw new Error(`workerd listens on ${base}`);
+  local = worker;
+  base = worker.base;
 }
 
 async function post<T>(path: string, body: unknown): Promise<T> {

@@ -10,8 +10,8 @@
 import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
-import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
+import { LogLevel } from "miniflare";
+import { type LocalWorker, startLocalWorker } from "../bench/workerd.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const argSeconds = process.argv.indexOf("--seconds");
@@ -30,44 +30,23 @@ const T0 = 4_000_000_000;
 const token = randomBytes(16).toString("hex");
 const auth = { Authorization: `Bearer ${token}` };
 let base = "";
-let mf: Miniflare | undefined;
+let local: LocalWorker | undefined;
 
 async function start(): Promise<void> {
-  const outfile = join(root, ".wrangler/soak/worker.js");
-  await build({
-    entryPoints: [join(root, "soak/worker.ts")],
-    outfile,
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2023",
-    mainFields: ["module", "main"],
-    conditions: ["workerd", "worker", "browser"],
-    external: ["cloudflare:*"],
-    logLevel: "warning",
+  local = await startLocalWorker({
+    root,
+    entry: "soak/worker.ts",
+    name: "soak",
+    logLevel: LogLevel.ERROR,
+    bindings: { SESSIONS_API_TOKEN: token, ENVIRONMENT: "soak" },
+    durableObjects: {
+      SESSION_MANAGER: { className: "BenchSessionManagerObject", useSQLite: true },
+      EVENT_LOG: { className: "EventLog", useSQLite: true },
+    },
+    queueProducers: { SESSION_EVENTS: { queueName: "soak-events" } },
+    queueConsumers: { "soak-events": { maxBatchSize: 100, maxBatchTimeout: 0.05 } },
   });
-  mf = new Miniflare(
-    convertV4MiniflareOptions({
-      host: "127.0.0.1",
-      port: 0,
-      log: new Log(LogLevel.ERROR),
-      cf: false,
-      telemetry: { enabled: false },
-      enableDevRegistry: false,
-      modules: true,
-      scriptPath: outfile,
-      compatibilityDate: "2026-11-01",
-      bindings: { SESSIONS_API_TOKEN: token, ENVIRONMENT: "soak" },
-      durableObjects: {
-        SESSION_MANAGER: { className: "BenchSessionManagerObject", useSQLite: true },
-        EVENT_LOG: { className: "EventLog", useSQLite: true },
-      },
-      queueProducers: { SESSION_EVENTS: { queueName: "soak-events" } },
-      queueConsumers: { "soak-events": { maxBatchSize: 100, maxBatchTimeout: 0.05 } },
-    }),
-  );
-  base = (await mf.ready).toString().replace(/\/$/, "");
-  if (!base.startsWith("http://127.0.0.1:")) throw new Error(`workerd listens on ${base}`);
+  base = local.base;
 }
 
 async function api(method: string, path: string, body?: unknown): Promise<Response> {
@@ -280,5 +259,5 @@ main()
     process.exitCode = 1;
   })
   .finally(async () => {
-    await mf?.dispose();
+    await local?.dispose();
   });
