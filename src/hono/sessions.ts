@@ -141,7 +141,9 @@ declare module "hono" {
  * Cookie sessions for any Hono app, backed by edge sessions. The cookie carries only a signed,
  * random 256-bit session ID; data lives in the session manager. The session is loaded when the
  * handler first asks for it, committed after the handler only when modified, and the cookie is
- * set only when the ID is new or rotated.
+ * set only when the ID is new or rotated (a cookie whose session is gone is cleared; a persistent
+ * cookie, `cookie.maxAge`, is refreshed whenever its session is read). A handler that throws
+ * stores nothing.
  *
  * @example
  * const factory = new ServiceSessionManagerFactory(env.SESSIONS, "shop");
