@@ -359,8 +359,10 @@ export class SessionManagerObject extends DurableObject<Env> {
     } catch (error) {
       this.#sendFailures++;
       console.error("session events not sent yet; will retry", errorName(error));
-      this.#arm();
     }
+    // Sent: with nothing stored and nothing waiting, the alarm goes (an idle object holds none).
+    // Not sent: the alarm retries.
+    this.#arm();
   }
 
   /**

@@ -5,7 +5,7 @@ import {
   runInDurableObject,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { expiresAt, timeslice, unwrap } from "../../src/index";
 import { testClock } from "./clock";
 import { create, manager, T0 } from "./helpers";
@@ -29,6 +29,17 @@ describe("the alarm", () => {
     unwrap(await stub.get("alarm-idle", "k"));
     expect(await alarmAt(stub)).toBeNull();
     expect(await runDurableObjectAlarm(stub)).toBe(false);
+  });
+
+  it("goes once the last session has ended and its events were sent", async () => {
+    const app = "alarm-idle-again";
+    const stub = manager(app, env.FLAKY_MANAGER);
+    unwrap(await stub.open(app));
+    await create(stub, app, "k");
+    expect(await alarmAt(stub)).not.toBeNull();
+    unwrap(await stub.invalidate(app, "k"));
+    await vi.waitFor(async () => expect(await alarmAt(stub)).toBeNull());
+    expect(flakyQueue.accepted.map((e) => e.type)).toEqual(["end"]);
   });
 
   it("is set for the first moment a stored session can expire", async () => {
