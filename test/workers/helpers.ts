@@ -1,4 +1,4 @@
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import {
   type Changeset,
   type JsonObject,
@@ -31,4 +31,17 @@ export async function create(
   const stored: SessionSnapshot | null = unwrap(await stub.commit(app, changes));
   if (stored === null) throw new Error(`nothing stored for ${key}`);
   return stored;
+}
+
+/** Calls the worker's HTTP API with the test token; `json` becomes an application/json body. */
+export function call(method: string, path: string, json?: unknown): Promise<Response> {
+  const headers: Record<string, string> = { Authorization: "Bearer test-token" };
+  if (json !== undefined) headers["Content-Type"] = "application/json";
+  return exports.default.fetch(
+    new Request(`https://sessions.test${path}`, {
+      method,
+      headers,
+      body: json === undefined ? undefined : JSON.stringify(json),
+    }),
+  );
 }

@@ -1,24 +1,12 @@
 // Concurrent commits over HTTP (SPEC §5): competing changes from one snapshot, and the
 // read-modify-write loop that a client runs to get every change in.
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-
-const AUTH = { Authorization: "Bearer test-token" };
+import { call } from "./helpers";
 
 interface Session {
   sid: string | null;
   version: number;
   data: { counter?: number };
-}
-
-function call(method: string, path: string, json?: unknown): Promise<Response> {
-  return exports.default.fetch(
-    new Request(`https://sessions.test${path}`, {
-      method,
-      headers: { ...AUTH, "Content-Type": "application/json" },
-      body: json === undefined ? undefined : JSON.stringify(json),
-    }),
-  );
 }
 
 async function start(app: string): Promise<Session> {

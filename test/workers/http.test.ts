@@ -3,27 +3,14 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { testClock } from "./clock";
+import { call } from "./helpers";
 
 const NOW = testClock.now;
-const AUTH = { Authorization: "Bearer test-token" };
 
 let apps = 0;
 /** A fresh app per test: storage is shared by the tests of a file. */
 function newApp(): string {
   return `http-${++apps}`;
-}
-
-/** Calls the worker with the test token; `json` becomes an application/json body. */
-function call(method: string, path: string, json?: unknown): Promise<Response> {
-  const headers: Record<string, string> = { ...AUTH };
-  if (json !== undefined) headers["Content-Type"] = "application/json";
-  return exports.default.fetch(
-    new Request(`https://sessions.test${path}`, {
-      method,
-      headers,
-      body: json === undefined ? undefined : JSON.stringify(json),
-    }),
-  );
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field

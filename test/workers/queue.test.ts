@@ -1,11 +1,12 @@
 // Session events on the Queue (SPEC §6): the example consumer, and events travelling from an HTTP
 // call through the Durable Object's outbox and the Queue to the worker's queue handler.
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { SessionEventBody } from "../../src/index";
 import worker from "../../worker/index";
 import { testClock } from "./clock";
+import { call } from "./helpers";
 
 const NOW = testClock.now;
 const QUEUE = "edge-sessions-events";
@@ -14,18 +15,6 @@ afterEach(() => {
   vi.restoreAllMocks();
   testClock.now = NOW;
 });
-
-function call(method: string, path: string, json?: unknown): Promise<Response> {
-  const headers: Record<string, string> = { Authorization: "Bearer test-token" };
-  if (json !== undefined) headers["Content-Type"] = "application/json";
-  return exports.default.fetch(
-    new Request(`https://sessions.test${path}`, {
-      method,
-      headers,
-      body: json === undefined ? undefined : JSON.stringify(json),
-    }),
-  );
-}
 
 /** Watches the worker's queue handler; `events(app)` waits for the events of `app` to arrive. */
 function watchQueue() {

@@ -1,5 +1,5 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { beforeEach, describe, expect, it } from "vitest";
 import { sessions } from "../../src/hono/index";
@@ -11,19 +11,7 @@ import {
   unwrap,
 } from "../../src/index";
 import { testClock } from "./clock";
-import { manager, T0 } from "./helpers";
-
-const AUTH = { authorization: "Bearer test-token", "content-type": "application/json" };
-
-function call(method: string, path: string, body?: unknown): Promise<Response> {
-  return exports.default.fetch(
-    new Request(`https://sessions.test${path}`, {
-      method,
-      headers: AUTH,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }),
-  );
-}
+import { call, T0 } from "./helpers";
 
 const KEYS = Array.from({ length: 40 }, (_, i) => `user-${i}`);
 
@@ -44,8 +32,6 @@ describe("an app with shards", () => {
     }
     // Each shard object holds exactly the keys that hash to it; the home object holds none.
     for (let shard = 0; shard < 4; shard++) {
-      const stub = manager(`${app}`, env.SESSION_MANAGER);
-      void stub;
       const stats = unwrap(
         await new SessionRouter(env.SESSION_MANAGER).object(`${app}#${shard}`).stats(app),
       );
