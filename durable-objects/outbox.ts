@@ -27,11 +27,6 @@ export class Outbox {
     this.#send = send;
   }
 
-  /** Whether events are sent at all. */
-  get enabled(): boolean {
-    return this.#send !== undefined;
-  }
-
   /**
    * Adds events; call inside the transaction of the change. Each event is made once, by the
    * transaction that causes it, so the table needs no unique index (one row written, not three).

@@ -4,6 +4,7 @@ import {
   type AppStats,
   assertAppName,
   assertSessionKey,
+  DEFAULT_SWEEP_BATCH,
   differingSetting,
   InvalidInputError,
   parseAppSettings,
@@ -24,8 +25,6 @@ import {
 import { Outbox } from "./outbox";
 import { SqlStore } from "./sql-store";
 
-/** Expired sessions ended per transaction by the alarm. */
-const SWEEP_BATCH = 500;
 /** Batches one alarm run works through before it yields and re-arms. */
 const SWEEP_BATCHES_PER_ALARM = 40;
 /** Retry delays (ms) for the Queue, by attempt; the last one repeats. */
@@ -246,7 +245,7 @@ export class SessionManagerObject extends DurableObject<Env> {
     const result = this.#op(
       app,
       () => {},
-      (engine, now) => engine.sweep(now, SWEEP_BATCH, SWEEP_BATCHES_PER_ALARM),
+      (engine, now) => engine.sweep(now, DEFAULT_SWEEP_BATCH, SWEEP_BATCHES_PER_ALARM),
     );
     await this.#flushQuietly();
     return result;
@@ -263,9 +262,9 @@ export class SessionManagerObject extends DurableObject<Env> {
       if (app !== undefined) {
         const now = this.now();
         for (let i = 0; i < SWEEP_BATCHES_PER_ALARM; i++) {
-          const ended = app.engine.sweepBatch(now, SWEEP_BATCH);
+          const ended = app.engine.sweepBatch(now, DEFAULT_SWEEP_BATCH);
           this.#runHooks();
-          if (ended < SWEEP_BATCH) break;
+          if (ended < DEFAULT_SWEEP_BATCH) break;
           await this.#outbox.flush();
         }
       }
