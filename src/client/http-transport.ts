@@ -2,7 +2,7 @@ import type { Changeset } from "../changeset";
 import type { SessionError } from "../errors";
 import { type ErrorBody, errorFromBody } from "../result";
 import type { AppSettings } from "../settings";
-import type { SessionSnapshot, SessionView } from "../stored-session";
+import { type SessionSnapshot, type SessionView, sessionView } from "../stored-session";
 import type { SessionTransport } from "./transport";
 
 /** Options of the HTTP transport. */
@@ -87,9 +87,9 @@ export function httpTransport(
   };
 }
 
-function toSnapshot(body: unknown): SessionSnapshot {
-  const { key, sid, version, created, lastModified, data } = body as SessionSnapshot;
-  return { key, sid, version, created, lastModified, data };
+/** The session of a response body: exactly a `SessionView`, as RPC hands it out. */
+function toSnapshot(body: unknown): SessionView {
+  return sessionView(body as SessionSnapshot);
 }
 
 async function errorOf(response: Response, key: string): Promise<SessionError> {

@@ -147,6 +147,8 @@ describe.each(fixtures)("the manager over $name", ({ name, factory: makeFactory 
     const seed = await factory.open();
     (await seed.get("k")).set("x", 0);
     const [stored] = await seed.connection.commit();
+    // A commit resolves to the stored session in that shape too.
+    expect(Object.keys(stored ?? {})).toEqual(SESSION_VIEW_FIELDS);
     const one = await factory.open();
     const two = await factory.open();
     (await one.get("k")).set("x", 1);
