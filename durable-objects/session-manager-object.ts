@@ -348,10 +348,13 @@ export class SessionManagerObject extends DurableObject<Env> {
     return result;
   }
 
-  /** The app this object holds; an app never stored runs on the defaults, in memory only. */
+  /**
+   * The app this object holds; an app never stored runs on the defaults, in memory only (and,
+   * holding nothing, gives way to whichever app the next call names).
+   */
   #appFor(app: string): OpenApp {
     assertAppName(app);
-    if (this.#app === undefined) {
+    if (this.#app === undefined || (!this.#app.stored && this.#app.name !== app)) {
       this.#useApp(app, resolveAppSettings(), false);
     } else if (this.#app.name !== app) {
       throw new InvalidInputError(

@@ -208,6 +208,15 @@ describe("a refused call", () => {
     expect(await storedRows(app)).toEqual({ apps: 1, sessions: 1 });
     expect(unwrap(await service.stats(app)).settings.timeout).toBe(1200);
   });
+
+  it("binds an object to no app before it stores one", async () => {
+    const app = newApp();
+    const stub = manager(app);
+    // A call naming another app, refused or not, leaves the object free for its own app.
+    expect(unwrap(await stub.get("elsewhere", "k"))).toMatchObject({ isNew: true });
+    unwrap(await stub.commit(app, { key: "k", version: 0, set: { a: 1 } }));
+    expect(errorOf(await stub.get("elsewhere", "k"))).toMatchObject({ code: "wrong_app" });
+  });
 });
 
 describe("regenerate on a shard's object, called directly", () => {
