@@ -190,6 +190,7 @@ export class SessionManagerObject extends DurableObject<Env> {
   /** The live session (touched), or a new, empty one that is not stored until committed. */
   get(app: string, key: string): Result<SessionView> {
     return this.#op(app, checkKey(key), (engine, now) => {
+      this.#assertHere(app, key);
       const stored = engine.access(key, now);
       if (stored !== undefined) return sessionView(snapshotOf(stored));
       return sessionView({
@@ -206,6 +207,7 @@ export class SessionManagerObject extends DurableObject<Env> {
   /** The live session (touched), or `null`. Never creates. */
   query(app: string, key: string): Result<SessionView | null> {
     return this.#op(app, checkKey(key), (engine, now) => {
+      this.#assertHere(app, key);
       const stored = engine.access(key, now);
       return stored === undefined ? null : sessionView(snapshotOf(stored));
     });
@@ -214,6 +216,7 @@ export class SessionManagerObject extends DurableObject<Env> {
   /** Whether a live session exists (touching it). Never creates. */
   has(app: string, key: string): Result<boolean> {
     return this.#op(app, checkKey(key), (engine, now) => {
+      this.#assertHere(app, key);
       return engine.access(key, now) !== undefined;
     });
   }
@@ -227,6 +230,7 @@ export class SessionManagerObject extends DurableObject<Env> {
     const check = () =>
       parseChangeset((changes as { key?: unknown } | null)?.key as string, changes);
     return this.#op(app, check, (engine, now, parsed) => {
+      this.#assertHere(app, parsed.key);
       const stored = engine.commit(parsed, now);
       return commitResult(parsed.key, stored && snapshotOf(stored), parsed.invalidate === true);
     });
@@ -235,6 +239,7 @@ export class SessionManagerObject extends DurableObject<Env> {
   /** Ends the live session for `key` (reason `invalidated`); returns whether there was one. */
   invalidate(app: string, key: string): Result<boolean> {
     return this.#op(app, checkKey(key), (engine, now) => {
+      this.#assertHere(app, key);
       return engine.invalidate(key, now);
     });
   }
@@ -250,7 +255,8 @@ export class SessionManagerObject extends DurableObject<Env> {
       assertSessionKey(newKey);
     };
     return this.#op(app, check, (engine, now) => {
-      this.#checkShard(app, oldKey, newKey);
+      this.#assertHere(app, oldKey);
+      this.#assertHere(app, newKey, oldKey);
       return sessionView(snapshotOf(engine.regenerate(oldKey, newKey, now)));
     });
   }
@@ -383,21 +389,22 @@ export class SessionManagerObject extends DurableObject<Env> {
   }
 
   /**
-   * Refuses a move of `oldKey` to a `newKey` that does not live on this object. The object knows
-   * its shard by its name (`app` alone, or `app#i` for shard i, as `objectName` gives them); an
-   * object reached without a name can only compare the two keys' shards.
+   * Refuses `key` when it does not live on this object: an app's keys spread over its shards by
+   * `shardOf`, so a session stored elsewhere is one no router would find. The object knows its
+   * shard by its name (`app`, or `app#i` for shard i, as `objectName` gives them); one reached
+   * without such a name checks only against `near`, a key known to live here (if given).
    */
-  #checkShard(app: string, oldKey: string, newKey: string): void {
+  #assertHere(app: string, key: string, near?: string): void {
     const { shards } = this.#appFor(app).settings;
     const name = this.ctx.id.name;
-    const shard = shards <= 1 && name === app ? 0 : shardIndex(name, app);
-    const target = shardOf(newKey, shards);
-    const here = shard === undefined ? shardOf(oldKey, shards) : shard;
-    if (target === here) return;
+    const here =
+      shardOfName(name, app, shards) ?? (near === undefined ? undefined : shardOf(near, shards));
+    const target = shardOf(key, shards);
+    if (here === undefined || here === target) return;
     throw new WrongShardError(
       app,
-      newKey,
-      `Key "${newKey}" lives on shard ${target} of app "${app}", not in the object that holds "${oldKey}", so the move could not be atomic. Pick the new key with shardOf(newKey, ${shards}) === shardOf(oldKey, ${shards}).`,
+      key,
+      `Key "${key}" of app "${app}" lives on shard ${target} of ${shards}, not in this object (${name === undefined ? "unnamed" : `"${name}"`}). Reach it through objectName(app, key, shards); to regenerate, pick the new key with shardOf(newKey, shards) === shardOf(oldKey, shards).`,
     );
   }
 
@@ -473,11 +480,12 @@ export class SessionManagerObject extends DurableObject<Env> {
 }
 
 /**
- * The shard index in an object name `app#i`; `-1` for the home object of a sharded app (which
- * holds its settings but no session); `undefined` when the name says nothing (no name, or another).
+ * The shard an object named `name` holds of `app` (`objectName` gives the names): 0 for `app`
+ * itself with one shard, `i` for `app#i`, -1 for the home object of a sharded app (it holds the
+ * settings, no session); `undefined` when the name is not one of these.
  */
-function shardIndex(name: string | undefined, app: string): number | undefined {
-  if (name === app) return -1;
+function shardOfName(name: string | undefined, app: string, shards: number): number | undefined {
+  if (name === app) return shards <= 1 ? 0 : -1;
   if (name === undefined || !name.startsWith(`${app}#`)) return undefined;
   const index = Number(name.slice(app.length + 1));
   return Number.isInteger(index) && index >= 0 ? index : undefined;

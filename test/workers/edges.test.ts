@@ -219,7 +219,7 @@ describe("a refused call", () => {
   });
 });
 
-describe("regenerate on a shard's object, called directly", () => {
+describe("a shard's object, called directly", () => {
   it("refuses a new key of another shard with wrong_shard, and moves nothing", async () => {
     const app = newApp();
     expect((await call("PUT", `/v1/apps/${app}`, { shards: 4 })).status).toBe(200);
@@ -245,11 +245,35 @@ describe("regenerate on a shard's object, called directly", () => {
     });
   });
 
-  it("refuses any move on the home object of a sharded app, which holds no session", async () => {
+  it("refuses any key on the home object of a sharded app, which holds no session", async () => {
     const app = newApp();
     expect((await call("PUT", `/v1/apps/${app}`, { shards: 2 })).status).toBe(200);
     const home = manager(app);
     expect(errorOf(await home.regenerate(app, "a", "b"))).toMatchObject({ code: "wrong_shard" });
+    const commit = await home.commit(app, { key: "a", version: 0, set: { n: 1 } });
+    expect(errorOf(commit)).toMatchObject({ code: "wrong_shard", key: "a" });
+    expect(errorOf(await home.get(app, "a"))).toMatchObject({ code: "wrong_shard" });
+    expect(unwrap(await home.stats(app)).sessions).toBe(0);
+  });
+
+  it("refuses a key of another shard, so no session lands where no router looks", async () => {
+    const app = newApp();
+    expect((await call("PUT", `/v1/apps/${app}`, { shards: 4 })).status).toBe(200);
+    const key = "user-1";
+    const other = (shardOf(key, 4) + 1) % 4;
+    const stub = env.SESSION_MANAGER.getByName(`${app}#${other}`) as unknown as SessionObjectRpc;
+    unwrap(await stub.adopt(app, { shards: 4 }));
+    const commit = await stub.commit(app, { key, version: 0, set: { n: 1 } });
+    expect(errorOf(commit)).toMatchObject({ code: "wrong_shard", status: 409 });
+    for (const result of [
+      await stub.get(app, key),
+      await stub.query(app, key),
+      await stub.has(app, key),
+      await stub.invalidate(app, key),
+    ]) {
+      expect(errorOf(result)).toMatchObject({ code: "wrong_shard" });
+    }
+    expect(unwrap(await stub.stats(app)).sessions).toBe(0);
   });
 });
 
