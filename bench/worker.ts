@@ -6,6 +6,7 @@
 import { Hono } from "hono";
 import {
   type Changeset,
+  isStored,
   type JsonObject,
   objectName,
   type Result,
@@ -147,7 +148,8 @@ export class BenchSessionManagerObject extends SessionManagerObject {
           version: snapshot.version,
           set: { n: i },
         };
-        snapshot = unwrapOk(this.commit(app, changes));
+        const committed = unwrapOk(this.commit(app, changes));
+        snapshot = isStored(committed) ? committed : null;
       } else {
         this.probe(kind, app, key);
       }
@@ -254,7 +256,7 @@ async function rpcLoop(env: Env, spec: RpcLoop): Promise<Response> {
           };
           const result = await stub(current.key).commit(app, changes);
           note(failed(result));
-          if (result.ok && result.value !== null) snapshots[w] = result.value;
+          if (result.ok && isStored(result.value)) snapshots[w] = result.value;
         }
       }
     }),

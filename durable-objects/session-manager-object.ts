@@ -4,6 +4,8 @@ import {
   type AppStats,
   assertAppName,
   assertSessionKey,
+  type CommitResult,
+  commitResult,
   DEFAULT_SWEEP_BATCH,
   differingSetting,
   InvalidInputError,
@@ -18,9 +20,12 @@ import {
   SessionError,
   type SessionEvent,
   type SessionEventBody,
-  type SessionSnapshot,
+  type SessionView,
   SettingsMismatchError,
+  sessionView,
+  shardOf,
   snapshotOf,
+  WrongShardError,
 } from "../src/index";
 import { Outbox } from "./outbox";
 import { SqlStore } from "./sql-store";
@@ -41,6 +46,12 @@ interface OpenApp {
   name: string;
   settings: AppSettings;
   engine: SessionEngine;
+  /**
+   * Whether the app's row is stored. An app is stored by `open`, `configure` or `adopt`, or with
+   * the first session change that stores something; until then it runs on the defaults in memory,
+   * so that reads and refused calls write nothing.
+   */
+  stored: boolean;
 }
 
 /**
@@ -77,7 +88,9 @@ export class SessionManagerObject extends DurableObject<Env> {
       "SELECT name, settings FROM app",
     );
     // Settings stored by an older version lack newer settings: fill in their defaults.
-    if (row !== undefined) this.#useApp(row.name, resolveAppSettings(JSON.parse(row.settings)));
+    if (row !== undefined) {
+      this.#useApp(row.name, resolveAppSettings(JSON.parse(row.settings)), true);
+    }
     ctx.blockConcurrencyWhile(async () => {
       this.#alarmAt = await ctx.storage.getAlarm();
       // An alarm lost to a crash, or dropped after its retries ran out, is set again here: work
@@ -122,7 +135,7 @@ export class SessionManagerObject extends DurableObject<Env> {
   open(app: string, settings?: Partial<AppSettings>): Result<AppSettings> {
     return resultOf(() => {
       const given = parseAppSettings(settings);
-      const current = this.#ensureApp(app, given);
+      const current = this.#storeApp(app, given);
       const differs = differingSetting(current.settings, given);
       if (differs !== undefined) {
         throw new SettingsMismatchError(app, differs, current.settings[differs], given[differs]);
@@ -132,14 +145,15 @@ export class SessionManagerObject extends DurableObject<Env> {
   }
 
   /**
-   * Creates `app` or changes its settings on purpose. Stored sessions keep their slices. The
+   * Creates `app` or changes its settings on purpose. Stored sessions keep the end of the
+   * timeslice of their last access, so none ends sooner than the new `timeout` after it. The
    * number of shards is fixed at creation: changing it is refused (409 `shards_fixed`).
    */
   configure(app: string, settings: Partial<AppSettings>): Result<AppSettings> {
     return resultOf(() => {
       const given = parseAppSettings(settings);
-      const existed = this.#app !== undefined;
-      const current = this.#ensureApp(app, given);
+      const existed = this.#app?.stored === true;
+      const current = this.#storeApp(app, given);
       if (existed && given.shards !== undefined && given.shards !== current.settings.shards) {
         throw new SessionError(
           "shards_fixed",
@@ -159,61 +173,91 @@ export class SessionManagerObject extends DurableObject<Env> {
    * use, and returns the settings it holds. Never compares: the home object is the reference.
    */
   adopt(app: string, settings: Partial<AppSettings>): Result<AppSettings> {
-    return resultOf(() => this.#ensureApp(app, parseAppSettings(settings)).settings);
+    return resultOf(() => this.#storeApp(app, parseAppSettings(settings)).settings);
+  }
+
+  /**
+   * The app's stored settings, or `null` for an app never stored (its sessions run on the
+   * defaults until then). Stores nothing: a router asks this before it routes a session call.
+   */
+  storedSettings(app: string): Result<AppSettings | null> {
+    return resultOf(() => {
+      const current = this.#appFor(app);
+      return current.stored ? current.settings : null;
+    });
   }
 
   /** The live session (touched), or a new, empty one that is not stored until committed. */
-  get(app: string, key: string): Result<SessionSnapshot> {
+  get(app: string, key: string): Result<SessionView> {
     return this.#op(app, checkKey(key), (engine, now) => {
+      this.#assertHere(app, key);
       const stored = engine.access(key, now);
-      if (stored !== undefined) return snapshotOf(stored);
-      return { key, sid: null, version: 0, created: now, lastModified: null, data: {} };
+      if (stored !== undefined) return sessionView(snapshotOf(stored));
+      return sessionView({
+        key,
+        sid: null,
+        version: 0,
+        created: now,
+        lastModified: null,
+        data: {},
+      });
     });
   }
 
   /** The live session (touched), or `null`. Never creates. */
-  query(app: string, key: string): Result<SessionSnapshot | null> {
+  query(app: string, key: string): Result<SessionView | null> {
     return this.#op(app, checkKey(key), (engine, now) => {
+      this.#assertHere(app, key);
       const stored = engine.access(key, now);
-      return stored === undefined ? null : snapshotOf(stored);
+      return stored === undefined ? null : sessionView(snapshotOf(stored));
     });
   }
 
   /** Whether a live session exists (touching it). Never creates. */
   has(app: string, key: string): Result<boolean> {
     return this.#op(app, checkKey(key), (engine, now) => {
+      this.#assertHere(app, key);
       return engine.access(key, now) !== undefined;
     });
   }
 
   /**
    * Applies a changeset `{ key, sid, version, set?, delete?, clear?, invalidate?, lastModified? }`
-   * atomically (SPEC §5). Returns the stored session after it, or `null` when none is stored.
+   * atomically (SPEC §5). Returns the stored session after it, or `{ key, stored: false, valid }`
+   * when none is stored (the same `CommitResult` as the HTTP API's `PATCH`).
    */
-  commit(app: string, changes: unknown): Result<SessionSnapshot | null> {
+  commit(app: string, changes: unknown): Result<CommitResult> {
     const check = () =>
       parseChangeset((changes as { key?: unknown } | null)?.key as string, changes);
     return this.#op(app, check, (engine, now, parsed) => {
+      this.#assertHere(app, parsed.key);
       const stored = engine.commit(parsed, now);
-      return stored === null ? null : snapshotOf(stored);
+      return commitResult(parsed.key, stored && snapshotOf(stored), parsed.invalidate === true);
     });
   }
 
   /** Ends the live session for `key` (reason `invalidated`); returns whether there was one. */
   invalidate(app: string, key: string): Result<boolean> {
     return this.#op(app, checkKey(key), (engine, now) => {
+      this.#assertHere(app, key);
       return engine.invalidate(key, now);
     });
   }
 
-  /** Moves the live session at `oldKey` to `newKey`; the old one ends (`regenerated`). */
-  regenerate(app: string, oldKey: string, newKey: string): Result<SessionSnapshot> {
+  /**
+   * Moves the live session at `oldKey` to `newKey`; the old one ends (`regenerated`). The new
+   * key must live on this object (`shardOf(newKey, shards)` is this shard), else 409
+   * `wrong_shard`: a session moved elsewhere would be where no router looks for it.
+   */
+  regenerate(app: string, oldKey: string, newKey: string): Result<SessionView> {
     const check = () => {
       assertSessionKey(oldKey);
       assertSessionKey(newKey);
     };
     return this.#op(app, check, (engine, now) => {
-      return snapshotOf(engine.regenerate(oldKey, newKey, now));
+      this.#assertHere(app, oldKey);
+      this.#assertHere(app, newKey, oldKey);
+      return sessionView(snapshotOf(engine.regenerate(oldKey, newKey, now)));
     });
   }
 
@@ -221,14 +265,14 @@ export class SessionManagerObject extends DurableObject<Env> {
   stats(app: string): Result<AppStats> {
     return resultOf(() => {
       assertAppName(app);
-      if (this.#app === undefined) {
+      if (this.#app?.stored !== true) {
         throw new SessionError(
           "app_not_found",
           404,
           `App "${app}" does not exist yet: open it (POST /v1/apps/${app}) or store a session in it first.`,
         );
       }
-      const current = this.#ensureApp(app);
+      const current = this.#appFor(app);
       return {
         app: current.name,
         settings: current.settings,
@@ -280,17 +324,27 @@ export class SessionManagerObject extends DurableObject<Env> {
     this.#arm(true);
   }
 
-  /** Runs a session operation of `app`: arguments checked, timed, its events delivered. */
+  /**
+   * Runs a session operation of `app`: arguments checked, timed, its events delivered. An app
+   * not stored yet is stored with the operation's first write, in its transaction: a read or a
+   * refused call (bad input, conflict, too large) writes nothing at all.
+   */
   #op<A, T>(
     app: string,
     check: () => A,
     fn: (engine: SessionEngine, now: number, checked: A) => T,
   ): Result<T> {
-    // Arguments first: bad input is refused before anything, the app's row included, is written.
     const result = resultOf(() => {
       assertAppName(app);
       const checked = check();
-      return fn(this.#ensureApp(app).engine, this.now(), checked);
+      const current = this.#appFor(app);
+      if (current.stored) return fn(current.engine, this.now(), checked);
+      return this.#store.transaction(() => {
+        const written = this.#store.usage.rowsWritten;
+        const value = fn(current.engine, this.now(), checked);
+        if (this.#store.usage.rowsWritten > written) this.#saveApp(app, current.settings);
+        return value;
+      });
     });
     if (this.#hookEvents.length > 0) {
       this.#runHooks();
@@ -300,10 +354,14 @@ export class SessionManagerObject extends DurableObject<Env> {
     return result;
   }
 
-  #ensureApp(app: string, settings: Partial<AppSettings> = {}): OpenApp {
+  /**
+   * The app this object holds; an app never stored runs on the defaults, in memory only (and,
+   * holding nothing, gives way to whichever app the next call names).
+   */
+  #appFor(app: string): OpenApp {
     assertAppName(app);
-    if (this.#app === undefined) {
-      this.#saveApp(app, resolveAppSettings(settings));
+    if (this.#app === undefined || (!this.#app.stored && this.#app.name !== app)) {
+      this.#useApp(app, resolveAppSettings(), false);
     } else if (this.#app.name !== app) {
       throw new InvalidInputError(
         `This object holds app "${this.#app.name}", not "${app}": derive object names with objectName().`,
@@ -313,16 +371,44 @@ export class SessionManagerObject extends DurableObject<Env> {
     return this.#app as OpenApp;
   }
 
+  /** The app, stored now (with `settings`, defaults filled in) if it was not yet. */
+  #storeApp(app: string, settings: Partial<AppSettings>): OpenApp {
+    const current = this.#appFor(app);
+    if (current.stored) return current;
+    this.#saveApp(app, resolveAppSettings(settings));
+    return this.#app as OpenApp;
+  }
+
   #saveApp(name: string, settings: AppSettings): void {
     this.#store.exec(
       "INSERT OR REPLACE INTO app (id, name, settings) VALUES (1, ?, ?)",
       name,
       JSON.stringify(settings),
     );
-    this.#useApp(name, settings);
+    this.#useApp(name, settings, true);
   }
 
-  #useApp(name: string, settings: AppSettings): void {
+  /**
+   * Refuses `key` when it does not live on this object: an app's keys spread over its shards by
+   * `shardOf`, so a session stored elsewhere is one no router would find. The object knows its
+   * shard by its name (`app`, or `app#i` for shard i, as `objectName` gives them); one reached
+   * without such a name checks only against `near`, a key known to live here (if given).
+   */
+  #assertHere(app: string, key: string, near?: string): void {
+    const { shards } = this.#appFor(app).settings;
+    const name = this.ctx.id.name;
+    const here =
+      shardOfName(name, app, shards) ?? (near === undefined ? undefined : shardOf(near, shards));
+    const target = shardOf(key, shards);
+    if (here === undefined || here === target) return;
+    throw new WrongShardError(
+      app,
+      key,
+      `Key "${key}" of app "${app}" lives on shard ${target} of ${shards}, not in this object (${name === undefined ? "unnamed" : `"${name}"`}). Reach it through objectName(app, key, shards); to regenerate, pick the new key with shardOf(newKey, shards) === shardOf(oldKey, shards).`,
+    );
+  }
+
+  #useApp(name: string, settings: AppSettings, stored: boolean): void {
     const engine = new SessionEngine({
       app: name,
       settings,
@@ -333,7 +419,7 @@ export class SessionManagerObject extends DurableObject<Env> {
         this.#hookEvents.push(...events);
       },
     });
-    this.#app = { name, settings, engine };
+    this.#app = { name, settings, engine, stored };
   }
 
   /** Hands the events of the last change to the in-process hooks; a hook's error is logged. */
@@ -391,6 +477,18 @@ export class SessionManagerObject extends DurableObject<Env> {
       void this.ctx.storage.setAlarm(due);
     }
   }
+}
+
+/**
+ * The shard an object named `name` holds of `app` (`objectName` gives the names): 0 for `app`
+ * itself with one shard, `i` for `app#i`, -1 for the home object of a sharded app (it holds the
+ * settings, no session); `undefined` when the name is not one of these.
+ */
+function shardOfName(name: string | undefined, app: string, shards: number): number | undefined {
+  if (name === app) return shards <= 1 ? 0 : -1;
+  if (name === undefined || !name.startsWith(`${app}#`)) return undefined;
+  const index = Number(name.slice(app.length + 1));
+  return Number.isInteger(index) && index >= 0 ? index : undefined;
 }
 
 /** A check that `key` is a session key, for `#op`. */

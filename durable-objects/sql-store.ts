@@ -1,7 +1,7 @@
-import type { SessionStore, StoredSession } from "../src/index";
+import { DEFAULT_SETTINGS, type SessionStore, type StoredSession } from "../src/index";
 
 /** The schema this code reads and writes. Bump it with a migration in `migrate()`. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 interface SessionRow extends Record<string, SqlStorageValue> {
   key: string;
@@ -9,14 +9,14 @@ interface SessionRow extends Record<string, SqlStorageValue> {
   version: number;
   created: number;
   last_modified: number | null;
-  slice: number;
+  slice_end: number;
   data: string;
   key_versions: string;
   cleared_version: number;
 }
 
 const COLUMNS =
-  "key, sid, version, created, last_modified, slice, data, key_versions, cleared_version";
+  "key, sid, version, created, last_modified, slice_end, data, key_versions, cleared_version";
 
 /**
  * Sessions kept in memory, by an estimate of their size (both JSON columns, twice over for the
@@ -26,7 +26,7 @@ export const CACHE_BYTES = 8 * 1024 * 1024;
 
 /**
  * A `SessionStore` on a Durable Object's SQLite storage (`ctx.storage.sql`, synchronous): the
- * part of ZODB's FileStorage file. One row per stored session, indexed on `slice` so the sweep
+ * part of ZODB's FileStorage file. One row per stored session, indexed on `slice_end` so the sweep
  * reads only expired rows. It adds up the rows every statement read and wrote, as billed.
  *
  * Only this object writes its storage, so it keeps recently used sessions in memory (write
@@ -87,7 +87,7 @@ export class SqlStore implements SessionStore {
       session.version,
       session.created,
       session.lastModified,
-      session.slice,
+      session.sliceEnd,
       data,
       keyVersions,
       session.clearedVersion,
@@ -95,11 +95,11 @@ export class SqlStore implements SessionStore {
     this.#remember(session, 2 * (data.length + keyVersions.length));
   }
 
-  touch(key: string, slice: number): void {
+  touch(key: string, sliceEnd: number): void {
     this.#written?.add(key);
-    this.exec("UPDATE sessions SET slice = ? WHERE key = ?", slice, key);
+    this.exec("UPDATE sessions SET slice_end = ? WHERE key = ?", sliceEnd, key);
     const cached = this.#cache.get(key);
-    if (cached !== undefined) cached.session = { ...cached.session, slice };
+    if (cached !== undefined) cached.session = { ...cached.session, sliceEnd };
   }
 
   remove(key: string): void {
@@ -108,17 +108,19 @@ export class SqlStore implements SessionStore {
     this.#forget(key);
   }
 
-  expired(beforeSlice: number, limit: number): StoredSession[] {
+  expired(cutoff: number, limit: number): StoredSession[] {
     return this.exec<SessionRow>(
-      `SELECT ${COLUMNS} FROM sessions WHERE slice < ? ORDER BY slice LIMIT ?`,
-      beforeSlice,
+      `SELECT ${COLUMNS} FROM sessions WHERE slice_end <= ? ORDER BY slice_end LIMIT ?`,
+      cutoff,
       limit,
     ).map(fromRow);
   }
 
-  earliestSlice(): number | undefined {
-    const [row] = this.exec<{ slice: number }>("SELECT slice FROM sessions ORDER BY slice LIMIT 1");
-    return row?.slice;
+  earliestSliceEnd(): number | undefined {
+    const [row] = this.exec<{ slice_end: number }>(
+      "SELECT slice_end FROM sessions ORDER BY slice_end LIMIT 1",
+    );
+    return row?.slice_end;
   }
 
   count(): number {
@@ -166,7 +168,7 @@ function fromRow(row: SessionRow): StoredSession {
     version: row.version,
     created: row.created,
     lastModified: row.last_modified,
-    slice: row.slice,
+    sliceEnd: row.slice_end,
     data: JSON.parse(row.data),
     keyVersions: JSON.parse(row.key_versions),
     clearedVersion: row.cleared_version,
@@ -220,6 +222,22 @@ function migrate(sql: SqlStorage): void {
       DROP TABLE outbox;
       ALTER TABLE outbox_v2 RENAME TO outbox;
     `);
+  }
+  if (current < 3) {
+    // Version 3: a session remembers the end of the timeslice of its last access instead of its
+    // start, so that expiry no longer depends on the period (which an app may change). Rows
+    // stored before were sliced with the app's period as it is now (or the default).
+    const [app] = sql.exec<{ settings: string }>("SELECT settings FROM app").toArray();
+    const period = Number(app === undefined ? Number.NaN : JSON.parse(app.settings).period);
+    sql.exec(`
+      ALTER TABLE sessions RENAME COLUMN slice TO slice_end;
+      DROP INDEX IF EXISTS sessions_by_slice;
+      CREATE INDEX sessions_by_slice_end ON sessions (slice_end);
+    `);
+    sql.exec(
+      "UPDATE sessions SET slice_end = slice_end + ?",
+      Number.isFinite(period) && period > 0 ? period : DEFAULT_SETTINGS.period,
+    );
   }
   sql.exec("DELETE FROM schema_version");
   sql.exec("INSERT INTO schema_version (version) VALUES (?)", SCHEMA_VERSION);

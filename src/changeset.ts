@@ -20,7 +20,10 @@ export interface Changeset {
   lastModified?: number | null;
 }
 
-/** Whether the changeset changes anything at all. */
+/**
+ * Whether the changeset carries no change at all. One that carries changes may still change no
+ * data (a clear of an empty session, a delete of a missing key): the engine stores neither.
+ */
 export function isEmptyChangeset(changes: Changeset): boolean {
   return (
     !changes.clear &&

@@ -29,7 +29,8 @@ export class SessionData implements Iterable<[string, JsonValue]> {
   readonly #clock: () => number;
   readonly #data: Map<string, JsonValue>;
   #lastModified: number | null;
-  #lastModifiedChanged = false;
+  /** Whether `lastModified` was assigned (rather than stamped by a change of the data). */
+  #lastModifiedAssigned = false;
   readonly #set = new Map<string, JsonValue>();
   readonly #deleted = new Set<string>();
   #cleared = false;
@@ -70,7 +71,7 @@ export class SessionData implements Iterable<[string, JsonValue]> {
       throw new TypeError("SessionData.lastModified must be a time in seconds or null.");
     }
     this.#lastModified = value;
-    this.#lastModifiedChanged = true;
+    this.#lastModifiedAssigned = true;
   }
 
   /** True while the session has never been stored. */
@@ -206,20 +207,24 @@ export class SessionData implements Iterable<[string, JsonValue]> {
     return (
       this.#invalidated ||
       this.#cleared ||
-      this.#lastModifiedChanged ||
+      this.#lastModifiedAssigned ||
       this.#set.size > 0 ||
       this.#deleted.size > 0
     );
   }
 
-  /** The recorded changes, as a commit sends them. */
+  /**
+   * The recorded changes, as a commit sends them. `lastModified` goes with them only when it was
+   * assigned: a change of the data is stamped with the commit's time where it is stored, so the
+   * stored time never depends on this process's clock (and is never before `created`).
+   */
   changes(): Changeset {
     const changes: Changeset = { key: this.key, sid: this.sid, version: this.version };
     if (this.#cleared) changes.clear = true;
     if (this.#deleted.size > 0) changes.delete = [...this.#deleted];
     if (this.#set.size > 0) changes.set = Object.fromEntries(this.#set);
     if (this.#invalidated) changes.invalidate = true;
-    if (this.#lastModifiedChanged) changes.lastModified = this.#lastModified;
+    if (this.#lastModifiedAssigned) changes.lastModified = this.#lastModified;
     return changes;
   }
 
@@ -229,8 +234,9 @@ export class SessionData implements Iterable<[string, JsonValue]> {
   }
 
   #modified(): void {
+    // The newest change wins over an earlier assignment, as it does for the value shown here.
     this.#lastModified = this.#clock();
-    this.#lastModifiedChanged = true;
+    this.#lastModifiedAssigned = false;
   }
 
   #writable(): void {

@@ -1,11 +1,11 @@
-import { type Changeset, isEmptyChangeset } from "./changeset";
+import type { Changeset } from "./changeset";
 import { ConflictError, SessionError, SessionTooLargeError } from "./errors";
 import { type EndReason, SessionBeginEvent, SessionEndEvent, type SessionEvent } from "./events";
-import { frozenCopy, jsonEqual, utf8Length } from "./json";
+import { frozenCopy, type JsonObject, jsonEqual, utf8Length } from "./json";
 import type { SessionSettings } from "./settings";
 import type { SessionStore } from "./store";
-import { type StoredSession, snapshotOf } from "./stored-session";
-import { expiresAt, isExpired, timeslice } from "./timeslice";
+import { type SessionView, type StoredSession, sessionView, snapshotOf } from "./stored-session";
+import { expiresAt, isExpired, sliceEnd } from "./timeslice";
 
 /** Sessions ended per sweep batch (one transaction each) unless told otherwise. */
 export const DEFAULT_SWEEP_BATCH = 500;
@@ -36,43 +36,45 @@ export class SessionEngine {
     this.#emit = options.emit ?? (() => {});
   }
 
-  /** The timeslice that contains `now`. */
-  slice(now: number): number {
-    return timeslice(this.settings.period, now);
+  /**
+   * The end of the timeslice that contains `now`: what an access at `now` records. A session
+   * whose recorded end is at or after it was accessed in this period already.
+   */
+  sliceEnd(now: number): number {
+    return sliceEnd(this.settings.period, now);
   }
 
   /**
-   * The live session for `key`, touched (its slice moved to the current timeslice, a write only
-   * when it moves), or `undefined`. An expired session found here ends.
+   * The live session for `key`, touched (its `sliceEnd` moved to the end of the current
+   * timeslice, a write only when it moves), or `undefined`. An expired session found here ends.
    */
   access(key: string, now: number): StoredSession | undefined {
-    const slice = this.slice(now);
     const stored = this.store.load(key);
-    // The common case writes nothing, so it needs no transaction: absent, or live and touched
-    // in this period already.
+    // The common case writes nothing, so it needs no transaction: absent, or touched in this
+    // period already (and so live).
     if (stored === undefined) return undefined;
-    if (stored.slice >= slice && !isExpired(stored.slice, slice, this.settings.timeout))
-      return stored;
-    return this.#run((events) => this.#live(key, slice, now, events, true));
+    if (stored.sliceEnd >= this.sliceEnd(now)) return stored;
+    return this.#run((events) => this.#live(key, now, events, true));
   }
 
   /**
    * Applies a changeset (SPEC §5). Returns the stored session after it, or `null` when nothing is
-   * stored (invalidated, or a new session with no changes). Throws `ConflictError` or
-   * `SessionTooLargeError`; then nothing is written.
+   * stored (invalidated, or a session never stored whose data the changeset leaves empty).
+   * A changeset that changes no data (nor assigns a new `lastModified`) writes nothing and
+   * returns the stored session as it is. Throws `ConflictError` or `SessionTooLargeError`; then
+   * nothing is written.
    */
   commit(changes: Changeset, now: number): StoredSession | null {
     return this.#run((events) => {
-      const slice = this.slice(now);
-      const stored = this.#live(changes.key, slice, now, events, false);
+      const stored = this.#live(changes.key, now, events, false);
       // A snapshot of a stored session commits only to that very session (same sid): after it
       // ended, another session at the same key is not its to change.
       if (changes.version > 0 && (stored === undefined || stored.sid !== changes.sid)) {
-        throw new ConflictError(changes.key, "ended", stored ? snapshotOf(stored) : null);
+        throw new ConflictError(changes.key, "ended", stored ? viewOf(stored) : null);
       }
-      if (stored === undefined) return this.#create(changes, slice, now, events);
+      if (stored === undefined) return this.#create(changes, now, events);
       if (changes.version > stored.version) {
-        throw new ConflictError(changes.key, "conflict", snapshotOf(stored));
+        throw new ConflictError(changes.key, "conflict", viewOf(stored));
       }
       if (changes.version === 0 && changes.invalidate) {
         // A new session that was never stored has nothing to end; the stored one is another's.
@@ -82,12 +84,11 @@ export class SessionEngine {
         this.#end(stored, "invalidated", now, events);
         return null;
       }
-      if (isEmptyChangeset(changes)) {
-        if (stored.slice < slice) this.store.touch(stored.key, slice);
-        return { ...stored, slice };
-      }
+      // The merge comes first even for a changeset that turns out to change nothing: two units
+      // of work that both delete a key they read are both acting on it (one coupon, used twice).
       if (stored.version !== changes.version) this.#checkMerge(stored, changes);
-      const next = this.#apply(stored, changes, slice, now);
+      const next = this.#apply(stored, changes, now);
+      if (next === undefined) return stored;
       this.store.save(next);
       return next;
     });
@@ -101,10 +102,9 @@ export class SessionEngine {
    */
   regenerate(oldKey: string, newKey: string, now: number): StoredSession {
     return this.#run((events) => {
-      const slice = this.slice(now);
-      const stored = this.#live(oldKey, slice, now, events, false);
+      const stored = this.#live(oldKey, now, events, false);
       if (stored === undefined) throw new ConflictError(oldKey, "ended", null);
-      if (oldKey === newKey || this.#live(newKey, slice, now, events, false) !== undefined) {
+      if (oldKey === newKey || this.#live(newKey, now, events, false) !== undefined) {
         throw new SessionError(
           "key_taken",
           409,
@@ -116,7 +116,7 @@ export class SessionEngine {
         key: newKey,
         sid: crypto.randomUUID(),
         version: 1,
-        slice,
+        sliceEnd: this.sliceEnd(now),
         keyVersions: {},
         clearedVersion: 0,
       };
@@ -130,7 +130,7 @@ export class SessionEngine {
   /** Ends the live session for `key` (reason `invalidated`). Returns whether there was one. */
   invalidate(key: string, now: number): boolean {
     return this.#run((events) => {
-      const stored = this.#live(key, this.slice(now), now, events, false);
+      const stored = this.#live(key, now, events, false);
       if (stored === undefined) return false;
       this.#end(stored, "invalidated", now, events);
       return true;
@@ -139,11 +139,12 @@ export class SessionEngine {
 
   /**
    * Ends up to `limit` expired sessions in one transaction, oldest first. Reads only expired rows
-   * (the store's `slice` index). Returns how many ended; fewer than `limit` means none are left.
+   * (the store's `sliceEnd` index). Returns how many ended; fewer than `limit` means none are left.
    */
   sweepBatch(now: number, limit = DEFAULT_SWEEP_BATCH): number {
     return this.#run((events) => {
-      const due = this.store.expired(this.slice(now) - this.settings.timeout, limit);
+      // The same cutoff as `isExpired`: a session expires once `timeout` passed since its end.
+      const due = this.store.expired(now - this.settings.timeout, limit);
       for (const session of due) this.#end(session, "expired", now, events);
       return due.length;
     });
@@ -163,9 +164,9 @@ export class SessionEngine {
 
   /** The first moment (seconds) at which a stored session can expire; `undefined` if none is stored. */
   nextExpiry(): number | undefined {
-    const earliest = this.store.earliestSlice();
+    const earliest = this.store.earliestSliceEnd();
     if (earliest === undefined) return undefined;
-    return expiresAt(earliest, this.settings.timeout, this.settings.period);
+    return expiresAt(earliest, this.settings.timeout);
   }
 
   #run<T>(fn: (events: SessionEvent[]) => T): T {
@@ -177,23 +178,27 @@ export class SessionEngine {
     });
   }
 
-  /** The stored, live session; an expired one ends here. `touch` moves its slice forward. */
+  /**
+   * The stored, live session; an expired one ends here. `touch` moves its `sliceEnd` forward to
+   * the end of the current timeslice, and never back (after the period was lowered, a session
+   * accessed before keeps its later end: at most one write per period either way).
+   */
   #live(
     key: string,
-    slice: number,
     now: number,
     events: SessionEvent[],
     touch: boolean,
   ): StoredSession | undefined {
     const stored = this.store.load(key);
     if (stored === undefined) return undefined;
-    if (isExpired(stored.slice, slice, this.settings.timeout)) {
+    if (isExpired(stored.sliceEnd, now, this.settings.timeout)) {
       this.#end(stored, "expired", now, events);
       return undefined;
     }
-    if (!touch || stored.slice >= slice) return stored;
-    this.store.touch(key, slice);
-    return { ...stored, slice };
+    const end = this.sliceEnd(now);
+    if (!touch || stored.sliceEnd >= end) return stored;
+    this.store.touch(key, end);
+    return { ...stored, sliceEnd: end };
   }
 
   #end(session: StoredSession, reason: EndReason, now: number, events: SessionEvent[]): void {
@@ -201,26 +206,23 @@ export class SessionEngine {
     events.push(new SessionEndEvent(this.app, session, reason, now));
   }
 
-  #create(
-    changes: Changeset,
-    slice: number,
-    now: number,
-    events: SessionEvent[],
-  ): StoredSession | null {
-    // Creation is lazy: a new session is stored only once a commit changes something in it.
-    if (changes.invalidate || isEmptyChangeset(changes)) return null;
+  #create(changes: Changeset, now: number, events: SessionEvent[]): StoredSession | null {
+    // Creation is lazy: a new session is stored only once a commit gives it data. A clear, a
+    // delete or an assigned lastModified alone leaves nothing worth storing.
+    if (changes.invalidate) return null;
     const empty: StoredSession = {
       key: changes.key,
       sid: crypto.randomUUID(),
       version: 0,
       created: now,
       lastModified: null,
-      slice,
+      sliceEnd: this.sliceEnd(now),
       data: {},
       keyVersions: {},
       clearedVersion: 0,
     };
-    const session = this.#apply(empty, changes, slice, now);
+    const session = this.#apply(empty, changes, now);
+    if (session === undefined || Object.keys(session.data).length === 0) return null;
     this.store.save(session);
     events.push(new SessionBeginEvent(this.app, session, now));
     return session;
@@ -244,24 +246,43 @@ export class SessionEngine {
         ]).filter(changedSince)
       : [...Object.keys(changes.set ?? {}), ...(changes.delete ?? [])].filter(changedSince);
     if (conflicting.length > 0 || (changes.clear && clearedSince)) {
-      throw new ConflictError(stored.key, "conflict", snapshotOf(stored), conflicting);
+      throw new ConflictError(stored.key, "conflict", viewOf(stored), conflicting);
     }
   }
 
-  #apply(stored: StoredSession, changes: Changeset, slice: number, now: number): StoredSession {
+  /**
+   * The session after `changes`, or `undefined` when they change nothing: the data stays as it
+   * is (a clear of an empty session, a delete of a missing key, a write of the value a key
+   * already has) and no other `lastModified` is assigned. Throws `SessionTooLargeError`.
+   */
+  #apply(stored: StoredSession, changes: Changeset, now: number): StoredSession | undefined {
     const version = stored.version + 1;
     // Versions record real changes only: clearing an empty session or writing a key's own
     // value again changes nothing another unit of work could conflict with.
     const clears = changes.clear === true && Object.keys(stored.data).length > 0;
     const data = new Map(changes.clear ? [] : Object.entries(stored.data));
     const keyVersions = new Map(clears ? [] : Object.entries(stored.keyVersions));
+    let changesKey = false;
     for (const k of changes.delete ?? []) {
-      if (data.delete(k)) keyVersions.set(k, version);
+      if (data.delete(k)) {
+        keyVersions.set(k, version);
+        changesKey = true;
+      }
     }
     for (const [k, v] of Object.entries(changes.set ?? {})) {
-      if (!data.has(k) || !jsonEqual(data.get(k), v)) keyVersions.set(k, version);
+      if (!data.has(k) || !jsonEqual(data.get(k), v)) {
+        keyVersions.set(k, version);
+        changesKey = true;
+      }
       data.set(k, frozenCopy(v));
     }
+    // After a clear, the keys set again are compared with nothing: compare the whole data (a
+    // clear that sets every key back to its value changes nothing either).
+    const changesData = clears
+      ? !jsonEqual(stored.data, Object.fromEntries(data) as JsonObject)
+      : changesKey;
+    const lastModified = lastModifiedAfter(stored, changes, changesData, now);
+    if (!changesData && lastModified === stored.lastModified) return undefined;
     // Deleted keys leave a version behind for the merge; when they pile up, forget them and count
     // the session as cleared at this version: every older snapshot then conflicts, which is safe.
     const compacts = tombstoneWeight(keyVersions, data) > TOMBSTONE_LIMIT;
@@ -269,8 +290,8 @@ export class SessionEngine {
     const next: StoredSession = {
       ...stored,
       version,
-      slice,
-      lastModified: lastModifiedAfter(stored, changes, now),
+      sliceEnd: this.sliceEnd(now),
+      lastModified,
       // Object.fromEntries defines own properties, so a "__proto__" key stays plain data.
       data: Object.fromEntries(data),
       keyVersions: Object.fromEntries(keyVersions),
@@ -278,7 +299,7 @@ export class SessionEngine {
     };
     const bytes = utf8Length(JSON.stringify(next.data));
     if (bytes > this.settings.maxSessionBytes) {
-      throw new SessionTooLargeError(stored.key, bytes, this.settings.maxSessionBytes);
+      throw new SessionTooLargeError(stored.key, bytes, this.settings.maxSessionBytes, this.app);
     }
     return next;
   }
@@ -299,13 +320,24 @@ function unique<T>(items: T[]): T[] {
 
 /**
  * The snapshot's `lastModified` as the changeset gives it (a changeset that changes data without
- * one is stamped `now`); after a merge, the larger of the stored and the given one.
+ * one is stamped `now`); after a merge, the larger of the stored and the given one. Never earlier
+ * than `created`: a session is not modified before it exists (a client's clock may lag behind).
  */
-function lastModifiedAfter(stored: StoredSession, changes: Changeset, now: number): number | null {
-  const changesData =
-    changes.clear || (changes.delete?.length ?? 0) > 0 || Object.keys(changes.set ?? {}).length > 0;
+function lastModifiedAfter(
+  stored: StoredSession,
+  changes: Changeset,
+  changesData: boolean,
+  now: number,
+): number | null {
   const given = changes.lastModified === undefined && changesData ? now : changes.lastModified;
   if (given === undefined) return stored.lastModified;
-  if (stored.version === changes.version || stored.lastModified === null) return given;
-  return given === null ? stored.lastModified : Math.max(stored.lastModified, given);
+  let result: number | null;
+  if (stored.version === changes.version || stored.lastModified === null) result = given;
+  else result = given === null ? stored.lastModified : Math.max(stored.lastModified, given);
+  return result === null ? null : Math.max(result, stored.created);
+}
+
+/** The public form of a stored session, as a `ConflictError` carries it on every transport. */
+function viewOf(stored: StoredSession): SessionView {
+  return sessionView(snapshotOf(stored));
 }

@@ -1,4 +1,4 @@
-import type { SessionSnapshot } from "./stored-session";
+import type { SessionView } from "./stored-session";
 
 /**
  * Typed errors. Each carries a machine-readable `code` and the HTTP `status` that fits it, and
@@ -39,24 +39,33 @@ export class InvalidInputError extends SessionError {
   }
 }
 
-/** A session whose serialized data would exceed the app's `maxSessionBytes` (413). */
+/**
+ * A session whose serialized data would exceed the app's `maxSessionBytes` (413). Nothing was
+ * written. `bytes` is the size the commit would have made, `limit` the app's `maxSessionBytes`.
+ */
 export class SessionTooLargeError extends SessionError {
+  readonly key: string;
   readonly bytes: number;
   readonly limit: number;
+  /** The app whose limit it is. */
+  readonly app: string;
 
-  constructor(key: string, bytes: number, limit: number) {
+  constructor(key: string, bytes: number, limit: number, app: string) {
     super(
       "session_too_large",
       413,
-      `Session "${key}" would hold ${bytes} bytes of data, over the app's limit of ${limit} bytes (maxSessionBytes). Store less in the session, or raise maxSessionBytes (at most 1 MiB).`,
+      `Session "${key}" of app "${app}" would hold ${bytes} bytes of data, over the app's limit of ${limit} bytes (maxSessionBytes). Store less in the session, or raise maxSessionBytes (at most 1 MiB).`,
     );
+    this.key = key;
     this.bytes = bytes;
     this.limit = limit;
+    this.app = app;
   }
 }
 
 /** An app opened with settings that differ from the ones stored with it (409). */
 export class SettingsMismatchError extends SessionError {
+  readonly app: string;
   readonly setting: string;
 
   constructor(app: string, setting: string, stored: unknown, given: unknown) {
@@ -65,7 +74,24 @@ export class SettingsMismatchError extends SessionError {
       409,
       `App "${app}" is stored with ${setting}=${JSON.stringify(stored)} but was opened with ${setting}=${JSON.stringify(given)}. Open it with the stored settings, or reconfigure the app on purpose.`,
     );
+    this.app = app;
     this.setting = setting;
+  }
+}
+
+/**
+ * A session operation sent to a Durable Object that does not hold the key (409): the app's
+ * sessions spread over shards by `shardOf(key, shards)`, and a key lives only on its shard.
+ * `regenerate` refuses a new key of another shard, since the move could not be atomic.
+ */
+export class WrongShardError extends SessionError {
+  readonly app: string;
+  readonly key: string;
+
+  constructor(app: string, key: string, message: string) {
+    super("wrong_shard", 409, message);
+    this.app = app;
+    this.key = key;
   }
 }
 
@@ -83,12 +109,13 @@ export class ConflictError extends SessionError {
   readonly reason: ConflictReason;
   /** The keys whose competing changes caused the conflict (empty when the session ended). */
   readonly keys: string[];
-  readonly current: SessionSnapshot | null;
+  /** The stored session now, in the form every transport hands sessions out. */
+  readonly current: SessionView | null;
 
   constructor(
     key: string,
     reason: ConflictReason,
-    current: SessionSnapshot | null,
+    current: SessionView | null,
     keys: string[] = [],
   ) {
     super(

@@ -18,7 +18,7 @@ export {
 } from "./client/index";
 
 // Time
-export { expiresAt, isExpired, timeslice } from "./timeslice";
+export { expiresAt, isExpired, sliceEnd, timeslice } from "./timeslice";
 
 // Sessions and their manager
 export { KeyError, SessionData } from "./data";
@@ -55,6 +55,7 @@ export {
   SessionError,
   SessionTooLargeError,
   SettingsMismatchError,
+  WrongShardError,
 } from "./errors";
 export { type ErrorBody, errorBody, errorFromBody, type Result, resultOf, unwrap } from "./result";
 
@@ -67,7 +68,17 @@ export { DEFAULT_SWEEP_BATCH, SessionEngine } from "./engine";
 export { assertJsonValue, type JsonObject, type JsonValue } from "./json";
 export { MemoryStore } from "./memory-store";
 export type { SessionStore } from "./store";
-export { type SessionSnapshot, type StoredSession, snapshotOf } from "./stored-session";
+export {
+  type CommitResult,
+  commitResult,
+  isStored,
+  type NotStored,
+  type SessionSnapshot,
+  type SessionView,
+  type StoredSession,
+  sessionView,
+  snapshotOf,
+} from "./stored-session";
 
 // Names: apps, keys, and the Durable Object that holds a key
 export { APP_NAME_PATTERN, assertAppName, assertSessionKey, SESSION_KEY_PATTERN } from "./names";

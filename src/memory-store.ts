@@ -26,10 +26,10 @@ export class MemoryStore implements SessionStore {
     this.rowsWritten++;
   }
 
-  touch(key: string, slice: number): void {
+  touch(key: string, sliceEnd: number): void {
     const session = this.#sessions.get(key);
     if (session === undefined) return;
-    this.#sessions.set(key, { ...session, slice });
+    this.#sessions.set(key, { ...session, sliceEnd });
     this.rowsWritten++;
   }
 
@@ -37,17 +37,17 @@ export class MemoryStore implements SessionStore {
     if (this.#sessions.delete(key)) this.rowsWritten++;
   }
 
-  expired(beforeSlice: number, limit: number): StoredSession[] {
+  expired(cutoff: number, limit: number): StoredSession[] {
     return [...this.#sessions.values()]
-      .filter((s) => s.slice < beforeSlice)
-      .sort((a, b) => a.slice - b.slice)
+      .filter((s) => s.sliceEnd <= cutoff)
+      .sort((a, b) => a.sliceEnd - b.sliceEnd)
       .slice(0, limit);
   }
 
-  earliestSlice(): number | undefined {
+  earliestSliceEnd(): number | undefined {
     let earliest: number | undefined;
     for (const s of this.#sessions.values()) {
-      if (earliest === undefined || s.slice < earliest) earliest = s.slice;
+      if (earliest === undefined || s.sliceEnd < earliest) earliest = s.sliceEnd;
     }
     return earliest;
   }

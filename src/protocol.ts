@@ -1,6 +1,6 @@
 import type { Result } from "./result";
 import type { AppSettings } from "./settings";
-import type { SessionSnapshot } from "./stored-session";
+import type { CommitResult, SessionView } from "./stored-session";
 
 /** What `stats` reports about an app (of one Durable Object, i.e. one shard). */
 export interface AppStats {
@@ -19,19 +19,20 @@ export interface AppStats {
 /**
  * The session operations as another Worker calls them: on a `SessionManagerObject` stub (DO
  * binding) or on the `SessionService` entrypoint (service binding). Every method answers with a
- * `Result`; `unwrap` turns an error result back into its typed error.
+ * `Result`; `unwrap` turns an error result back into its typed error. Sessions come as
+ * `SessionView`s and commits answer a `CommitResult`: the same shapes as the HTTP API's.
  *
  * Typing a stub as this interface also spares TypeScript the deep RPC types of JSON data.
  */
 export interface SessionManagerRpc {
   open(app: string, settings?: Partial<AppSettings>): Promise<Result<AppSettings>>;
   configure(app: string, settings: Partial<AppSettings>): Promise<Result<AppSettings>>;
-  get(app: string, key: string): Promise<Result<SessionSnapshot>>;
-  query(app: string, key: string): Promise<Result<SessionSnapshot | null>>;
+  get(app: string, key: string): Promise<Result<SessionView>>;
+  query(app: string, key: string): Promise<Result<SessionView | null>>;
   has(app: string, key: string): Promise<Result<boolean>>;
-  commit(app: string, changes: unknown): Promise<Result<SessionSnapshot | null>>;
+  commit(app: string, changes: unknown): Promise<Result<CommitResult>>;
   invalidate(app: string, key: string): Promise<Result<boolean>>;
-  regenerate(app: string, oldKey: string, newKey: string): Promise<Result<SessionSnapshot>>;
+  regenerate(app: string, oldKey: string, newKey: string): Promise<Result<SessionView>>;
   stats(app: string): Promise<Result<AppStats>>;
 }
 
@@ -39,6 +40,8 @@ export interface SessionManagerRpc {
 export interface SessionObjectRpc extends SessionManagerRpc {
   /** A shard takes the app's settings on first use (no comparison with the home object's). */
   adopt(app: string, settings: Partial<AppSettings>): Promise<Result<AppSettings>>;
+  /** The app's stored settings, or `null` for an app never stored. Stores nothing. */
+  storedSettings(app: string): Promise<Result<AppSettings | null>>;
   /** Ends every expired session now and sends the waiting events; returns how many ended. */
   sweep(app: string): Promise<Result<number>>;
   /** Rows read and written by the object's statements since it started. */

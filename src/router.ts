@@ -1,9 +1,9 @@
-import { SessionError } from "./errors";
+import { SessionError, WrongShardError } from "./errors";
 import { objectName, shardOf } from "./naming";
 import type { AppStats, SessionManagerRpc, SessionObjectRpc } from "./protocol";
 import { errorBody, type Result, resultOf, unwrap } from "./result";
-import type { AppSettings } from "./settings";
-import type { SessionSnapshot } from "./stored-session";
+import { type AppSettings, resolveAppSettings } from "./settings";
+import type { CommitResult, SessionView } from "./stored-session";
 
 /** A Durable Object namespace, as far as the router needs it. */
 export interface SessionObjectNamespace {
@@ -85,11 +85,11 @@ export class SessionRouter implements SessionManagerRpc {
     return shards.find((r) => !r.ok) ?? result;
   }
 
-  get(app: string, key: string): Promise<Result<SessionSnapshot>> {
+  get(app: string, key: string): Promise<Result<SessionView>> {
     return this.#onKey(app, key, (rpc) => rpc.get(app, key));
   }
 
-  query(app: string, key: string): Promise<Result<SessionSnapshot | null>> {
+  query(app: string, key: string): Promise<Result<SessionView | null>> {
     return this.#onKey(app, key, (rpc) => rpc.query(app, key));
   }
 
@@ -97,7 +97,7 @@ export class SessionRouter implements SessionManagerRpc {
     return this.#onKey(app, key, (rpc) => rpc.has(app, key));
   }
 
-  commit(app: string, changes: unknown): Promise<Result<SessionSnapshot | null>> {
+  commit(app: string, changes: unknown): Promise<Result<CommitResult>> {
     const key = (changes as { key?: unknown } | null)?.key;
     return this.#onKey(app, typeof key === "string" ? key : "", (rpc) => rpc.commit(app, changes));
   }
@@ -111,15 +111,15 @@ export class SessionRouter implements SessionManagerRpc {
    * atomic (pick `newKey` with `shardOf(newKey, shards) === shardOf(oldKey, shards)`), else it
    * is refused.
    */
-  async regenerate(app: string, oldKey: string, newKey: string): Promise<Result<SessionSnapshot>> {
+  async regenerate(app: string, oldKey: string, newKey: string): Promise<Result<SessionView>> {
     const learned = await this.#knownResult(app);
     if (!learned.ok) return learned;
     const { settings } = learned.value;
     if (shardOf(oldKey, settings.shards) !== shardOf(newKey, settings.shards)) {
       return resultOf(() => {
-        throw new SessionError(
-          "wrong_shard",
-          409,
+        throw new WrongShardError(
+          app,
+          newKey,
           `Keys "${oldKey}" and "${newKey}" live on different shards of app "${app}", so the move could not be atomic. Pick the new key with shardOf(newKey) === shardOf(oldKey).`,
         );
       });
@@ -181,15 +181,23 @@ export class SessionRouter implements SessionManagerRpc {
     }
   }
 
-  /** The app's settings: from this isolate's memory, or once from its home object. */
+  /**
+   * The app's settings: from this isolate's memory, or once from its home object. An app not
+   * stored yet runs on the defaults (one object) and is asked again next time, since it may be
+   * created with other settings meanwhile; asking stores nothing, so a refused call writes nothing.
+   */
   async #known(app: string): Promise<KnownApp> {
     const known = this.#apps.get(app);
     if (known !== undefined) return known;
     let loading = this.#loading.get(app);
     if (loading === undefined) {
       loading = this.object(objectName(app))
-        .open(app)
-        .then((result) => this.#learn(app, unwrap(result)))
+        .storedSettings(app)
+        .then((result) => {
+          const stored = unwrap(result);
+          if (stored !== null) return this.#learn(app, stored);
+          return { settings: resolveAppSettings(), adopted: new Set<number>() };
+        })
         .finally(() => this.#loading.delete(app));
       this.#loading.set(app, loading);
     }

@@ -3,7 +3,7 @@ import type { StoredSession } from "./stored-session";
 /**
  * Synchronous storage of one app's sessions: the part that ZODB's FileStorage played in
  * repoze.session. The core needs only these operations, so a SQLite table with an index on
- * `slice` (a Durable Object's `ctx.storage.sql`) and a `Map` (`MemoryStore`) both fit.
+ * `sliceEnd` (a Durable Object's `ctx.storage.sql`) and a `Map` (`MemoryStore`) both fit.
  *
  * Records are replaced whole, never mutated in place: a store may hand out the objects it holds.
  */
@@ -12,17 +12,17 @@ export interface SessionStore {
   load(key: string): StoredSession | undefined;
   /** Inserts or replaces the session with its key. */
   save(session: StoredSession): void;
-  /** Moves the session's last access to `slice` (only the slice changes). */
-  touch(key: string, slice: number): void;
+  /** Moves the session's `sliceEnd` (the bound of its last access) to `sliceEnd`; nothing else changes. */
+  touch(key: string, sliceEnd: number): void;
   /** Deletes the session for `key` if there is one. */
   remove(key: string): void;
   /**
-   * Up to `limit` sessions whose `slice` is below `beforeSlice`, oldest first. Its cost must follow
-   * the number returned, not the number stored (an index on `slice`).
+   * Up to `limit` sessions whose `sliceEnd` is at or before `cutoff`, oldest first. Its cost must
+   * follow the number returned, not the number stored (an index on `sliceEnd`).
    */
-  expired(beforeSlice: number, limit: number): StoredSession[];
-  /** The smallest stored `slice`, or `undefined` when nothing is stored. */
-  earliestSlice(): number | undefined;
+  expired(cutoff: number, limit: number): StoredSession[];
+  /** The smallest stored `sliceEnd`, or `undefined` when nothing is stored. */
+  earliestSliceEnd(): number | undefined;
   /** How many sessions are stored. */
   count(): number;
   /**

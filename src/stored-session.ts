@@ -21,8 +21,12 @@ export interface SessionSnapshot {
 /** A session as the store keeps it. */
 export interface StoredSession extends SessionSnapshot {
   sid: string;
-  /** Timeslice of the last access. */
-  slice: number;
+  /**
+   * The end of the timeslice of the last access (`sliceEnd(period, t)` with the period of that
+   * time): the last access happened before it. Expiry counts from here, so a later change of
+   * `period` or `timeout` never ends a session sooner than `timeout` after its last access.
+   */
+  sliceEnd: number;
   /**
    * For each key changed since the last `clear`, the version that last changed it (deleted keys
    * included). The per-key merge of SPEC §5 reads it to know what changed after a snapshot.
@@ -42,4 +46,56 @@ export function snapshotOf(stored: StoredSession): SessionSnapshot {
     lastModified: stored.lastModified,
     data: stored.data,
   };
+}
+
+/**
+ * A session as every transport hands it out (RPC, HTTP, and `ConflictError.current` in process
+ * too): the snapshot plus `isNew` (never stored: `version` 0) and `valid` (always true for a
+ * session handed out; an ended session is not handed out at all). Fields in a fixed order.
+ */
+export interface SessionView extends SessionSnapshot {
+  isNew: boolean;
+  valid: boolean;
+}
+
+/** The `SessionView` of a snapshot (extra fields of the input are left out). */
+export function sessionView(snapshot: SessionSnapshot): SessionView {
+  return {
+    key: snapshot.key,
+    sid: snapshot.sid,
+    version: snapshot.version,
+    isNew: snapshot.version === 0,
+    valid: true,
+    created: snapshot.created,
+    lastModified: snapshot.lastModified,
+    data: snapshot.data,
+  };
+}
+
+/**
+ * What a commit answers, the same over RPC and HTTP: the stored session after it, or, when
+ * nothing is stored after it, `{ key, stored: false, valid }` (`valid` false when the commit
+ * invalidated the session, true when it changed no data of a session that was never stored).
+ */
+export type CommitResult = SessionView | NotStored;
+
+/** A commit after which nothing is stored under the key. */
+export interface NotStored {
+  key: string;
+  stored: false;
+  valid: boolean;
+}
+
+/** The `CommitResult` of a commit: `stored` is what the engine returned (`null`: nothing). */
+export function commitResult(
+  key: string,
+  stored: SessionSnapshot | null,
+  invalidated: boolean,
+): CommitResult {
+  return stored === null ? { key, stored: false, valid: !invalidated } : sessionView(stored);
+}
+
+/** Whether a commit stored a session (a type guard for `CommitResult`). */
+export function isStored(result: CommitResult): result is SessionView {
+  return !("stored" in result);
 }

@@ -63,14 +63,13 @@ api.get(SESSION, async (c) => {
  * commit: applies a changeset `{ version, sid?, set?, delete?, clear?, invalidate?,
  * lastModified? }` to the session at the path. 200 with the stored session, or
  * `{ key, stored: false, valid }` when nothing is stored after it (invalidated, or a new session
- * without changes); 409 with `current` on a conflict or an ended session.
+ * whose data the changes leave empty): the `CommitResult` that RPC answers too. 409 with
+ * `current` on a conflict or an ended session.
  */
 api.patch(SESSION, async (c) => {
   const { app, key } = sessionParams(c);
   const changes = parseChangeset(key, await readJsonBody(c));
-  const snapshot = await unwrapCall(sessionRouter(c.env).commit(app, changes));
-  if (snapshot === null) return c.json({ key, stored: false, valid: !changes.invalidate });
-  return c.json(sessionView(snapshot));
+  return c.json(await unwrapCall(sessionRouter(c.env).commit(app, changes)));
 });
 
 /** invalidate: ends the live session (reason `invalidated`). 204, or 404 when there is none. */

@@ -13,7 +13,7 @@ export interface BearerAuthOptions {
  * `crypto.subtle.timingSafeEqual`, so neither the content nor the length of the token leaks
  * through timing). A missing or wrong token is 401 `unauthorized` with `WWW-Authenticate`.
  *
- * Fails closed: when the secret is not set (or empty) every request is refused with 503
+ * Fails closed: when the secret is not set (or empty, or only whitespace) every request is refused with 503
  * `not_configured`, since an API without a token would hand every session to anyone.
  * Tokens are never logged.
  *
@@ -23,7 +23,8 @@ export interface BearerAuthOptions {
 export function bearerAuth({ binding = "SESSIONS_API_TOKEN" }: BearerAuthOptions = {}) {
   return async function bearerAuth(c: Context, next: () => Promise<void>): Promise<void> {
     const expected = (c.env as Record<string, unknown> | undefined)?.[binding];
-    if (typeof expected !== "string" || expected === "") {
+    // A secret of only whitespace is as good as none (no bearer token can match it).
+    if (typeof expected !== "string" || expected.trim() === "") {
       throw new HttpError(
         503,
         "not_configured",

@@ -4,12 +4,13 @@ import {
   type AppStats,
   assertAppName,
   assertSessionKey,
+  type CommitResult,
   parseAppSettings,
   parseChangeset,
   type Result,
   resultOf,
   type SessionManagerRpc,
-  type SessionSnapshot,
+  type SessionView,
 } from "../src/index";
 import { sessionRouter } from "./manager";
 
@@ -51,7 +52,7 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
   }
 
   /** The live session (touched), or a new, empty one that is stored only once committed. */
-  get(app: string, key: string): Promise<Result<SessionSnapshot>> {
+  get(app: string, key: string): Promise<Result<SessionView>> {
     return this.#call(
       () => checkNames(app, key),
       () => sessionRouter(this.env).get(app, key),
@@ -59,7 +60,7 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
   }
 
   /** The live session (touched), or `null`. Never creates. */
-  query(app: string, key: string): Promise<Result<SessionSnapshot | null>> {
+  query(app: string, key: string): Promise<Result<SessionView | null>> {
     return this.#call(
       () => checkNames(app, key),
       () => sessionRouter(this.env).query(app, key),
@@ -76,9 +77,10 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
 
   /**
    * Applies a changeset `{ key, sid, version, set?, delete?, clear?, invalidate?, lastModified? }`
-   * atomically. The stored session after it, or `null` when none is stored.
+   * atomically. The stored session after it, or `{ key, stored: false, valid }` when none is
+   * stored: the same answer as the HTTP API's `PATCH`.
    */
-  commit(app: string, changes: unknown): Promise<Result<SessionSnapshot | null>> {
+  commit(app: string, changes: unknown): Promise<Result<CommitResult>> {
     return this.#call(
       () => {
         assertAppName(app);
@@ -100,7 +102,7 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
    * Moves the live session at `oldKey` to `newKey` (ID rotation); the old one ends with reason
    * `regenerated`. The session at its new key.
    */
-  regenerate(app: string, oldKey: string, newKey: string): Promise<Result<SessionSnapshot>> {
+  regenerate(app: string, oldKey: string, newKey: string): Promise<Result<SessionView>> {
     return this.#call(
       () => {
         checkNames(app, oldKey);

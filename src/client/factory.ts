@@ -4,7 +4,7 @@ import { assertAppName, assertSessionKey } from "../names";
 import type { SessionManagerRpc } from "../protocol";
 import { type Placement, type SessionObjectNamespace, SessionRouter } from "../router";
 import type { AppSettings } from "../settings";
-import type { SessionSnapshot } from "../stored-session";
+import type { SessionSnapshot, SessionView } from "../stored-session";
 import { type HttpTransportOptions, httpTransport } from "./http-transport";
 import { rpcTransport } from "./rpc-transport";
 import type { SessionTransport } from "./transport";
@@ -46,12 +46,12 @@ export class ConnectionManager {
 
   /**
    * Sends the changes of every modified session, in parallel (one request per session; each
-   * session's commit is atomic, the set of them is not). Resolves to the stored sessions (`null`
-   * where nothing is stored any more). If any commit was refused, rejects with the first error
+   * session's commit is atomic, the set of them is not). Resolves to the stored sessions
+   * (`SessionView`s, the same over every transport; `null` where nothing is stored). If any commit was refused, rejects with the first error
    * (a `ConflictError` names the session and carries its current state) once all have settled.
    * The unit of work ends either way.
    */
-  async commit(): Promise<(SessionSnapshot | null)[]> {
+  async commit(): Promise<(SessionView | null)[]> {
     const dirty = [...this.#sessions.values()].filter(({ data }) => data.isModified);
     this.#sessions.clear();
     const results = await Promise.allSettled(
@@ -59,7 +59,7 @@ export class ConnectionManager {
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed !== undefined) throw failed.reason;
-    return results.map((r) => (r as PromiseFulfilledResult<SessionSnapshot | null>).value);
+    return results.map((r) => (r as PromiseFulfilledResult<SessionView | null>).value);
   }
 
   /** Drops every uncommitted change; the next access reads afresh. */

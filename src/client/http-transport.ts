@@ -2,7 +2,7 @@ import type { Changeset } from "../changeset";
 import type { SessionError } from "../errors";
 import { type ErrorBody, errorFromBody } from "../result";
 import type { AppSettings } from "../settings";
-import type { SessionSnapshot } from "../stored-session";
+import { type SessionSnapshot, type SessionView, sessionView } from "../stored-session";
 import type { SessionTransport } from "./transport";
 
 /** Options of the HTTP transport. */
@@ -87,13 +87,13 @@ export function httpTransport(
   };
 }
 
-function toSnapshot(body: unknown): SessionSnapshot {
-  const { key, sid, version, created, lastModified, data } = body as SessionSnapshot;
-  return { key, sid, version, created, lastModified, data };
+/** The session of a response body: exactly a `SessionView`, as RPC hands it out. */
+function toSnapshot(body: unknown): SessionView {
+  return sessionView(body as SessionSnapshot);
 }
 
 async function errorOf(response: Response, key: string): Promise<SessionError> {
-  let body: { error?: Partial<ErrorBody>; current?: SessionSnapshot | null } | undefined;
+  let body: { error?: Partial<ErrorBody>; current?: SessionView | null } | undefined;
   try {
     body = (await response.json()) as typeof body;
   } catch {
@@ -102,15 +102,9 @@ async function errorOf(response: Response, key: string): Promise<SessionError> {
   const code = body?.error?.code ?? `http_${response.status}`;
   const message =
     body?.error?.message ?? `The session API answered ${response.status} ${response.statusText}.`;
+  // Every field of the typed error travels in `error` (and `current` beside it), as over RPC.
   return errorFromBody(
-    {
-      code,
-      message,
-      status: response.status,
-      current: body?.current,
-      keys: body?.error?.keys,
-      setting: body?.error?.setting,
-    },
+    { ...body?.error, code, message, status: response.status, current: body?.current },
     key,
   );
 }

@@ -2,6 +2,7 @@ import type { Changeset } from "../changeset";
 import type { SessionManagerRpc } from "../protocol";
 import { unwrap } from "../result";
 import type { AppSettings } from "../settings";
+import { isStored } from "../stored-session";
 import type { SessionTransport } from "./transport";
 
 /** How often a call that failed with a `retryable` (and not `overloaded`) error is tried again. */
@@ -41,7 +42,14 @@ export function rpcTransport(
     // Changes are never retried: a commit that was applied before the connection broke would be
     // applied twice (or answer a conflict with itself). The caller sees the error and re-reads.
     commit: (changes: Changeset) =>
-      call(changes.key, async (rpc) => unwrap(await rpc.commit(app, changes)), false),
+      call(
+        changes.key,
+        async (rpc) => {
+          const result = unwrap(await rpc.commit(app, changes));
+          return isStored(result) ? result : null;
+        },
+        false,
+      ),
     invalidate: (key) => call(key, async (rpc) => unwrap(await rpc.invalidate(app, key)), false),
     regenerate: (oldKey, newKey) =>
       call(oldKey, async (rpc) => unwrap(await rpc.regenerate(app, oldKey, newKey)), false),

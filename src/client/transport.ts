@@ -1,18 +1,20 @@
 import type { Changeset } from "../changeset";
 import type { AppSettings } from "../settings";
-import type { SessionSnapshot } from "../stored-session";
+import type { SessionView } from "../stored-session";
 
 /**
  * The session operations of one app, as a client reaches them: over a Durable Object binding, a
- * service binding (RPC) or HTTP. Each method throws the typed error of a refused operation.
+ * service binding (RPC) or HTTP. Each method throws the typed error of a refused operation, and
+ * hands sessions out as `SessionView`s, whatever the transport.
  */
 export interface SessionTransport {
   /** The app's stored settings; stores `settings` on first use, refuses differing ones. */
   open(settings: Partial<AppSettings>): Promise<AppSettings>;
-  get(key: string): Promise<SessionSnapshot>;
-  query(key: string): Promise<SessionSnapshot | null>;
+  get(key: string): Promise<SessionView>;
+  query(key: string): Promise<SessionView | null>;
   has(key: string): Promise<boolean>;
-  commit(changes: Changeset): Promise<SessionSnapshot | null>;
+  /** The stored session after the commit, or `null` when none is stored. */
+  commit(changes: Changeset): Promise<SessionView | null>;
   invalidate(key: string): Promise<boolean>;
-  regenerate(oldKey: string, newKey: string): Promise<SessionSnapshot>;
+  regenerate(oldKey: string, newKey: string): Promise<SessionView>;
 }

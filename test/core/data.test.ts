@@ -127,11 +127,33 @@ describe("SessionData: attributes", () => {
   });
 
   it("lastModified can be assigned, and the stored session keeps it", () => {
-    const { data, manager } = fresh(10);
+    const { data, manager, clock } = fresh(10);
     data.set("a", 1);
-    data.lastModified = 3;
+    data.lastModified = 30;
     manager.commit();
-    expect(manager.get("s").lastModified).toBe(3);
+    expect(manager.get("s").lastModified).toBe(30);
+    // Assigned alone, to a stored session: stored too.
+    clock.set(11);
+    manager.get("s").lastModified = 40;
+    manager.commit();
+    expect(manager.get("s")).toMatchObject({ lastModified: 40, version: 2 });
+  });
+
+  it("is stamped with the commit's time where it is stored, never before created", () => {
+    // get at 10, change at 11, commit at 12: the session is created by the commit, at 12.
+    const { data, manager, clock } = fresh(10);
+    clock.set(11);
+    data.set("a", 1);
+    expect(data.lastModified).toBe(11);
+    clock.set(12);
+    manager.commit();
+    const stored = manager.get("s");
+    expect(stored.created).toBe(12);
+    expect(stored.lastModified).toBe(12);
+    // An assigned time before the session existed is stored as its creation.
+    stored.lastModified = 5;
+    manager.commit();
+    expect(manager.get("s").lastModified).toBe(12);
   });
 
   it("isNew is true until stored; version counts stored changes", () => {

@@ -85,6 +85,38 @@ describe("lazy creation", () => {
     expect(manager.has("new")).toBe(false);
   });
 
+  it("stores nothing for a new session whose changes leave it without data", () => {
+    const { manager, store, events } = makeManager();
+    manager.get("cleared").clear();
+    const emptied = manager.get("emptied");
+    emptied.set("a", 1);
+    emptied.delete("a");
+    manager.get("dated").lastModified = 5;
+    expect(manager.commit()).toBe(3);
+    expect(store.rowsWritten).toBe(0);
+    expect(events).toEqual([]);
+    for (const key of ["cleared", "emptied", "dated"]) expect(manager.has(key)).toBe(false);
+  });
+
+  it("writes nothing for a change that leaves a stored session's data as it is", () => {
+    const { manager, store, events, clock } = makeManager();
+    manager.get("s").set("a", 1);
+    manager.commit();
+    const writes = store.rowsWritten;
+    const eventCount = events.length;
+    clock.set(5); // same period: no touch either
+    const data = manager.get("s");
+    data.set("a", 1);
+    data.delete("missing");
+    manager.commit();
+    manager.get("s").clear();
+    manager.get("s").set("a", 1);
+    manager.commit();
+    expect(store.rowsWritten).toBe(writes);
+    expect(events).toHaveLength(eventCount);
+    expect(manager.get("s").version).toBe(1);
+  });
+
   it("stores a new session on its first modifying commit and fires begin once", () => {
     const { manager, store, events, clock } = makeManager();
     clock.set(100);
@@ -116,6 +148,82 @@ describe("lazy creation", () => {
     expect(manager.has("x")).toBe(false);
     manager.commit();
     expect(store.rowsWritten).toBe(0);
+  });
+});
+
+describe("a settings change", () => {
+  /** A manager over `store` with the given settings, as an app reconfigured on purpose. */
+  const reopen = (store: MemoryStore, clock: () => number, timeout: number, period: number) =>
+    new SessionDataManager({ store, clock, timeout, period });
+
+  it("lowering timeout and period ends no session sooner than the new timeout after its last access", () => {
+    const store = new MemoryStore();
+    let now = 13; // in the 20 s slice [0, 20)
+    const before = reopen(store, () => now, 1200, 20);
+    before.get("s").set("a", 1);
+    before.commit();
+    const after = reopen(store, () => now, 2, 1);
+    // Each read is a unit of work of its own (abort), so it reads the store afresh.
+    const hasAt = (t: number) => {
+      now = t;
+      const found = after.has("s");
+      after.abort();
+      return found;
+    };
+    expect(hasAt(13.3)).toBe(true);
+    expect(hasAt(15.2)).toBe(true); // 1.9 s after the last access
+    // Both reads fell before the end of its slice under the old period (20), which stays its
+    // recorded end: the session ends 2 s after it.
+    expect(hasAt(22)).toBe(false);
+  });
+
+  it("raising the timeout keeps every session at least the new timeout", () => {
+    const store = new MemoryStore();
+    let now = 0;
+    const first = reopen(store, () => now, 30, 10);
+    first.get("s").set("a", 1);
+    first.commit();
+    const after = reopen(store, () => now, 300, 10);
+    now = 309.9;
+    expect(after.has("s")).toBe(true); // touched: its slice now ends at 310
+    after.abort();
+    now = 609.9;
+    expect(after.has("s")).toBe(true);
+    after.abort();
+    now = 1000;
+    expect(after.has("s")).toBe(false);
+  });
+
+  it("keeps at most one write per period for reads after the period is raised or lowered", () => {
+    const store = new MemoryStore();
+    let now = 0;
+    const first = reopen(store, () => now, 600, 20);
+    first.get("s").set("a", 1);
+    first.commit();
+    const readsWrite = (manager: SessionDataManager, from: number, to: number) => {
+      const writes = store.rowsWritten;
+      for (now = from; now < to; now += 1) {
+        expect(manager.has("s")).toBe(true);
+        manager.abort();
+      }
+      return store.rowsWritten - writes;
+    };
+    // Raised to 60: the stored end (20) moves to 60 once, then once per 60 s period.
+    expect(
+      readsWrite(
+        reopen(store, () => now, 600, 60),
+        1,
+        180,
+      ),
+    ).toBe(3);
+    // Lowered to 5: nothing until the recorded end (180), then once per 5 s period.
+    expect(
+      readsWrite(
+        reopen(store, () => now, 600, 5),
+        180,
+        200,
+      ),
+    ).toBe(4);
   });
 });
 

@@ -266,10 +266,25 @@ describe("changesets from outside (RPC, HTTP)", () => {
   it("a given lastModified is kept as given", () => {
     const e = engine();
     const stored = e.commit(
-      { key: "s", sid: null, version: 0, set: { x: 1 }, lastModified: 5 },
+      { key: "s", sid: null, version: 0, set: { x: 1 }, lastModified: 75 },
       70,
     );
-    expect(stored?.lastModified).toBe(5);
+    expect(stored?.lastModified).toBe(75);
+  });
+
+  it("a given lastModified before the session was created is stored as created", () => {
+    // A client's clock behind the object's: its change looks older than the session it made.
+    const e = engine();
+    const stored = e.commit(
+      { key: "s", sid: null, version: 0, set: { x: 1 }, lastModified: 69.993 },
+      70,
+    );
+    expect(stored).toMatchObject({ created: 70, lastModified: 70 });
+    const next = e.commit(
+      { key: "s", sid: stored?.sid ?? null, version: 1, set: { x: 2 }, lastModified: 1 },
+      80,
+    );
+    expect(next).toMatchObject({ created: 70, lastModified: 70 });
   });
 });
 

@@ -161,6 +161,8 @@ class Model {
       if (stored === undefined) {
         if (e.invalidated) continue;
         const data = this.applied({}, e);
+        // A new session is stored only once it holds data.
+        if (Object.keys(data).length === 0) continue;
         sessions.set(key, {
           sid: this.#nextSid++,
           history: [
@@ -186,6 +188,8 @@ class Model {
       }
       const before = this.current(stored);
       const data = this.applied(before, e);
+      // A change that leaves the data as it was stores nothing (SPEC §5).
+      if (sameData(before, data)) continue;
       sessions.set(key, {
         ...stored,
         history: [
@@ -227,6 +231,11 @@ class Model {
   sweep(): void {
     for (const key of [...this.sessions.keys()]) this.live(key);
   }
+}
+
+function sameData(a: Rec, b: Rec): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => b[k] === a[k]);
 }
 
 /** Commits seen across all runs: the generator must reach both outcomes, or the test is vacuous. */

@@ -1,9 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { type Result, type SessionObjectNamespace, SessionRouter, shardOf } from "../../src/index";
 
-/** A namespace that records what it was asked for and answers `open` with given settings. */
-function fakeNamespace(shards = 1) {
-  const calls: { name: string; options?: { locationHint?: string }; jurisdiction?: string }[] = [];
+/**
+ * A namespace that records what it was asked for and answers with given settings (`stored`
+ * false: an app never stored, whose settings lookup answers `null`).
+ */
+function fakeNamespace(shards = 1, stored = true) {
+  const calls: {
+    name: string;
+    options?: { locationHint?: string };
+    jurisdiction?: string;
+    method?: string;
+  }[] = [];
   const settings = {
     timeout: 1200,
     period: 20,
@@ -13,12 +21,17 @@ function fakeNamespace(shards = 1) {
   };
   const make = (jurisdiction?: string): SessionObjectNamespace => ({
     getByName(name, options) {
-      calls.push({ name, options, jurisdiction });
-      const ok = <T>(value: T): Promise<Result<T>> => Promise.resolve({ ok: true, value });
+      const call = { name, options, jurisdiction } as (typeof calls)[number];
+      calls.push(call);
+      const ok = <T>(method: string, value: T): Promise<Result<T>> => {
+        call.method = method;
+        return Promise.resolve({ ok: true, value });
+      };
       return {
-        open: () => ok(settings),
-        adopt: () => ok(settings),
-        has: () => ok(true),
+        open: () => ok("open", settings),
+        storedSettings: () => ok("storedSettings", stored ? settings : null),
+        adopt: () => ok("adopt", settings),
+        has: () => ok("has", true),
       };
     },
     jurisdiction: (name) => make(name),
@@ -47,6 +60,15 @@ describe("SessionRouter", () => {
     for (const key of ["a", "b", "c"]) {
       expect(calls.some((c) => c.name === `shop#${shardOf(key, 4)}`)).toBe(true);
     }
+  });
+
+  it("routes the keys of an app never stored to its one object, without storing the app", async () => {
+    const { calls, namespace } = fakeNamespace(1, false);
+    const router = new SessionRouter(namespace);
+    for (const key of ["a", "b"]) await router.has("shop", key);
+    expect(calls.every((c) => c.name === "shop")).toBe(true);
+    // Asked each time (the app may be created with other settings meanwhile); never opened.
+    expect(calls.map((c) => c.method)).toEqual(["storedSettings", "has", "storedSettings", "has"]);
   });
 
   it("refuses a jurisdiction when the namespace cannot place objects", () => {

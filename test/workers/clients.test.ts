@@ -43,6 +43,18 @@ const fixtures: Fixture[] = [
   },
 ];
 
+/** The fields of a session as every transport hands it out (`SessionView`), in order. */
+const SESSION_VIEW_FIELDS = [
+  "key",
+  "sid",
+  "version",
+  "isNew",
+  "valid",
+  "created",
+  "lastModified",
+  "data",
+];
+
 let counter = 0;
 /** A fresh app name per test, so tests never share sessions. */
 function freshApp(prefix: string): string {
@@ -130,6 +142,70 @@ describe.each(fixtures)("the manager over $name", ({ name, factory: makeFactory 
     expect((error as ConflictError).message).toMatch(/"k"/);
   });
 
+  it("carries the current session in one shape on every transport: a SessionView", async () => {
+    const factory = makeFactory(freshApp(`${slug}-current`));
+    const seed = await factory.open();
+    (await seed.get("k")).set("x", 0);
+    const [stored] = await seed.connection.commit();
+    // A commit resolves to the stored session in that shape too.
+    expect(Object.keys(stored ?? {})).toEqual(SESSION_VIEW_FIELDS);
+    const one = await factory.open();
+    const two = await factory.open();
+    (await one.get("k")).set("x", 1);
+    (await two.get("k")).set("x", 2);
+    await one.connection.commit();
+    const error = (await two.connection.commit().catch((e: unknown) => e)) as ConflictError;
+    // Exactly these fields, in this order, as in process and over the other transports.
+    expect(Object.keys(error.current ?? {})).toEqual(SESSION_VIEW_FIELDS);
+    expect(error.current).toEqual({
+      key: "k",
+      sid: stored?.sid,
+      version: 2,
+      isNew: false,
+      valid: true,
+      created: T0,
+      lastModified: T0,
+      data: { x: 1 },
+    });
+  });
+
+  it("names the session of a ConflictError whose session ended", async () => {
+    const factory = makeFactory(freshApp(`${slug}-ended`));
+    const seed = await factory.open();
+    (await seed.get("k")).set("x", 0);
+    await seed.connection.commit();
+    const late = await factory.open();
+    (await late.get("k")).set("x", 1);
+    const ender = await factory.open();
+    (await ender.get("k")).invalidate();
+    await ender.connection.commit();
+    const error = (await late.connection.commit().catch((e: unknown) => e)) as ConflictError;
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error).toMatchObject({ code: "session_ended", key: "k", current: null });
+  });
+
+  it("stores nothing for a new session whose changes leave it empty: no event, no app", async () => {
+    const app = freshApp(`${slug}-noop`);
+    const factory = makeFactory(app);
+    const manager = await factory.open();
+    (await manager.get("cleared")).clear();
+    const deleting = await manager.get("deleted");
+    deleting.set("a", 1);
+    deleting.delete("a");
+    (await manager.get("dated")).lastModified = T0;
+    expect(await manager.connection.commit()).toEqual([null, null, null]);
+    const next = await factory.open();
+    for (const key of ["cleared", "deleted", "dated"]) expect(await next.has(key)).toBe(false);
+  });
+
+  it("keeps created <= lastModified when this process's clock lags behind the object's", async () => {
+    const factory = makeFactory(freshApp(`${slug}-clock`), { clock: () => T0 - 0.007 });
+    const manager = await factory.open();
+    (await manager.get("k")).set("x", 1);
+    const [stored] = await manager.connection.commit();
+    expect(stored).toMatchObject({ created: T0, lastModified: T0 });
+  });
+
   it("withRetry re-runs conflicting units of work until none is lost", async () => {
     const factory = makeFactory(freshApp(`${slug}-retry`));
     const increment = () =>
@@ -202,16 +278,19 @@ describe.each(fixtures)("the manager over $name", ({ name, factory: makeFactory 
       .open()
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SettingsMismatchError);
+    expect(error).toMatchObject({ app, setting: "timeout" });
     expect((error as Error).message).toMatch(/timeout/);
   });
 
   it("refuses an oversized session with SessionTooLargeError", async () => {
-    const factory = makeFactory(freshApp(`${slug}-size`), { maxSessionBytes: 100 });
+    const app = freshApp(`${slug}-size`);
+    const factory = makeFactory(app, { maxSessionBytes: 100 });
     const manager = await factory.open();
     (await manager.get("k")).set("blob", "x".repeat(200));
     const error = await manager.connection.commit().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SessionTooLargeError);
-    expect((error as SessionTooLargeError).status).toBe(413);
+    // The fields of the error thrown in the object, not zeros and empty names.
+    expect(error).toMatchObject({ status: 413, key: "k", bytes: 211, limit: 100, app });
   });
 });
 

@@ -1,6 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import {
   type Changeset,
+  isStored,
   type JsonObject,
   objectName,
   type SessionObjectRpc,
@@ -28,8 +29,8 @@ export async function create(
 ): Promise<SessionSnapshot> {
   const snapshot: SessionSnapshot = unwrap(await stub.get(app, key));
   const changes: Changeset = { key, sid: snapshot.sid, version: snapshot.version, set: data };
-  const stored: SessionSnapshot | null = unwrap(await stub.commit(app, changes));
-  if (stored === null) throw new Error(`nothing stored for ${key}`);
+  const stored = unwrap(await stub.commit(app, changes));
+  if (!isStored(stored)) throw new Error(`nothing stored for ${key}`);
   return stored;
 }
 

@@ -78,6 +78,8 @@ describe("authentication", () => {
   it.each([
     ["empty", ""],
     ["not set", undefined],
+    ["only spaces", "   "],
+    ["only whitespace", " \t\n "],
   ])("fails closed when the token secret is %s: 503 not_configured", async (_, token) => {
     const res = await api.request(
       `/v1/apps/${newApp()}/sessions/abc`,

@@ -45,8 +45,10 @@ describe("POST /v1/apps/:app/sessions/:key (get)", () => {
     const query = await call("GET", `/v1/apps/${app}/sessions/abc`);
     expect(query.status).toBe(404);
     expect((await body(query)).error.code).toBe("not_found");
-    const stats = await body(await call("GET", `/v1/apps/${app}`));
-    expect(stats.sessions).toBe(0);
+    // Not even the app: it is stored with its first change.
+    const stats = await call("GET", `/v1/apps/${app}`);
+    expect(stats.status).toBe(404);
+    expect((await body(stats)).error.code).toBe("app_not_found");
   });
 
   it("answers the stored session once one was committed", async () => {
@@ -188,6 +190,7 @@ describe("PATCH /v1/apps/:app/sessions/:key (commit)", () => {
     expect(conflict.error).toEqual({
       code: "conflict",
       message: expect.stringContaining("Get the session again"),
+      key: "abc",
       keys: ["color"],
     });
     expect(conflict.current).toMatchObject({ key: "abc", version: 2, data: { color: "blue" } });
@@ -225,7 +228,12 @@ describe("PATCH /v1/apps/:app/sessions/:key (commit)", () => {
     const res = await call("PATCH", path, { version: 1, sid: session.sid, set: { a: 2 } });
     expect(res.status).toBe(409);
     expect(await body(res)).toEqual({
-      error: { code: "session_ended", message: expect.stringContaining("ended"), keys: [] },
+      error: {
+        code: "session_ended",
+        message: expect.stringContaining("ended"),
+        key: "abc",
+        keys: [],
+      },
       current: null,
     });
   });
@@ -269,7 +277,14 @@ describe("PATCH /v1/apps/:app/sessions/:key (commit)", () => {
     const res = await call("PATCH", path, { version: 0, set: { big: "x".repeat(200) } });
     expect(res.status).toBe(413);
     expect(await body(res)).toEqual({
-      error: { code: "session_too_large", message: expect.stringContaining("maxSessionBytes") },
+      error: {
+        code: "session_too_large",
+        message: expect.stringContaining("maxSessionBytes"),
+        app,
+        key: "abc",
+        bytes: 210,
+        limit: 100,
+      },
     });
     expect((await call("GET", path)).status).toBe(404);
   });
@@ -432,6 +447,7 @@ describe("POST /v1/apps/:app (open)", () => {
       error: {
         code: "settings_mismatch",
         message: expect.stringContaining("timeout=600"),
+        app,
         setting: "timeout",
       },
     });

@@ -2,7 +2,14 @@
 // with `entrypoint = "SessionService"`, each call forwarded to the Durable Object over RPC.
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { type Result, type SessionManagerRpc, unwrap } from "../../src/index";
+import {
+  type CommitResult,
+  isStored,
+  type Result,
+  type SessionManagerRpc,
+  type SessionView,
+  unwrap,
+} from "../../src/index";
 import { testClock } from "./clock";
 
 const NOW = testClock.now;
@@ -12,6 +19,12 @@ const service = exports.SessionService as unknown as SessionManagerRpc;
 let apps = 0;
 function newApp(): string {
   return `rpc-${++apps}`;
+}
+
+/** The session a commit stored (fails the test when it stored none). */
+function stored(result: CommitResult): SessionView {
+  if (!isStored(result)) throw new Error(`nothing stored for ${result.key}`);
+  return result;
 }
 
 function errorOf(result: Result<unknown>) {
@@ -75,6 +88,8 @@ describe("SessionService.get, query and has", () => {
       key: "abc",
       sid: null,
       version: 0,
+      isNew: true,
+      valid: true,
       created: NOW,
       lastModified: null,
       data: {},
@@ -96,13 +111,15 @@ describe("SessionService.get, query and has", () => {
 describe("SessionService.commit", () => {
   it("merges disjoint changes and refuses competing ones with a conflict carrying current", async () => {
     const app = newApp();
-    const session = unwrap(await service.commit(app, { key: "k", version: 0, set: { a: 1 } }));
-    const base = { key: "k", sid: session?.sid, version: 1 };
-    expect(unwrap(await service.commit(app, { ...base, set: { b: 2 } }))?.data).toEqual({
+    const session = stored(
+      unwrap(await service.commit(app, { key: "k", version: 0, set: { a: 1 } })),
+    );
+    const base = { key: "k", sid: session.sid, version: 1 };
+    expect(stored(unwrap(await service.commit(app, { ...base, set: { b: 2 } }))).data).toEqual({
       a: 1,
       b: 2,
     });
-    expect(unwrap(await service.commit(app, { ...base, set: { a: 5 } }))?.version).toBe(3);
+    expect(stored(unwrap(await service.commit(app, { ...base, set: { a: 5 } }))).version).toBe(3);
     const conflict = errorOf(await service.commit(app, { ...base, set: { a: 6 } }));
     expect(conflict).toMatchObject({ code: "conflict", status: 409, keys: ["a"] });
     expect(conflict?.current?.data).toEqual({ a: 5, b: 2 });
@@ -123,8 +140,18 @@ describe("SessionService.commit", () => {
     expect(unwrap(await service.has(app, "k"))).toBe(false);
   });
 
-  it("answers null when the commit stores nothing", async () => {
-    expect(unwrap(await service.commit(newApp(), { key: "k", version: 0 }))).toBeNull();
+  it("answers { key, stored: false, valid } when the commit stores nothing, as HTTP does", async () => {
+    const app = newApp();
+    expect(unwrap(await service.commit(app, { key: "k", version: 0 }))).toEqual({
+      key: "k",
+      stored: false,
+      valid: true,
+    });
+    expect(unwrap(await service.commit(app, { key: "k", version: 0, invalidate: true }))).toEqual({
+      key: "k",
+      stored: false,
+      valid: false,
+    });
   });
 
   it.each([
@@ -152,10 +179,12 @@ describe("SessionService.invalidate", () => {
 describe("SessionService.regenerate", () => {
   it("moves the live session to a new key with its data; the old key is gone", async () => {
     const app = newApp();
-    const old = unwrap(await service.commit(app, { key: "old", version: 0, set: { a: 1 } }));
+    const old = stored(
+      unwrap(await service.commit(app, { key: "old", version: 0, set: { a: 1 } })),
+    );
     const moved = unwrap(await service.regenerate(app, "old", "new"));
     expect(moved).toMatchObject({ key: "new", version: 1, data: { a: 1 } });
-    expect(moved.sid).not.toBe(old?.sid);
+    expect(moved.sid).not.toBe(old.sid);
     expect(unwrap(await service.has(app, "old"))).toBe(false);
     expect(unwrap(await service.query(app, "new"))).toEqual(moved);
   });

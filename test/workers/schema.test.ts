@@ -2,6 +2,17 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { SCHEMA_VERSION, SqlStore } from "../../durable-objects/index";
+import { unwrap } from "../../src/index";
+import { manager, T0 } from "./helpers";
+
+/** Puts the sessions table back to its version 1 and 2 form: `slice`, the slice's start. */
+function toVersion2Sessions(sql: SqlStorage): void {
+  sql.exec(`
+    DROP INDEX IF EXISTS sessions_by_slice_end;
+    ALTER TABLE sessions RENAME COLUMN slice_end TO slice;
+    CREATE INDEX sessions_by_slice ON sessions (slice);
+  `);
+}
 
 describe("the SQLite schema", () => {
   it("brings a version 1 outbox up to date, keeping waiting events in order", async () => {
@@ -9,6 +20,7 @@ describe("the SQLite schema", () => {
     const result = await runInDurableObject(stub, (_instance, state) => {
       const sql = state.storage.sql;
       // Put the object back to schema version 1, with two events waiting.
+      toVersion2Sessions(sql);
       sql.exec("DROP TABLE outbox");
       sql.exec(
         "CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, body TEXT NOT NULL)",
@@ -30,6 +42,40 @@ describe("the SQLite schema", () => {
     expect(result.version).toBe(SCHEMA_VERSION);
     expect(result.ids).toEqual(["a:end", "b:end"]);
     expect(result.table).not.toMatch(/AUTOINCREMENT|UNIQUE/);
+  });
+
+  it("brings version 2 sessions to version 3: the slice's end, so they expire as before", async () => {
+    const stub = env.SESSION_MANAGER.getByName("schema-slice-end");
+    unwrap(await manager("schema-slice-end").open("schema-slice-end", { timeout: 60, period: 20 }));
+    const row = await runInDurableObject(stub, (_instance, state) => {
+      const sql = state.storage.sql;
+      toVersion2Sessions(sql);
+      // A session last accessed in the slice that starts at T0 (version 2 kept the start).
+      sql.exec(
+        `INSERT INTO sessions (key, sid, version, created, last_modified, slice, data, key_versions, cleared_version)
+         VALUES ('k', 'sid-k', 1, ?, ?, ?, '{"n":1}', '{"n":1}', 0)`,
+        T0,
+        T0,
+        T0,
+      );
+      sql.exec("UPDATE schema_version SET version = 2");
+      new SqlStore(state.storage);
+      return {
+        version: sql.exec<{ version: number }>("SELECT version FROM schema_version").one().version,
+        sliceEnd: sql.exec<{ slice_end: number }>("SELECT slice_end FROM sessions").one().slice_end,
+        index: sql
+          .exec<{ name: string }>(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sessions'",
+          )
+          .toArray()
+          .map((r) => r.name),
+      };
+    });
+    expect(row.version).toBe(SCHEMA_VERSION);
+    // Version 2 ended it at the first N with N - T0 > 60: T0 + 80; so does version 3.
+    expect(row.sliceEnd).toBe(T0 + 20);
+    expect(row.index).toContain("sessions_by_slice_end");
+    expect(row.index).not.toContain("sessions_by_slice");
   });
 
   it("refuses a schema newer than the code", async () => {

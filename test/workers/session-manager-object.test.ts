@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
   type Changeset,
+  isStored,
   type JsonObject,
   objectName,
   type SessionManagerRpc,
@@ -25,8 +26,8 @@ async function create(
   const stub = manager(app);
   const snapshot: SessionSnapshot = unwrap(await stub.get(app, key));
   const changes: Changeset = { key, sid: snapshot.sid, version: snapshot.version, set: data };
-  const stored: SessionSnapshot | null = unwrap(await stub.commit(app, changes));
-  if (stored === null) throw new Error("nothing stored");
+  const stored = unwrap(await stub.commit(app, changes));
+  if (!isStored(stored)) throw new Error("nothing stored");
   return stored;
 }
 
@@ -45,13 +46,19 @@ describe("SessionManagerObject over RPC", () => {
       key: "k",
       sid: null,
       version: 0,
+      isNew: true,
+      valid: true,
       created: T0,
       lastModified: null,
       data: {},
     });
     expect(unwrap(await manager("rpc-get").query("rpc-get", "k"))).toBeNull();
     expect(unwrap(await manager("rpc-get").has("rpc-get", "k"))).toBe(false);
-    expect(unwrap(await manager("rpc-get").stats("rpc-get")).sessions).toBe(0);
+    // Reads store nothing, not even the app.
+    expect(await manager("rpc-get").stats("rpc-get")).toMatchObject({
+      ok: false,
+      error: { code: "app_not_found" },
+    });
   });
 
   it("commit stores a new session, and query and has then find it", async () => {

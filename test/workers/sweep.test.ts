@@ -6,7 +6,7 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { expiresAt, timeslice, unwrap } from "../../src/index";
+import { expiresAt, sliceEnd, unwrap } from "../../src/index";
 import { testClock } from "./clock";
 import { create, manager, T0 } from "./helpers";
 import { flakyQueue } from "./main";
@@ -47,9 +47,9 @@ describe("the alarm", () => {
     const stub = manager(app);
     unwrap(await stub.open(app, { timeout: 60, period: 20 }));
     await create(stub, app, "k");
-    const slice = timeslice(20, T0);
-    expect(await alarmAt(stub)).toBe(expiresAt(slice, 60, 20) * 1000);
-    expect(unwrap(await stub.stats(app)).nextSweep).toBe(expiresAt(slice, 60, 20));
+    const end = sliceEnd(20, T0);
+    expect(await alarmAt(stub)).toBe(expiresAt(end, 60) * 1000);
+    expect(unwrap(await stub.stats(app)).nextSweep).toBe(expiresAt(end, 60));
   });
 
   it("ends expired sessions, keeps live ones, and re-arms for them", async () => {
@@ -63,7 +63,7 @@ describe("the alarm", () => {
     testClock.now = T0 + 80; // old: 80 > 60 since their slice; young: 40 <= 60
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     // Re-armed for "young", last accessed in the slice of T0 + 40.
-    expect(await alarmAt(stub)).toBe(expiresAt(timeslice(20, T0 + 40), 60, 20) * 1000);
+    expect(await alarmAt(stub)).toBe(expiresAt(sliceEnd(20, T0 + 40), 60) * 1000);
     const stats = unwrap(await stub.stats(app));
     expect(stats.sessions).toBe(1);
     expect(unwrap(await stub.has(app, "young"))).toBe(true);
