@@ -609,6 +609,24 @@ describe("sessions() middleware: conflicts are an answer, not a crash", () => {
     expect(await read.json()).toMatchObject({ n: 2 });
   });
 
+  it("with retry: 7, 8 concurrent increments that all read first all succeed, and none is lost", async () => {
+    const setup = behaviourApp({ retry: 7 });
+    const cookie = cookieOf(await setup.app.request("/set", { method: "POST" })) as string;
+    setup.holdInc(8);
+    const responses = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        setup.app.request("/inc", { method: "POST", headers: { cookie } }),
+      ),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(8).fill(200));
+    const counts = await Promise.all(
+      responses.map(async (r) => ((await r.json()) as { n: number }).n),
+    );
+    expect(counts.sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const read = await setup.app.request("/read", { headers: { cookie } });
+    expect(await read.json()).toMatchObject({ n: 8 });
+  });
+
   it("refuses a retry that is not a whole number", () => {
     const factory = new DurableObjectSessionManagerFactory(env.SESSION_MANAGER, "mw-bad-retry");
     expect(() => sessions({ factory, secret: SECRET, retry: -1 })).toThrow(/retry/);

@@ -8,6 +8,7 @@
 import { Hono } from "hono";
 import { csrf } from "hono/csrf";
 import { html } from "hono/html";
+import { HTTPException } from "hono/http-exception";
 import { type SessionEnv, sessions } from "../../../src/hono/index";
 import {
   ServiceSessionManagerFactory,
@@ -114,6 +115,8 @@ app.post("/logout", async (c) => {
 // Errors of the session service know their status: 503/504 when it cannot be reached (the
 // request then stored nothing), 413 when a session grows too large.
 app.onError((error, c) => {
+  // Hono's own refusals, such as csrf()'s 403, carry their response.
+  if (error instanceof HTTPException) return error.getResponse();
   if (error instanceof SessionUnavailableError) {
     return c.text("Sessions are unavailable for a moment; try again shortly.", 503);
   }
