@@ -3,7 +3,7 @@
 // Clients: factories over a Durable Object binding, a service binding or HTTP
 export {
   ConnectionManager,
-  DEFAULT_TIMEOUT_MS,
+  DEFAULT_CALL_TIMEOUT_MS,
   DurableObjectSessionManagerFactory,
   type FactoryOptions,
   HttpSessionManagerFactory,

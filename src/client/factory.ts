@@ -244,11 +244,11 @@ export class DurableObjectSessionManagerFactory extends SessionManagerFactory {
     app: string,
     options: FactoryOptions & Placement & TransportOptions = {},
   ) {
-    const { jurisdiction, locationHint, timeout, ...rest } = options;
+    const { jurisdiction, locationHint, callTimeout, ...rest } = options;
     const router = new SessionRouter(namespace, { jurisdiction, locationHint });
     super(
       app,
-      rpcTransport(app, () => router, { timeout }),
+      rpcTransport(app, () => router, { callTimeout }),
       rest,
     );
   }
@@ -263,10 +263,10 @@ export class DurableObjectSessionManagerFactory extends SessionManagerFactory {
  */
 export class ServiceSessionManagerFactory extends SessionManagerFactory {
   constructor(service: unknown, app: string, options: FactoryOptions & TransportOptions = {}) {
-    const { timeout, ...rest } = options;
+    const { callTimeout, ...rest } = options;
     super(
       app,
-      rpcTransport(app, () => service as SessionManagerRpc, { timeout }),
+      rpcTransport(app, () => service as SessionManagerRpc, { callTimeout }),
       rest,
     );
   }
@@ -280,8 +280,8 @@ export class ServiceSessionManagerFactory extends SessionManagerFactory {
  */
 export class HttpSessionManagerFactory extends SessionManagerFactory {
   constructor(baseUrl: string, app: string, options: FactoryOptions & HttpTransportOptions) {
-    const { token, fetch, timeout, ...rest } = options;
-    super(app, httpTransport(baseUrl, app, { token, fetch, timeout }), rest);
+    const { token, fetch, callTimeout, ...rest } = options;
+    super(app, httpTransport(baseUrl, app, { token, fetch, callTimeout }), rest);
   }
 }
 

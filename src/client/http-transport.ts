@@ -23,7 +23,7 @@ export interface HttpTransportOptions extends TransportOptions {
  * A transport over the session worker's HTTP API (`/v1`), for edge functions outside Cloudflare
  * and Node programs. Every failure is typed: the API's error answers as their `SessionError`; a
  * network failure, or a 502/503 that is not the API's own answer, as `SessionUnavailableError`;
- * a 429 as `SessionOverloadedError`; no answer within `timeout` (or a 504) as
+ * a 429 as `SessionOverloadedError`; no answer within `callTimeout` (or a 504) as
  * `SessionTimeoutError`.
  */
 export function httpTransport(

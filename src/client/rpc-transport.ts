@@ -16,7 +16,7 @@ const RETRIES = 3;
  *
  * Every failure is typed: the service's refusals as their `SessionError`, a call the runtime
  * could not complete as `SessionUnavailableError` (503) or `SessionOverloadedError` (503), and one
- * that took longer than `timeout` as `SessionTimeoutError` (504).
+ * that took longer than `callTimeout` as `SessionTimeoutError` (504).
  */
 export function rpcTransport(
   app: string,

@@ -6,25 +6,26 @@ import {
 } from "../errors";
 
 /** How long a client waits for one call to the session service unless told otherwise (ms). */
-export const DEFAULT_TIMEOUT_MS = 10_000;
+export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 
 /** Options every transport takes. */
 export interface TransportOptions {
   /**
    * Milliseconds to wait for one call before it fails with `SessionTimeoutError` (504). Default
-   * 10 000. A change sent with a call that timed out may still have been applied.
+   * 10 000. A change sent with a call that timed out may still have been applied. (Not the app's
+   * `timeout`, which is the sessions' inactivity timeout in seconds.)
    */
-  timeout?: number;
+  callTimeout?: number;
 }
 
-/** Checks a `timeout` option; a wrong one is a programming error, refused at once. */
-export function timeoutOf({ timeout = DEFAULT_TIMEOUT_MS }: TransportOptions): number {
-  if (typeof timeout !== "number" || !(timeout > 0) || !Number.isFinite(timeout)) {
+/** Checks a `callTimeout` option; a wrong one is a programming error, refused at once. */
+export function timeoutOf({ callTimeout = DEFAULT_CALL_TIMEOUT_MS }: TransportOptions): number {
+  if (typeof callTimeout !== "number" || !(callTimeout > 0) || !Number.isFinite(callTimeout)) {
     throw new TypeError(
-      `The session client's timeout must be a positive number of milliseconds, got ${String(timeout)}.`,
+      `The session client's callTimeout must be a positive number of milliseconds, got ${String(callTimeout)}.`,
     );
   }
-  return timeout;
+  return callTimeout;
 }
 
 /**

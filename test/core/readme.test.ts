@@ -11,12 +11,19 @@ function blockAfter(heading: string): string {
   return match[1] as string;
 }
 
+/** `code` with its import lines in one order (the formatter sorts them by path in a file). */
+function importsSorted(code: string): string {
+  const lines = code.split("\n");
+  const imports = lines.filter((line) => line.startsWith("import "));
+  return [...imports.sort(), ...lines.filter((line) => !line.startsWith("import "))].join("\n");
+}
+
 describe("the README's middleware snippet", () => {
   it("is the code that test/workers/readme-middleware.test.ts runs", () => {
     const marked = /\/\/ README: begin\n([\s\S]*?)\/\/ README: end/.exec(snippet);
     const tested = (marked?.[1] ?? "")
       .replace('from "../../src/index"', 'from "edge-sessions"')
       .replace('from "../../src/hono/index"', 'from "edge-sessions/hono"');
-    expect(blockAfter("### Hono middleware")).toBe(tested);
+    expect(importsSorted(blockAfter("### Hono middleware"))).toBe(importsSorted(tested));
   });
 });

@@ -104,7 +104,7 @@ describe("typed errors of an unreachable session service", () => {
   it("RPC: a call that does not answer within the timeout is SessionTimeoutError (504)", async () => {
     vi.useFakeTimers();
     const target = () => ({ get: () => new Promise(() => {}) }) as unknown as SessionManagerRpc;
-    const pending = rpcTransport("app", target, { timeout: 5_000 })
+    const pending = rpcTransport("app", target, { callTimeout: 5_000 })
       .get("k")
       .catch((e: unknown) => e);
     await vi.advanceTimersByTimeAsync(5_000);
@@ -115,15 +115,15 @@ describe("typed errors of an unreachable session service", () => {
 
   it("refuses a timeout that is not a positive number", () => {
     const target = () => ({}) as SessionManagerRpc;
-    expect(() => rpcTransport("app", target, { timeout: 0 })).toThrow(/timeout/);
-    expect(() => httpTransport("https://x.test", "app", { token: "t", timeout: -1 })).toThrow(
-      /timeout/,
+    expect(() => rpcTransport("app", target, { callTimeout: 0 })).toThrow(/callTimeout/);
+    expect(() => httpTransport("https://x.test", "app", { token: "t", callTimeout: -1 })).toThrow(
+      /callTimeout/,
     );
   });
 
   /** An HTTP transport over a `fetch` that does what the test says. */
-  const http = (fetch: typeof globalThis.fetch, timeout?: number) =>
-    httpTransport("https://sessions.test", "app", { token: "t", fetch, timeout });
+  const http = (fetch: typeof globalThis.fetch, callTimeout?: number) =>
+    httpTransport("https://sessions.test", "app", { token: "t", fetch, callTimeout });
 
   it("HTTP: a network failure is SessionUnavailableError (503)", async () => {
     const fetch = async () => {
