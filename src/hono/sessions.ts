@@ -77,8 +77,8 @@ export interface SessionsOptions {
    * changed the same session keys meanwhile). Default 0: the answer is `onConflict`'s (409).
    * Only for handlers whose sole effect is on the session: a re-run repeats everything else the
    * handler did (mail sent, rows written). Each re-run starts from a fresh context and the session
-   * as stored now; the earlier response is dropped. A request that called `session.save()` is
-   * never re-run.
+   * as stored now; the earlier response is dropped. A request that stored something with
+   * `session.save()` is never re-run.
    */
   retry?: number;
   /**
@@ -181,8 +181,8 @@ export class Session<Data extends SessionShape<Data> = AnySessionData> {
    * Stores the changes (and a pending `regenerate()` or `destroy()`) now instead of after the
    * handler, and sends the cookie that names the result even if the handler later throws. What
    * was saved stays saved. Rejects with a `ConflictError` when another request changed the same
-   * keys: `reload()` and redo, or let it propagate (the middleware then answers as for any
-   * conflict, without re-running the handler).
+   * keys: `reload()` and redo, or let it propagate (the middleware then answers it as any
+   * conflict).
    */
   save(): Promise<void> {
     return this.#state.guard(() => this.#state.save());

@@ -330,6 +330,14 @@ function behaviourApp(
     c.header("x-handler", "inc");
     return c.json({ n });
   });
+  app.post("/inc-and-save", async (c) => {
+    const session = c.get("session");
+    const n = ((await session.get("n")) ?? 0) + 1;
+    if (gate !== undefined) await gate();
+    await session.set("n", n);
+    await session.save(); // a conflict here propagates: the middleware answers it
+    return c.json({ n });
+  });
   app.post("/regenerate-then-throw", async (c) => {
     const session = c.get("session");
     await session.set("a", "changed");
@@ -625,6 +633,18 @@ describe("sessions() middleware: conflicts are an answer, not a crash", () => {
     expect(counts.sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     const read = await setup.app.request("/read", { headers: { cookie } });
     expect(await read.json()).toMatchObject({ n: 8 });
+  });
+
+  it("answers a conflict that save() met and the handler let through as any conflict: 409", async () => {
+    const setup = behaviourApp();
+    const cookie = cookieOf(await setup.app.request("/set", { method: "POST" })) as string;
+    setup.holdInc(2);
+    const responses = await Promise.all(
+      [0, 1].map(() => setup.app.request("/inc-and-save", { method: "POST", headers: { cookie } })),
+    );
+    expect(responses.map((r) => r.status).sort()).toEqual([200, 409]);
+    const refused = responses.find((r) => r.status === 409) as Response;
+    expect(await refused.json()).toMatchObject({ error: { code: "session_conflict" } });
   });
 
   it("refuses a retry that is not a whole number", () => {
