@@ -736,5 +736,13 @@ describe("sessions() middleware: options", () => {
     // @ts-expect-error a count is a number
     const wrong: Parameters<typeof session.set<"count">>[1] = "three";
     expect(wrong).toBe("three");
+    // An interface with optional keys fits too; a field that is no JSON value does not.
+    interface Prefs {
+      theme?: "dark" | "light";
+    }
+    const factory = new DurableObjectSessionManagerFactory(env.SESSION_MANAGER, "mw-types");
+    expectTypeOf(sessions<Prefs>({ factory, secret: SECRET })).toBeFunction();
+    // @ts-expect-error a Date is not a JSON value
+    expectTypeOf(sessions<{ at: Date }>({ factory, secret: SECRET })).toBeFunction();
   });
 });
