@@ -18,6 +18,12 @@ export interface Changeset {
   invalidate?: boolean;
   /** An assigned or updated `lastModified`. */
   lastModified?: number | null;
+  /**
+   * ID rotation in the same transaction: after the changes are applied, the session moves to
+   * this key and the old one ends (reason `regenerated`). Only for a stored session (version
+   * above 0), never with `invalidate`.
+   */
+  newKey?: string;
 }
 
 /**
@@ -28,6 +34,7 @@ export function isEmptyChangeset(changes: Changeset): boolean {
   return (
     !changes.clear &&
     !changes.invalidate &&
+    changes.newKey === undefined &&
     changes.lastModified === undefined &&
     (changes.delete?.length ?? 0) === 0 &&
     Object.keys(changes.set ?? {}).length === 0
@@ -43,6 +50,7 @@ const CHANGESET_FIELDS = new Set([
   "clear",
   "invalidate",
   "lastModified",
+  "newKey",
 ]);
 
 /**
@@ -119,6 +127,18 @@ export function parseChangeset(key: string, input: unknown): Changeset {
       throw invalid('"lastModified" must be a time in seconds, or null');
     }
     changes.lastModified = lm;
+  }
+  if (body.newKey !== undefined) {
+    if (typeof body.newKey !== "string") throw invalid('"newKey" must be a session key string');
+    assertSessionKey(body.newKey);
+    if (body.newKey === key) throw invalid('"newKey" must differ from the session\'s key');
+    if (version === 0) {
+      throw invalid(
+        '"newKey" moves a stored session: give it with the version (above 0) and sid of the snapshot; a session never stored can simply be committed under the new key',
+      );
+    }
+    if (changes.invalidate) throw invalid('"newKey" and "invalidate" exclude each other');
+    changes.newKey = body.newKey;
   }
   return changes;
 }

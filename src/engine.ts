@@ -61,37 +61,47 @@ export class SessionEngine {
    * Applies a changeset (SPEC §5). Returns the stored session after it, or `null` when nothing is
    * stored (invalidated, or a session never stored whose data the changeset leaves empty).
    * A changeset that changes no data (nor assigns a new `lastModified`) writes nothing and
-   * returns the stored session as it is. Throws `ConflictError` or `SessionTooLargeError`; then
-   * nothing is written.
+   * returns the stored session as it is. With `newKey`, the session then moves there in the same
+   * transaction (see `regenerate`), and the moved session is returned. Throws `ConflictError`,
+   * `SessionTooLargeError` or `key_taken`; then nothing is written.
    */
   commit(changes: Changeset, now: number): StoredSession | null {
     return this.#run((events) => {
-      const stored = this.#live(changes.key, now, events, false);
-      // A snapshot of a stored session commits only to that very session (same sid): after it
-      // ended, another session at the same key is not its to change.
-      if (changes.version > 0 && (stored === undefined || stored.sid !== changes.sid)) {
-        throw new ConflictError(changes.key, "ended", stored ? viewOf(stored) : null);
-      }
-      if (stored === undefined) return this.#create(changes, now, events);
-      if (changes.version > stored.version) {
-        throw new ConflictError(changes.key, "conflict", viewOf(stored));
-      }
-      if (changes.version === 0 && changes.invalidate) {
-        // A new session that was never stored has nothing to end; the stored one is another's.
-        return null;
-      }
-      if (changes.invalidate) {
-        this.#end(stored, "invalidated", now, events);
-        return null;
-      }
-      // The merge comes first even for a changeset that turns out to change nothing: two units
-      // of work that both delete a key they read are both acting on it (one coupon, used twice).
-      if (stored.version !== changes.version) this.#checkMerge(stored, changes);
-      const next = this.#apply(stored, changes, now);
-      if (next === undefined) return stored;
-      this.store.save(next);
-      return next;
+      const { newKey, ...dataChanges } = changes;
+      const stored = this.#commit(dataChanges, now, events);
+      // ID rotation with the changes, in the same transaction: both happen or neither.
+      if (newKey === undefined || stored === null) return stored;
+      return this.#move(stored, newKey, now, events);
     });
+  }
+
+  /** The data part of a commit, inside its transaction. */
+  #commit(changes: Changeset, now: number, events: SessionEvent[]): StoredSession | null {
+    const stored = this.#live(changes.key, now, events, false);
+    // A snapshot of a stored session commits only to that very session (same sid): after it
+    // ended, another session at the same key is not its to change.
+    if (changes.version > 0 && (stored === undefined || stored.sid !== changes.sid)) {
+      throw new ConflictError(changes.key, "ended", stored ? viewOf(stored) : null);
+    }
+    if (stored === undefined) return this.#create(changes, now, events);
+    if (changes.version > stored.version) {
+      throw new ConflictError(changes.key, "conflict", viewOf(stored));
+    }
+    if (changes.version === 0 && changes.invalidate) {
+      // A new session that was never stored has nothing to end; the stored one is another's.
+      return null;
+    }
+    if (changes.invalidate) {
+      this.#end(stored, "invalidated", now, events);
+      return null;
+    }
+    // The merge comes first even for a changeset that turns out to change nothing: two units
+    // of work that both delete a key they read are both acting on it (one coupon, used twice).
+    if (stored.version !== changes.version) this.#checkMerge(stored, changes);
+    const next = this.#apply(stored, changes, now);
+    if (next === undefined) return stored;
+    this.store.save(next);
+    return next;
   }
 
   /**
@@ -104,27 +114,32 @@ export class SessionEngine {
     return this.#run((events) => {
       const stored = this.#live(oldKey, now, events, false);
       if (stored === undefined) throw new ConflictError(oldKey, "ended", null);
-      if (oldKey === newKey || this.#live(newKey, now, events, false) !== undefined) {
-        throw new SessionError(
-          "key_taken",
-          409,
-          `Cannot regenerate session "${oldKey}" as "${newKey}": that key is taken. Use a fresh random key.`,
-        );
-      }
-      const moved: StoredSession = {
-        ...stored,
-        key: newKey,
-        sid: crypto.randomUUID(),
-        version: 1,
-        sliceEnd: this.sliceEnd(now),
-        keyVersions: {},
-        clearedVersion: 0,
-      };
-      this.#end(stored, "regenerated", now, events);
-      this.store.save(moved);
-      events.push(new SessionBeginEvent(this.app, moved, now));
-      return moved;
+      return this.#move(stored, newKey, now, events);
     });
+  }
+
+  /** Moves a live stored session to `newKey`: it begins there, and ends (`regenerated`) here. */
+  #move(stored: StoredSession, newKey: string, now: number, events: SessionEvent[]): StoredSession {
+    if (stored.key === newKey || this.#live(newKey, now, events, false) !== undefined) {
+      throw new SessionError(
+        "key_taken",
+        409,
+        `Cannot regenerate session "${stored.key}" as "${newKey}": that key is taken. Use a fresh random key.`,
+      );
+    }
+    const moved: StoredSession = {
+      ...stored,
+      key: newKey,
+      sid: crypto.randomUUID(),
+      version: 1,
+      sliceEnd: this.sliceEnd(now),
+      keyVersions: {},
+      clearedVersion: 0,
+    };
+    this.#end(stored, "regenerated", now, events);
+    this.store.save(moved);
+    events.push(new SessionBeginEvent(this.app, moved, now));
+    return moved;
   }
 
   /** Ends the live session for `key` (reason `invalidated`). Returns whether there was one. */

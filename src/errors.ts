@@ -23,6 +23,15 @@ export class SessionError extends Error {
   toJSON(): { error: { code: string; message: string } } {
     return { error: { code: this.code, message: this.message } };
   }
+
+  /**
+   * The error as a response: its status and `toJSON()` body. Hono's default error handler answers
+   * with it (as it does for `HTTPException`), so an app without `onError` answers a session
+   * error with its own status instead of a 500.
+   */
+  getResponse(): Response {
+    return Response.json(this.toJSON(), { status: this.status });
+  }
 }
 
 /** A key, app name or other identifier that does not fit its format (400). */
@@ -109,8 +118,12 @@ export class ConflictError extends SessionError {
   readonly reason: ConflictReason;
   /** The keys whose competing changes caused the conflict (empty when the session ended). */
   readonly keys: string[];
-  /** The stored session now, in the form every transport hands sessions out. */
-  readonly current: SessionView | null;
+  /**
+   * The stored session now, in the form every transport hands sessions out. Not enumerable, so
+   * that an error that is logged or serialized (`console.error`, `JSON.stringify`) never carries
+   * the session's data.
+   */
+  declare readonly current: SessionView | null;
 
   constructor(
     key: string,
@@ -128,6 +141,49 @@ export class ConflictError extends SessionError {
     this.key = key;
     this.reason = reason;
     this.keys = keys;
-    this.current = current;
+    Object.defineProperty(this, "current", { value: current, enumerable: false });
+  }
+}
+
+/** Options of the errors of an unreachable session service. */
+export interface ServiceErrorOptions {
+  /** Machine-readable code; defaults to the class's own. */
+  code?: string;
+  /** HTTP status; defaults to the class's own. */
+  status?: number;
+  /** The error the runtime or `fetch` raised. */
+  cause?: unknown;
+}
+
+/**
+ * The session service did not answer: unreachable, dropped connection, or a 5xx from a proxy in
+ * front of it (503 `service_unavailable`). Whether a change sent with the failed call was
+ * applied is unknown: read the session again before deciding. Callers fail closed: a request
+ * whose session could not be loaded or stored must not answer as if it had been.
+ */
+export class SessionUnavailableError extends SessionError {
+  constructor(message: string, options: ServiceErrorOptions = {}) {
+    super(options.code ?? "service_unavailable", options.status ?? 503, message);
+    if (options.cause !== undefined) this.cause = options.cause;
+  }
+}
+
+/**
+ * The session service is overloaded and refused the call (503 `service_overloaded`). It is not
+ * retried (that would add load): answer 503 and let the client come back later.
+ */
+export class SessionOverloadedError extends SessionUnavailableError {
+  constructor(message: string, options: ServiceErrorOptions = {}) {
+    super(message, { code: "service_overloaded", status: 503, ...options });
+  }
+}
+
+/**
+ * The session service did not answer within the client's `timeout` (504 `service_timeout`). A
+ * change sent with the call may still have been applied.
+ */
+export class SessionTimeoutError extends SessionUnavailableError {
+  constructor(message: string, options: ServiceErrorOptions = {}) {
+    super(message, { code: "service_timeout", status: 504, ...options });
   }
 }

@@ -3,6 +3,7 @@
 // Clients: factories over a Durable Object binding, a service binding or HTTP
 export {
   ConnectionManager,
+  DEFAULT_CALL_TIMEOUT_MS,
   DurableObjectSessionManagerFactory,
   type FactoryOptions,
   HttpSessionManagerFactory,
@@ -14,6 +15,7 @@ export {
   ServiceSessionManagerFactory,
   SessionManagerFactory,
   type SessionTransport,
+  type TransportOptions,
   withRetry,
 } from "./client/index";
 
@@ -52,8 +54,12 @@ export {
   type ConflictReason,
   InvalidInputError,
   InvalidKeyError,
+  type ServiceErrorOptions,
   SessionError,
+  SessionOverloadedError,
+  SessionTimeoutError,
   SessionTooLargeError,
+  SessionUnavailableError,
   SettingsMismatchError,
   WrongShardError,
 } from "./errors";

@@ -97,9 +97,15 @@ export class SessionRouter implements SessionManagerRpc {
     return this.#onKey(app, key, (rpc) => rpc.has(app, key));
   }
 
-  commit(app: string, changes: unknown): Promise<Result<CommitResult>> {
-    const key = (changes as { key?: unknown } | null)?.key;
-    return this.#onKey(app, typeof key === "string" ? key : "", (rpc) => rpc.commit(app, changes));
+  /** Applies a changeset; one that also moves the session (`newKey`) must stay on its shard. */
+  async commit(app: string, changes: unknown): Promise<Result<CommitResult>> {
+    const { key, newKey } = (changes ?? {}) as { key?: unknown; newKey?: unknown };
+    const oldKey = typeof key === "string" ? key : "";
+    if (typeof newKey === "string") {
+      const sameShard = await this.#sameShard(app, oldKey, newKey);
+      if (!sameShard.ok) return sameShard;
+    }
+    return this.#onKey(app, oldKey, (rpc) => rpc.commit(app, changes));
   }
 
   invalidate(app: string, key: string): Promise<Result<boolean>> {
@@ -112,19 +118,26 @@ export class SessionRouter implements SessionManagerRpc {
    * is refused.
    */
   async regenerate(app: string, oldKey: string, newKey: string): Promise<Result<SessionView>> {
+    const sameShard = await this.#sameShard(app, oldKey, newKey);
+    if (!sameShard.ok) return sameShard;
+    return this.#onKey(app, oldKey, (rpc) => rpc.regenerate(app, oldKey, newKey));
+  }
+
+  /** Refuses a move between shards (409 `wrong_shard`): it could not be atomic. */
+  async #sameShard(app: string, oldKey: string, newKey: string): Promise<Result<true>> {
     const learned = await this.#knownResult(app);
     if (!learned.ok) return learned;
     const { settings } = learned.value;
-    if (shardOf(oldKey, settings.shards) !== shardOf(newKey, settings.shards)) {
-      return resultOf(() => {
+    return resultOf(() => {
+      if (shardOf(oldKey, settings.shards) !== shardOf(newKey, settings.shards)) {
         throw new WrongShardError(
           app,
           newKey,
           `Keys "${oldKey}" and "${newKey}" live on different shards of app "${app}", so the move could not be atomic. Pick the new key with shardOf(newKey) === shardOf(oldKey).`,
         );
-      });
-    }
-    return this.#onKey(app, oldKey, (rpc) => rpc.regenerate(app, oldKey, newKey));
+      }
+      return true as const;
+    });
   }
 
   /** The app's stats, added up over its shards. `404 app_not_found` for an app never used. */

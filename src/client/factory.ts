@@ -7,6 +7,7 @@ import type { AppSettings } from "../settings";
 import type { SessionSnapshot, SessionView } from "../stored-session";
 import { type HttpTransportOptions, httpTransport } from "./http-transport";
 import { rpcTransport } from "./rpc-transport";
+import type { TransportOptions } from "./service-errors";
 import type { SessionTransport } from "./transport";
 
 /** Options of every factory: the app's settings (repoze's defaults) and the client's clock. */
@@ -143,6 +144,37 @@ export class RemoteSessionManager {
     return this.#join(await this.#transport.regenerate(oldKey, newKey));
   }
 
+  /**
+   * Commits the changes of one session now, apart from the rest of the unit of work. With
+   * `newKey`, the session also moves to that key (ID rotation): for a stored session in the same
+   * transaction as the changes, the old key ending with reason `regenerated`, so both happen or
+   * neither; a session never stored is simply stored under `newKey`. Pick `newKey` on the same
+   * shard as the old one (`shardOf`).
+   *
+   * Resolves to the session as stored afterwards, joined to the unit of work (the same `data` when
+   * nothing needed sending), or `undefined` when no session is stored (invalidated, or a new
+   * session with nothing in it). Rejects as `commit` does (`ConflictError`, ...); then nothing
+   * was written and `data` keeps its changes.
+   */
+  async save(
+    data: SessionData,
+    { newKey }: { newKey?: string } = {},
+  ): Promise<SessionData | undefined> {
+    if (newKey !== undefined) assertSessionKey(newKey);
+    // Nothing to send: a new session stays unstored (under any key), a stored one as it is.
+    if (!data.isModified && (newKey === undefined || data.isNew)) {
+      return data.isNew ? undefined : data;
+    }
+    let changes = data.changes();
+    // A session never stored has no old key to end: it is stored under the new key directly.
+    if (newKey !== undefined) {
+      changes = data.isNew ? { ...changes, key: newKey } : { ...changes, newKey };
+    }
+    const stored = await this.#transport.commit(changes);
+    this.connection.forget(this.#id(data.key));
+    return stored === null ? undefined : this.#join(stored);
+  }
+
   #id(key: string): string {
     return `${this.app}\u0000${key}`;
   }
@@ -210,13 +242,13 @@ export class DurableObjectSessionManagerFactory extends SessionManagerFactory {
   constructor(
     namespace: SessionObjectNamespace,
     app: string,
-    options: FactoryOptions & Placement = {},
+    options: FactoryOptions & Placement & TransportOptions = {},
   ) {
-    const { jurisdiction, locationHint, ...rest } = options;
+    const { jurisdiction, locationHint, callTimeout, ...rest } = options;
     const router = new SessionRouter(namespace, { jurisdiction, locationHint });
     super(
       app,
-      rpcTransport(app, () => router),
+      rpcTransport(app, () => router, { callTimeout }),
       rest,
     );
   }
@@ -230,11 +262,12 @@ export class DurableObjectSessionManagerFactory extends SessionManagerFactory {
  * const factory = new ServiceSessionManagerFactory(env.SESSIONS, "shop");
  */
 export class ServiceSessionManagerFactory extends SessionManagerFactory {
-  constructor(service: unknown, app: string, options: FactoryOptions = {}) {
+  constructor(service: unknown, app: string, options: FactoryOptions & TransportOptions = {}) {
+    const { callTimeout, ...rest } = options;
     super(
       app,
-      rpcTransport(app, () => service as SessionManagerRpc),
-      options,
+      rpcTransport(app, () => service as SessionManagerRpc, { callTimeout }),
+      rest,
     );
   }
 }
@@ -247,8 +280,8 @@ export class ServiceSessionManagerFactory extends SessionManagerFactory {
  */
 export class HttpSessionManagerFactory extends SessionManagerFactory {
   constructor(baseUrl: string, app: string, options: FactoryOptions & HttpTransportOptions) {
-    const { token, fetch, ...rest } = options;
-    super(app, httpTransport(baseUrl, app, { token, fetch }), rest);
+    const { token, fetch, callTimeout, ...rest } = options;
+    super(app, httpTransport(baseUrl, app, { token, fetch, callTimeout }), rest);
   }
 }
 

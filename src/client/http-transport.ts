@@ -1,12 +1,18 @@
 import type { Changeset } from "../changeset";
-import type { SessionError } from "../errors";
+import {
+  type SessionError,
+  SessionOverloadedError,
+  SessionTimeoutError,
+  SessionUnavailableError,
+} from "../errors";
 import { type ErrorBody, errorFromBody } from "../result";
 import type { AppSettings } from "../settings";
 import { type SessionSnapshot, type SessionView, sessionView } from "../stored-session";
+import { serviceError, type TransportOptions, timeoutError, timeoutOf } from "./service-errors";
 import type { SessionTransport } from "./transport";
 
 /** Options of the HTTP transport. */
-export interface HttpTransportOptions {
+export interface HttpTransportOptions extends TransportOptions {
   /** The API token (`SESSIONS_API_TOKEN` of the session worker). */
   token: string;
   /** The `fetch` to use. Default: the global one. */
@@ -15,7 +21,10 @@ export interface HttpTransportOptions {
 
 /**
  * A transport over the session worker's HTTP API (`/v1`), for edge functions outside Cloudflare
- * and Node programs.
+ * and Node programs. Every failure is typed: the API's error answers as their `SessionError`; a
+ * network failure, or a 502/503 that is not the API's own answer, as `SessionUnavailableError`;
+ * a 429 as `SessionOverloadedError`; no answer within `callTimeout` (or a 504) as
+ * `SessionTimeoutError`.
  */
 export function httpTransport(
   baseUrl: string,
@@ -23,6 +32,7 @@ export function httpTransport(
   options: HttpTransportOptions,
 ): SessionTransport {
   const { token, fetch: doFetch = globalThis.fetch.bind(globalThis) } = options;
+  const timeout = timeoutOf(options);
   if (typeof token !== "string" || token.length === 0) {
     throw new TypeError("httpTransport needs the API token of the session worker: { token }.");
   }
@@ -43,11 +53,19 @@ export function httpTransport(
   ): Promise<Response> => {
     const headers: Record<string, string> = { authorization: `Bearer ${token}` };
     if (body !== undefined) headers["content-type"] = "application/json";
-    const response = await doFetch(url, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    let response: Response;
+    try {
+      response = await doFetch(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeout),
+      });
+    } catch (error) {
+      const name = (error as { name?: unknown } | null)?.name;
+      if (name === "TimeoutError") throw timeoutError(timeout, method, error);
+      throw serviceError(error, method);
+    }
     if (response.ok) return response;
     if (absentOk && response.status === 404) {
       if (method === "HEAD") return response;
@@ -99,6 +117,8 @@ async function errorOf(response: Response, key: string): Promise<SessionError> {
   } catch {
     body = undefined;
   }
+  const failure = serviceFailure(response, body?.error);
+  if (failure !== undefined) return failure;
   const code = body?.error?.code ?? `http_${response.status}`;
   const message =
     body?.error?.message ?? `The session API answered ${response.status} ${response.statusText}.`;
@@ -107,4 +127,38 @@ async function errorOf(response: Response, key: string): Promise<SessionError> {
     { ...body?.error, code, message, status: response.status, current: body?.current },
     key,
   );
+}
+
+/**
+ * The typed error of an answer that says the service could not serve: 429, 502, 503, 504. The
+ * API's own JSON error keeps its code; a proxy's page gets the class's code.
+ */
+function serviceFailure(
+  response: Response,
+  error: Partial<ErrorBody> | undefined,
+): SessionError | undefined {
+  const { status } = response;
+  const apiCode = typeof error?.code === "string" ? error.code : undefined;
+  const options = { status, ...(apiCode === undefined ? {} : { code: apiCode }) };
+  const said =
+    typeof error?.message === "string" ? error.message : `${status} ${response.statusText}`;
+  if (status === 429) {
+    return new SessionOverloadedError(
+      `The session service is overloaded (${said}). Answer 503 and let the client retry later.`,
+      options,
+    );
+  }
+  if (status === 504) {
+    return new SessionTimeoutError(
+      `A gateway in front of the session service timed out (${said}). Retry later; a change sent with the request may have been applied, so read the session again first.`,
+      options,
+    );
+  }
+  if (status === 502 || status === 503) {
+    return new SessionUnavailableError(
+      `The session service is unavailable (${said}). Retry later; a change sent with the request may have been applied, so read the session again first.`,
+      options,
+    );
+  }
+  return undefined;
 }

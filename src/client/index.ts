@@ -12,4 +12,5 @@ export {
 } from "./factory";
 export { type HttpTransportOptions, httpTransport } from "./http-transport";
 export { rpcTransport } from "./rpc-transport";
+export { DEFAULT_CALL_TIMEOUT_MS, type TransportOptions } from "./service-errors";
 export type { SessionTransport } from "./transport";

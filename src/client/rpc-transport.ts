@@ -1,8 +1,9 @@
 import type { Changeset } from "../changeset";
 import type { SessionManagerRpc } from "../protocol";
-import { unwrap } from "../result";
+import { type Result, unwrap } from "../result";
 import type { AppSettings } from "../settings";
 import { isStored } from "../stored-session";
+import { serviceError, type TransportOptions, timeoutOf, withTimeout } from "./service-errors";
 import type { SessionTransport } from "./transport";
 
 /** How often a call that failed with a `retryable` (and not `overloaded`) error is tried again. */
@@ -13,46 +14,56 @@ const RETRIES = 3;
  * fail with an error the runtime marks `retryable` are retried a few times on a fresh target, as
  * Cloudflare documents; `overloaded` ones never (retrying would add load), and changes never (they
  * are not idempotent).
+ *
+ * Every failure is typed: the service's refusals as their `SessionError`, a call the runtime
+ * could not complete as `SessionUnavailableError` (503) or `SessionOverloadedError` (503), and one
+ * that took longer than `callTimeout` as `SessionTimeoutError` (504).
  */
 export function rpcTransport(
   app: string,
   target: (key: string) => SessionManagerRpc,
+  options: TransportOptions = {},
 ): SessionTransport {
+  const timeout = timeoutOf(options);
   /** A call that is retried (`idempotent`: it changes nothing, or nothing more the second time). */
   const call = async <T>(
+    what: string,
     key: string,
-    fn: (rpc: SessionManagerRpc) => Promise<T>,
+    fn: (rpc: SessionManagerRpc) => Promise<Result<T>>,
     idempotent = true,
   ): Promise<T> => {
     for (let attempt = 0; ; attempt++) {
+      let result: Result<T>;
       try {
-        return await fn(target(key));
+        result = await withTimeout(
+          timeout,
+          what,
+          Promise.resolve().then(() => fn(target(key))),
+        );
       } catch (error) {
-        if (!idempotent || attempt >= RETRIES || !isRetryable(error)) throw error;
+        if (!idempotent || attempt >= RETRIES || !isRetryable(error)) {
+          throw serviceError(error, what);
+        }
         await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
+        continue;
       }
+      return unwrap(result);
     }
   };
   return {
-    open: (settings: Partial<AppSettings>) =>
-      call("", async (rpc) => unwrap(await rpc.open(app, settings))),
-    get: (key) => call(key, async (rpc) => unwrap(await rpc.get(app, key))),
-    query: (key) => call(key, async (rpc) => unwrap(await rpc.query(app, key))),
-    has: (key) => call(key, async (rpc) => unwrap(await rpc.has(app, key))),
+    open: (settings: Partial<AppSettings>) => call("open", "", (rpc) => rpc.open(app, settings)),
+    get: (key) => call("get", key, (rpc) => rpc.get(app, key)),
+    query: (key) => call("query", key, (rpc) => rpc.query(app, key)),
+    has: (key) => call("has", key, (rpc) => rpc.has(app, key)),
     // Changes are never retried: a commit that was applied before the connection broke would be
     // applied twice (or answer a conflict with itself). The caller sees the error and re-reads.
     commit: (changes: Changeset) =>
-      call(
-        changes.key,
-        async (rpc) => {
-          const result = unwrap(await rpc.commit(app, changes));
-          return isStored(result) ? result : null;
-        },
-        false,
+      call("commit", changes.key, (rpc) => rpc.commit(app, changes), false).then((result) =>
+        isStored(result) ? result : null,
       ),
-    invalidate: (key) => call(key, async (rpc) => unwrap(await rpc.invalidate(app, key)), false),
+    invalidate: (key) => call("invalidate", key, (rpc) => rpc.invalidate(app, key), false),
     regenerate: (oldKey, newKey) =>
-      call(oldKey, async (rpc) => unwrap(await rpc.regenerate(app, oldKey, newKey)), false),
+      call("regenerate", oldKey, (rpc) => rpc.regenerate(app, oldKey, newKey), false),
   };
 }
 

@@ -2,12 +2,26 @@
  * Signed session cookies: the value is `<id>.<signature>`, the signature an HMAC-SHA-256 of the
  * id (Web Crypto), base64url. The first secret signs; every secret verifies, so secrets rotate
  * by putting the new one first and dropping the old one once its cookies have expired.
+ *
+ * A cookie value has exactly one accepted spelling: two canonical, unpadded base64url strings of
+ * 32 bytes (43 characters, the last one's two unused bits zero) joined by one `.`. Anything else
+ * (another spelling of the same bytes, padding, percent-encoding, quotes, spaces) is no session,
+ * so no altered cookie opens one.
  */
 
 const encoder = new TextEncoder();
 
 /** Bytes of entropy of a session ID: 256 bits. */
 export const SESSION_ID_BYTES = 32;
+
+/**
+ * 32 bytes in canonical base64url: 42 free characters, then one whose two low bits (unused by
+ * the 256 bits) are zero.
+ */
+const CANONICAL_32_BYTES = "[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]";
+
+/** The one accepted form of a cookie value: `<id>.<signature>`, both canonical. */
+const COOKIE_VALUE = new RegExp(`^(${CANONICAL_32_BYTES})\\.(${CANONICAL_32_BYTES})$`);
 
 /** A new random session ID (256 bits, base64url, 43 characters). */
 export function newSessionId(): string {
@@ -44,14 +58,16 @@ export class CookieSigner {
     return `${id}.${base64url(new Uint8Array(signature))}`;
   }
 
-  /** The id of a cookie value signed with any of the secrets; `undefined` for anything else. */
+  /**
+   * The id of a cookie value signed with any of the secrets; `undefined` for anything else,
+   * including any spelling of it but the canonical one (see above). Give the cookie's raw value
+   * (`rawCookie`), not one a cookie parser decoded or unquoted.
+   */
   async verify(value: string | undefined): Promise<string | undefined> {
-    if (value === undefined || value.length > 200) return undefined;
-    const dot = value.lastIndexOf(".");
-    if (dot <= 0) return undefined;
-    const id = value.slice(0, dot);
-    const signature = fromBase64url(value.slice(dot + 1));
-    if (signature === undefined) return undefined;
+    const match = value === undefined ? null : COOKIE_VALUE.exec(value);
+    if (match === null) return undefined;
+    const [, id, encoded] = match as unknown as [string, string, string];
+    const signature = fromBase64url(encoded);
     for (const key of await this.#keys) {
       // crypto.subtle.verify compares in constant time.
       if (await crypto.subtle.verify("HMAC", key, signature, encoder.encode(id))) return id;
@@ -60,18 +76,28 @@ export class CookieSigner {
   }
 }
 
+/**
+ * The raw value of cookie `name` in a `Cookie` header, as the browser sent it: not
+ * percent-decoded, not unquoted (unlike a general cookie parser), so that `verify` sees exactly
+ * what the browser holds. The first cookie of that name counts.
+ */
+export function rawCookie(header: string | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  for (const pair of header.split(";")) {
+    const eq = pair.indexOf("=");
+    if (eq !== -1 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
 function base64url(bytes: Uint8Array): string {
   let binary = "";
   for (const byte of bytes) binary += String.fromCharCode(byte);
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-function fromBase64url(text: string): Uint8Array | undefined {
-  if (!/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
-  try {
-    const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-    return Uint8Array.from(binary, (c) => c.charCodeAt(0));
-  } catch {
-    return undefined; // not base64 of whole bytes
-  }
+/** The bytes of a base64url string already checked to be canonical. */
+function fromBase64url(text: string): Uint8Array {
+  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }

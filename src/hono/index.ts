@@ -1,3 +1,11 @@
 // Hono middleware: cookie sessions for any Hono app.
-export { CookieSigner, newSessionId, SESSION_ID_BYTES } from "./cookie-signature";
-export { FLASH_KEY, Session, type SessionsOptions, sessions } from "./sessions";
+export { CookieSigner, newSessionId, rawCookie, SESSION_ID_BYTES } from "./cookie-signature";
+export {
+  type AnySessionData,
+  FLASH_KEY,
+  Session,
+  type SessionEnv,
+  type SessionShape,
+  type SessionsOptions,
+  sessions,
+} from "./sessions";

@@ -1,5 +1,12 @@
-import { describe, expect, it } from "vitest";
-import { rpcTransport, type SessionManagerRpc } from "../../src/index";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import {
+  httpTransport,
+  rpcTransport,
+  type SessionManagerRpc,
+  SessionOverloadedError,
+  SessionTimeoutError,
+  SessionUnavailableError,
+} from "../../src/index";
 
 /** An RPC target whose calls fail with `errors` in turn, then answer; it counts the targets made. */
 function flakyTarget(errors: object[]) {
@@ -26,9 +33,14 @@ describe("RPC retries, as Cloudflare documents them", () => {
     expect(made.targets).toBe(3);
   });
 
-  it("never retries an overloaded object", async () => {
+  it("never retries an overloaded object, and says it is overloaded (503)", async () => {
     const { made, target } = flakyTarget([{ retryable: true, overloaded: true }]);
-    await expect(rpcTransport("app", target).has("k")).rejects.toMatchObject({ overloaded: true });
+    const error = await rpcTransport("app", target)
+      .has("k")
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionOverloadedError);
+    expect(error).toMatchObject({ code: "service_overloaded", status: 503 });
+    expect((error as Error).cause).toMatchObject({ overloaded: true });
     expect(made.calls).toBe(1);
   });
 
@@ -48,13 +60,122 @@ describe("RPC retries, as Cloudflare documents them", () => {
         },
       }) as unknown as SessionManagerRpc;
     const changes = { key: "k", sid: null, version: 0, set: { n: 1 } };
-    await expect(rpcTransport("app", target).commit(changes)).rejects.toThrow("connection lost");
+    await expect(rpcTransport("app", target).commit(changes)).rejects.toThrow(
+      SessionUnavailableError,
+    );
     expect(made.calls).toBe(1);
   });
 
   it("gives up after a few retries", async () => {
     const { made, target } = flakyTarget(Array.from({ length: 10 }, () => ({ retryable: true })));
-    await expect(rpcTransport("app", target).has("k")).rejects.toMatchObject({ retryable: true });
+    await expect(rpcTransport("app", target).has("k")).rejects.toMatchObject({
+      code: "service_unavailable",
+      status: 503,
+    });
     expect(made.calls).toBe(4);
+  });
+});
+
+describe("typed errors of an unreachable session service", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("RPC: a lost connection is SessionUnavailableError (503), naming the runtime's words", async () => {
+    const target = () =>
+      ({
+        get: async () => {
+          throw new Error("Network connection lost.");
+        },
+      }) as unknown as SessionManagerRpc;
+    const error = await rpcTransport("app", target)
+      .get("k")
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionUnavailableError);
+    expect(error).toMatchObject({ code: "service_unavailable", status: 503 });
+    expect((error as Error).message).toContain("Network connection lost.");
+  });
+
+  it("RPC: a missing binding is SessionUnavailableError, not a TypeError", async () => {
+    const target = () => undefined as unknown as SessionManagerRpc;
+    await expect(rpcTransport("app", target).query("k")).rejects.toThrow(SessionUnavailableError);
+  });
+
+  it("RPC: a call that does not answer within the timeout is SessionTimeoutError (504)", async () => {
+    vi.useFakeTimers();
+    const target = () => ({ get: () => new Promise(() => {}) }) as unknown as SessionManagerRpc;
+    const pending = rpcTransport("app", target, { callTimeout: 5_000 })
+      .get("k")
+      .catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(5_000);
+    const error = await pending;
+    expect(error).toBeInstanceOf(SessionTimeoutError);
+    expect(error).toMatchObject({ code: "service_timeout", status: 504 });
+  });
+
+  it("refuses a timeout that is not a positive number", () => {
+    const target = () => ({}) as SessionManagerRpc;
+    expect(() => rpcTransport("app", target, { callTimeout: 0 })).toThrow(/callTimeout/);
+    expect(() => httpTransport("https://x.test", "app", { token: "t", callTimeout: -1 })).toThrow(
+      /callTimeout/,
+    );
+  });
+
+  /** An HTTP transport over a `fetch` that does what the test says. */
+  const http = (fetch: typeof globalThis.fetch, callTimeout?: number) =>
+    httpTransport("https://sessions.test", "app", { token: "t", fetch, callTimeout });
+
+  it("HTTP: a network failure is SessionUnavailableError (503)", async () => {
+    const fetch = async () => {
+      throw new TypeError("fetch failed");
+    };
+    const error = await http(fetch)
+      .get("k")
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionUnavailableError);
+    expect((error as Error).message).toContain("fetch failed");
+  });
+
+  it("HTTP: a proxy's 502 page and the API's own 503 are SessionUnavailableError", async () => {
+    const proxy = async () => new Response("<html>Bad gateway</html>", { status: 502 });
+    await expect(http(proxy).get("k")).rejects.toMatchObject({
+      code: "service_unavailable",
+      status: 502,
+    });
+    const api = async () =>
+      Response.json(
+        { error: { code: "not_configured", message: "No API token is configured." } },
+        { status: 503 },
+      );
+    const error = await http(api)
+      .get("k")
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionUnavailableError);
+    expect(error).toMatchObject({ code: "not_configured", status: 503 });
+  });
+
+  it("HTTP: 429 is SessionOverloadedError, 504 is SessionTimeoutError", async () => {
+    await expect(
+      http(async () => new Response("slow down", { status: 429 })).get("k"),
+    ).rejects.toThrow(SessionOverloadedError);
+    await expect(
+      http(async () => new Response("gateway timeout", { status: 504 })).get("k"),
+    ).rejects.toThrow(SessionTimeoutError);
+  });
+
+  it("HTTP: no answer within the timeout is SessionTimeoutError (the request is aborted)", async () => {
+    let aborted = false;
+    const fetch = (_url: RequestInfo | URL, init?: RequestInit) =>
+      new Promise<Response>((_, reject) => {
+        init?.signal?.addEventListener("abort", () => {
+          aborted = true;
+          reject(init.signal?.reason);
+        });
+      });
+    const error = await http(fetch as typeof globalThis.fetch, 20)
+      .get("k")
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionTimeoutError);
+    expect(aborted).toBe(true);
   });
 });

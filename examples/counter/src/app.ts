@@ -1,14 +1,20 @@
-// The counter example's app: login, a counter and logout, with the session in edge sessions,
+// The counter example's app: a counter, login and logout, with the session in edge sessions,
 // reached through a service binding to the session worker's `SessionService` entrypoint.
 //
 // This file imports the library by relative path because it lives inside the library's own repo,
 // which is not installed into itself. An app outside this repo imports the same names as
-//   import { ServiceSessionManagerFactory } from "edge-sessions";
-//   import { sessions } from "edge-sessions/hono";
-import { Hono, type MiddlewareHandler } from "hono";
+//   import { ServiceSessionManagerFactory, SessionError } from "edge-sessions";
+//   import { type SessionEnv, sessions } from "edge-sessions/hono";
+import { Hono } from "hono";
+import { csrf } from "hono/csrf";
 import { html } from "hono/html";
-import { sessions } from "../../../src/hono/index";
-import { ConflictError, ServiceSessionManagerFactory, SessionError } from "../../../src/index";
+import { HTTPException } from "hono/http-exception";
+import { type SessionEnv, sessions } from "../../../src/hono/index";
+import {
+  ServiceSessionManagerFactory,
+  SessionError,
+  SessionUnavailableError,
+} from "../../../src/index";
 
 /** The example's bindings (examples/counter/wrangler.toml). */
 export interface Bindings {
@@ -24,31 +30,32 @@ export const APP_NAME = "counter";
 /** Longest user name accepted at login. */
 const MAX_USER_LENGTH = 64;
 
-// One middleware (and so one factory, which opens the app once) per `env` object: `env` is the
-// same for every request an isolate serves, so this builds it once per isolate.
-const middlewares = new WeakMap<Bindings, MiddlewareHandler>();
-
-function sessionMiddleware(env: Bindings): MiddlewareHandler {
-  let middleware = middlewares.get(env);
-  if (middleware === undefined) {
-    middleware = sessions({
-      factory: new ServiceSessionManagerFactory(env.SESSIONS, APP_NAME),
-      secret: env.SESSION_SECRET,
-    });
-    middlewares.set(env, middleware);
-  }
-  return middleware;
-}
+/** What the example keeps in a session: `get("count")` is a `number | undefined`. */
+export type Data = { user: string; count: number };
 
 /** The example app (the Worker, src/index.ts, serves it). */
-export const app = new Hono<{ Bindings: Bindings }>();
+export const app = new Hono<{ Bindings: Bindings } & SessionEnv<Data>>();
 
-app.use((c, next) => sessionMiddleware(c.env)(c, next));
+// Hono's own CSRF check: a form posted from another site (by its Origin or Sec-Fetch-Site) is
+// refused with 403 before any session work. The SameSite=Lax cookie is a second line.
+app.use(csrf());
+app.use(
+  sessions<Data>({
+    // Built once per isolate, from the first request's env.
+    factory: (c) => new ServiceSessionManagerFactory(c.env.SESSIONS, APP_NAME),
+    secret: (c) => c.env.SESSION_SECRET,
+    // Every handler here changes nothing but the session, so one that met a concurrent change
+    // of the same keys (two counts at once) can simply run again on the stored value.
+    retry: 3,
+    onConflict: (c) =>
+      c.text("The session changed in another request at the same time; try again.", 409),
+  }),
+);
 
 app.get("/", async (c) => {
   const session = c.get("session");
-  const user = await session.get<string>("user");
-  const count = (await session.get<number>("count")) ?? 0;
+  const user = await session.get("user");
+  const count = (await session.get("count")) ?? 0;
   const notice = await session.flash<string>("notice");
   return c.html(html`<!doctype html>
 <html lang="en">
@@ -62,10 +69,14 @@ app.get("/", async (c) => {
       <label>User <input name="user" required maxlength="${MAX_USER_LENGTH}" /></label>
       <button>Log in</button>
     </form>`
-        : html`<p id="user">Logged in as <strong>${user}</strong>.</p>
+        : html`<p id="user">Logged in as <strong>${user}</strong>.</p>`
+    }
     <p>Count: <output id="count">${count}</output></p>
-    <form method="post" action="/count"><button>Count</button></form>
-    <form method="post" action="/logout"><button>Log out</button></form>`
+    <form method="post" action="/count"><button id="count-button">Count</button></form>
+    ${
+      user === undefined
+        ? ""
+        : html`<form method="post" action="/logout"><button>Log out</button></form>`
     }
   </body>
 </html>
@@ -73,7 +84,12 @@ app.get("/", async (c) => {
 });
 
 // The forms post back and are redirected to `/` (303, so the browser follows with a GET).
-// Cross-site posts carry no session cookie: the middleware's cookie is SameSite=Lax.
+
+app.post("/count", async (c) => {
+  const session = c.get("session");
+  await session.set("count", ((await session.get("count")) ?? 0) + 1);
+  return c.redirect("/", 303);
+});
 
 app.post("/login", async (c) => {
   const form = await c.req.parseBody();
@@ -83,18 +99,10 @@ app.post("/login", async (c) => {
   }
   const session = c.get("session");
   // A new session ID at login, so an ID planted before it is worth nothing (session fixation).
+  // The count made before logging in moves along with it.
   await session.regenerate();
   await session.set("user", user);
-  await session.set("count", 0);
   await session.flash("notice", "welcome");
-  return c.redirect("/", 303);
-});
-
-app.post("/count", async (c) => {
-  const session = c.get("session");
-  if ((await session.get("user")) === undefined) return c.text("Log in first.", 401);
-  const count = ((await session.get<number>("count")) ?? 0) + 1;
-  await session.set("count", count);
   return c.redirect("/", 303);
 });
 
@@ -104,14 +112,16 @@ app.post("/logout", async (c) => {
   return c.redirect("/", 303);
 });
 
-// The middleware commits after the handler; a commit can be refused, e.g. two counts of one
-// session at once (both change "count"). The error knows its status; say what to do.
+// Errors of the session service know their status: 503/504 when it cannot be reached (the
+// request then stored nothing), 413 when a session grows too large.
 app.onError((error, c) => {
-  if (error instanceof ConflictError) {
-    return c.text("The session changed in another request at the same time; try again.", 409);
+  // Hono's own refusals, such as csrf()'s 403, carry their response.
+  if (error instanceof HTTPException) return error.getResponse();
+  if (error instanceof SessionUnavailableError) {
+    return c.text("Sessions are unavailable for a moment; try again shortly.", 503);
   }
   if (error instanceof SessionError) {
-    return c.text(error.message, error.status as 400 | 404 | 409 | 413 | 503);
+    return c.text(error.message, error.status as 400 | 404 | 409 | 413);
   }
   console.error(error);
   return c.text("Internal error", 500);

@@ -1,0 +1,260 @@
+// The counter example in a real browser: headless Chromium (the system's, driven by
+// playwright-core; nothing downloads a browser) against `wrangler dev` running the example and
+// the session worker, as `npm run example` does. Run it with `npm run test:browser`.
+//
+// Environment: CHROMIUM (default /usr/bin/chromium), BROWSER_TEST_PORT and
+// BROWSER_TEST_INSPECTOR_PORT (default: free ports), BROWSER_TEST_SCREENSHOTS (a directory for
+// the screenshots; default a fresh one under the system's temporary directory).
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const SECRET = "a-secret-for-the-browser-test-only-0123456789";
+/** How long wrangler dev may take to answer its first request (a cold start on a busy machine). */
+const START_TIMEOUT_MS = 120_000;
+
+let server: ChildProcess | undefined;
+let serverLog = "";
+let context: BrowserContext | undefined;
+let page: Page;
+let base: string;
+let scratch: string;
+let screenshots: string;
+
+/** A port the system says is free now, for a server of ours on 127.0.0.1. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+async function waitUntilServing(url: string): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (server?.exitCode !== null) throw new Error(`wrangler dev exited:\n${serverLog}`);
+    try {
+      const response = await fetch(url);
+      if (response.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(
+    `wrangler dev did not answer on ${url} within ${START_TIMEOUT_MS} ms:\n${serverLog}`,
+  );
+}
+
+before(async () => {
+  scratch = await mkdtemp(join(tmpdir(), "edge-sessions-browser-"));
+  screenshots = process.env.BROWSER_TEST_SCREENSHOTS ?? join(scratch, "screenshots");
+  await mkdir(screenshots, { recursive: true });
+  const port = Number(process.env.BROWSER_TEST_PORT ?? (await freePort()));
+  const inspectorPort = Number(process.env.BROWSER_TEST_INSPECTOR_PORT ?? (await freePort()));
+  base = `http://127.0.0.1:${port}`;
+  // The example first (it answers on the port), the session worker beside it; state kept in the
+  // scratch directory, so every run starts empty and the developer's local state is untouched.
+  server = spawn(
+    join(root, "node_modules", ".bin", "wrangler"),
+    [
+      "dev",
+      "-c",
+      join(root, "examples", "counter", "wrangler.toml"),
+      "-c",
+      join(root, "wrangler.toml"),
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspectorPort),
+      "--persist-to",
+      join(scratch, "state"),
+      "--var",
+      `SESSION_SECRET:${SECRET}`,
+      "--show-interactive-dev-session=false",
+      "--log-level",
+      "warn",
+    ],
+    {
+      cwd: root,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+    },
+  );
+  server.stdout?.on("data", (chunk) => {
+    serverLog += chunk;
+  });
+  server.stderr?.on("data", (chunk) => {
+    serverLog += chunk;
+  });
+  await waitUntilServing(`${base}/`);
+
+  context = await chromium.launchPersistentContext(join(scratch, "profile"), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+});
+
+after(async () => {
+  await context?.close();
+  // wrangler dev and the workerd it started: the process group we created.
+  if (server?.pid !== undefined && server.exitCode === null) {
+    const exited = new Promise((resolve) => server?.once("exit", resolve));
+    process.kill(-server.pid, "SIGTERM");
+    await exited;
+  }
+  if (process.env.BROWSER_TEST_SCREENSHOTS === undefined) {
+    console.log(`screenshots: ${screenshots}`);
+  }
+  await rm(join(scratch, "profile"), { recursive: true, force: true });
+  await rm(join(scratch, "state"), { recursive: true, force: true });
+});
+
+/** What the page shows: the user line, the count, the flash message (or `null`). */
+async function shown() {
+  return {
+    user: (await page.locator("#user").textContent())?.trim(),
+    count: await page.locator("#count").textContent(),
+    flash:
+      (await page.locator("#flash").count()) > 0
+        ? await page.locator("#flash").textContent()
+        : null,
+  };
+}
+
+/** The `sid` cookie as the browser holds it. */
+async function sid() {
+  return (await (context as BrowserContext).cookies(base)).find((c) => c.name === "sid");
+}
+
+/** Puts `value` in the browser's `sid` cookie, as a tampering user (or script) would. */
+async function setSid(value: string) {
+  const current = context as BrowserContext;
+  await current.clearCookies({ name: "sid" });
+  await current.addCookies([
+    { name: "sid", value, url: base, httpOnly: true, secure: true, sameSite: "Lax" },
+  ]);
+  assert.equal((await sid())?.value, value, "the browser holds the cookie as set");
+}
+
+async function count() {
+  await page.click("#count-button");
+  await page.waitForLoadState();
+}
+
+test("a visitor counts, logs in (rotated ID, count kept, flash once), is safe from altered cookies, and logs out", async (t) => {
+  await page.goto(`${base}/`);
+  assert.deepEqual(await shown(), { user: "Not logged in.", count: "0", flash: null });
+  assert.equal(await sid(), undefined, "no cookie before anything is stored");
+
+  await t.test("counts across reloads", async () => {
+    await count();
+    await count();
+    assert.equal((await shown()).count, "2");
+    await page.reload();
+    assert.equal((await shown()).count, "2");
+    const cookie = await sid();
+    assert.ok(cookie, "the first count stored a session and set its cookie");
+    assert.equal(cookie.httpOnly, true);
+    assert.equal(cookie.secure, true);
+    assert.equal(cookie.sameSite, "Lax");
+    assert.match(cookie.value, /^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/);
+  });
+
+  const anonymous = (await sid())?.value as string;
+
+  await t.test(
+    "log in rotates the session ID, keeps the count, and shows the flash once",
+    async () => {
+      await page.fill("input[name=user]", "fred");
+      await page.click("text=Log in");
+      await page.waitForLoadState();
+      assert.deepEqual(await shown(), {
+        user: "Logged in as fred.",
+        count: "2",
+        flash: "welcome",
+      });
+      await page.screenshot({ path: join(screenshots, "logged-in.png"), fullPage: true });
+      const rotated = (await sid())?.value as string;
+      assert.notEqual(rotated.split(".")[0], anonymous.split(".")[0], "a new session ID at login");
+      await page.reload();
+      assert.deepEqual(await shown(), { user: "Logged in as fred.", count: "2", flash: null });
+      await count();
+      await page.reload();
+      assert.equal((await shown()).count, "3");
+    },
+  );
+
+  const loggedIn = (await sid())?.value as string;
+
+  await t.test("the ID from before login opens nothing any more", async () => {
+    await setSid(anonymous);
+    await page.reload();
+    assert.deepEqual(await shown(), { user: "Not logged in.", count: "0", flash: null });
+  });
+
+  await t.test("an altered cookie is no session, and the real one still works", async () => {
+    const [id, signature] = loggedIn.split(".") as [string, string];
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const last = alphabet.indexOf(signature.at(-1) as string);
+    const altered = [
+      // Another spelling of the same 256 signature bits (the last character's unused bits).
+      `${id}.${signature.slice(0, -1)}${alphabet[last + 1]}`,
+      // The separator percent-encoded, then the whole value quoted.
+      `${id}%2E${signature}`,
+      `"${id}.${signature}"`,
+      // A forged signature.
+      `${id}.${"A".repeat(43)}`,
+    ];
+    for (const value of altered) {
+      await setSid(value);
+      await page.reload();
+      assert.deepEqual(
+        await shown(),
+        { user: "Not logged in.", count: "0", flash: null },
+        `cookie ${value}`,
+      );
+    }
+    await setSid(loggedIn);
+    await page.reload();
+    assert.deepEqual(await shown(), { user: "Logged in as fred.", count: "3", flash: null });
+  });
+
+  await t.test("log out ends the session and clears the cookie", async () => {
+    await page.click("text=Log out");
+    await page.waitForLoadState();
+    assert.deepEqual(await shown(), { user: "Not logged in.", count: "0", flash: null });
+    assert.equal(await sid(), undefined, "the cookie is cleared");
+    await page.screenshot({ path: join(screenshots, "logged-out.png"), fullPage: true });
+    // The cookie from before the logout opens nothing.
+    await setSid(loggedIn);
+    await page.reload();
+    assert.deepEqual(await shown(), { user: "Not logged in.", count: "0", flash: null });
+  });
+});

@@ -1,0 +1,29 @@
+import { describe, expect, it } from "vitest";
+import readme from "../../README.md?raw";
+import snippet from "../workers/readme-middleware.ts?raw";
+
+/** The first TypeScript block after `heading` in the README. */
+function blockAfter(heading: string): string {
+  const start = readme.indexOf(`\n${heading}\n`);
+  if (start === -1) throw new Error(`README has no heading "${heading}"`);
+  const match = /```ts\n([\s\S]*?)```/.exec(readme.slice(start));
+  if (match === null) throw new Error(`README has no ts block after "${heading}"`);
+  return match[1] as string;
+}
+
+/** `code` with its import lines in one order (the formatter sorts them by path in a file). */
+function importsSorted(code: string): string {
+  const lines = code.split("\n");
+  const imports = lines.filter((line) => line.startsWith("import "));
+  return [...imports.sort(), ...lines.filter((line) => !line.startsWith("import "))].join("\n");
+}
+
+describe("the README's middleware snippet", () => {
+  it("is the code that test/workers/readme-middleware.test.ts runs", () => {
+    const marked = /\/\/ README: begin\n([\s\S]*?)\/\/ README: end/.exec(snippet);
+    const tested = (marked?.[1] ?? "")
+      .replace('from "../../src/index"', 'from "edge-sessions"')
+      .replace('from "../../src/hono/index"', 'from "edge-sessions/hono"');
+    expect(importsSorted(blockAfter("### Hono middleware"))).toBe(importsSorted(tested));
+  });
+});

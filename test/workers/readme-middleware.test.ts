@@ -1,0 +1,79 @@
+// The README's middleware snippet, run as a consumer Worker runs it: its sessions kept by the
+// session worker through a real service binding (`env.SESSIONS`, vitest.config.ts).
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { type SessionManagerRpc, unwrap } from "../../src/index";
+import app, { type Env } from "./readme-middleware";
+
+const bindings: Env = {
+  SESSIONS: env.SESSIONS,
+  SESSION_SECRET: "a-test-secret-for-the-readme-snippet-0123456789",
+};
+const service = env.SESSIONS as unknown as SessionManagerRpc;
+
+/** A form post from the app's own pages, as a browser sends it (Hono's csrf() checks Origin). */
+function post(path: string, cookie?: string) {
+  const headers: Record<string, string> = { origin: "http://localhost" };
+  if (cookie !== undefined) headers.cookie = cookie;
+  return app.request(path, { method: "POST", headers }, bindings);
+}
+
+/** The count stored for the session a `sid=<id>.<signature>` cookie names. */
+async function storedCount(cookie: string): Promise<unknown> {
+  const id = cookie.slice("sid=".length).split(".")[0] as string;
+  return unwrap(await service.query("shop", id))?.data.count;
+}
+
+describe("the README's middleware snippet in a consumer Worker", () => {
+  it("answers 8 concurrent increments with one cookie with no 5xx, and loses no increment it acknowledged", async () => {
+    const first = await post("/count");
+    expect(await first.json()).toEqual({ count: 1 });
+    const cookie = first.headers.get("set-cookie")?.split(";")[0] as string;
+
+    const responses = await Promise.all(Array.from({ length: 8 }, () => post("/count", cookie)));
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.every((s) => s === 200 || s === 409)).toBe(true);
+    const acknowledged: number[] = [];
+    for (const response of responses) {
+      const body = (await response.json()) as { count?: number; error?: { code: string } };
+      if (response.status === 200) acknowledged.push(body.count as number);
+      else expect(body.error?.code).toBe("session_conflict");
+    }
+    // Every 200 is a stored increment: the count is 1 + the number acknowledged, and each
+    // acknowledged value was a distinct step on the way.
+    expect(acknowledged.length).toBeGreaterThan(0);
+    expect(await storedCount(cookie)).toBe(1 + acknowledged.length);
+    expect(new Set(acknowledged).size).toBe(acknowledged.length);
+    expect(Math.max(...acknowledged)).toBe(1 + acknowledged.length);
+  });
+
+  it("logs in with a rotated ID that keeps the count, and logs out", async () => {
+    const first = await post("/count");
+    const cookie = first.headers.get("set-cookie")?.split(";")[0] as string;
+    const login = await post("/login", cookie);
+    expect(login.status).toBe(303);
+    const rotated = login.headers.get("set-cookie")?.split(";")[0] as string;
+    expect(rotated).not.toBe(cookie);
+    expect(await storedCount(rotated)).toBe(1);
+    expect(await storedCount(cookie)).toBeUndefined();
+    const logout = await post("/logout", rotated);
+    expect(logout.headers.get("set-cookie")).toMatch(/^sid=; Max-Age=0/);
+    expect(await storedCount(rotated)).toBeUndefined();
+  });
+
+  it("refuses a form posted from another site (Hono's csrf()), and stores nothing", async () => {
+    const response = await app.request(
+      "/count",
+      {
+        method: "POST",
+        headers: {
+          origin: "https://evil.example",
+          "content-type": "application/x-www-form-urlencoded",
+        },
+      },
+      bindings,
+    );
+    expect(response.status).toBe(403);
+    expect(response.headers.get("set-cookie")).toBeNull();
+  });
+});
