@@ -1,4 +1,4 @@
-import type { SessionStore, StoredSession } from "../src/index";
+import type { SessionStore, StoredSession } from "../src/index.js";
 
 /** The schema this code reads and writes. Bump it with a migration in `migrate()`. */
 export const SCHEMA_VERSION = 2;

@@ -1,11 +1,11 @@
-import { type Changeset, isEmptyChangeset } from "./changeset";
-import { ConflictError, SessionError, SessionTooLargeError } from "./errors";
-import { type EndReason, SessionBeginEvent, SessionEndEvent, type SessionEvent } from "./events";
-import { frozenCopy, jsonEqual, utf8Length } from "./json";
-import type { SessionSettings } from "./settings";
-import type { SessionStore } from "./store";
-import { type StoredSession, snapshotOf } from "./stored-session";
-import { expiresAt, isExpired, timeslice } from "./timeslice";
+import { type Changeset, isEmptyChangeset } from "./changeset.js";
+import { ConflictError, SessionError, SessionTooLargeError } from "./errors.js";
+import { type EndReason, SessionBeginEvent, SessionEndEvent, type SessionEvent } from "./events.js";
+import { frozenCopy, jsonEqual, utf8Length } from "./json.js";
+import type { SessionSettings } from "./settings.js";
+import type { SessionStore } from "./store.js";
+import { type StoredSession, snapshotOf } from "./stored-session.js";
+import { expiresAt, isExpired, timeslice } from "./timeslice.js";
 
 /** Sessions ended per sweep batch (one transaction each) unless told otherwise. */
 export const DEFAULT_SWEEP_BATCH = 500;

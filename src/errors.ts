@@ -1,4 +1,4 @@
-import type { SessionSnapshot } from "./stored-session";
+import type { SessionSnapshot } from "./stored-session.js";
 
 /**
  * Typed errors. Each carries a machine-readable `code` and the HTTP `status` that fits it, and

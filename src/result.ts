@@ -5,8 +5,8 @@ import {
   SessionError,
   SessionTooLargeError,
   SettingsMismatchError,
-} from "./errors";
-import type { SessionSnapshot } from "./stored-session";
+} from "./errors.js";
+import type { SessionSnapshot } from "./stored-session.js";
 
 /** An error as it crosses RPC and HTTP: `{ code, message, status }`, plus the conflict details. */
 export interface ErrorBody {

@@ -1,9 +1,9 @@
-import { SessionError } from "./errors";
-import { objectName, shardOf } from "./naming";
-import type { AppStats, SessionManagerRpc, SessionObjectRpc } from "./protocol";
-import { errorBody, type Result, resultOf, unwrap } from "./result";
-import type { AppSettings } from "./settings";
-import type { SessionSnapshot } from "./stored-session";
+import { SessionError } from "./errors.js";
+import { objectName, shardOf } from "./naming.js";
+import type { AppStats, SessionManagerRpc, SessionObjectRpc } from "./protocol.js";
+import { errorBody, type Result, resultOf, unwrap } from "./result.js";
+import type { AppSettings } from "./settings.js";
+import type { SessionSnapshot } from "./stored-session.js";
 
 /** A Durable Object namespace, as far as the router needs it. */
 export interface SessionObjectNamespace {

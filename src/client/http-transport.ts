@@ -1,9 +1,9 @@
-import type { Changeset } from "../changeset";
-import type { SessionError } from "../errors";
-import { type ErrorBody, errorFromBody } from "../result";
-import type { AppSettings } from "../settings";
-import type { SessionSnapshot } from "../stored-session";
-import type { SessionTransport } from "./transport";
+import type { Changeset } from "../changeset.js";
+import type { SessionError } from "../errors.js";
+import { type ErrorBody, errorFromBody } from "../result.js";
+import type { AppSettings } from "../settings.js";
+import type { SessionSnapshot } from "../stored-session.js";
+import type { SessionTransport } from "./transport.js";
 
 /** Options of the HTTP transport. */
 export interface HttpTransportOptions {

@@ -9,7 +9,7 @@ export {
   ServiceSessionManagerFactory,
   SessionManagerFactory,
   withRetry,
-} from "./factory";
-export { type HttpTransportOptions, httpTransport } from "./http-transport";
-export { rpcTransport } from "./rpc-transport";
-export type { SessionTransport } from "./transport";
+} from "./factory.js";
+export { type HttpTransportOptions, httpTransport } from "./http-transport.js";
+export { rpcTransport } from "./rpc-transport.js";
+export type { SessionTransport } from "./transport.js";

@@ -1,8 +1,8 @@
-import type { Changeset } from "../changeset";
-import type { SessionManagerRpc } from "../protocol";
-import { unwrap } from "../result";
-import type { AppSettings } from "../settings";
-import type { SessionTransport } from "./transport";
+import type { Changeset } from "../changeset.js";
+import type { SessionManagerRpc } from "../protocol.js";
+import { unwrap } from "../result.js";
+import type { AppSettings } from "../settings.js";
+import type { SessionTransport } from "./transport.js";
 
 /** How often a call that failed with a `retryable` (and not `overloaded`) error is tried again. */
 const RETRIES = 3;

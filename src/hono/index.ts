@@ -1,3 +1,3 @@
 // Hono middleware: cookie sessions for any Hono app.
-export { CookieSigner, newSessionId, SESSION_ID_BYTES } from "./cookie-signature";
-export { FLASH_KEY, Session, type SessionsOptions, sessions } from "./sessions";
+export { CookieSigner, newSessionId, SESSION_ID_BYTES } from "./cookie-signature.js";
+export { FLASH_KEY, Session, type SessionsOptions, sessions } from "./sessions.js";

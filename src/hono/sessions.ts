@@ -1,11 +1,11 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { CookieOptions } from "hono/utils/cookie";
-import type { RemoteSessionManager, SessionManagerFactory } from "../client/factory";
-import type { SessionData } from "../data";
-import type { JsonValue } from "../json";
-import { shardOf } from "../naming";
-import { CookieSigner, newSessionId } from "./cookie-signature";
+import type { RemoteSessionManager, SessionManagerFactory } from "../client/factory.js";
+import type { SessionData } from "../data.js";
+import type { JsonValue } from "../json.js";
+import { shardOf } from "../naming.js";
+import { CookieSigner, newSessionId } from "./cookie-signature.js";
 
 /** A new session ID on the same shard as `key`, so that moving a session to it is atomic. */
 function newSessionIdNear(key: string, shards: number): string {
