@@ -12,6 +12,7 @@
 //      `wrangler dev`, the local development recipe of the README) and the Worker that hosts the
 //      Durable Object itself, each answering real requests.
 // Ports: CONSUMER_TEST_PORT=N uses N to N+5; otherwise free ports. KEEP=1 keeps the directory.
+// CONSUMER_TEST_HONO=4.13.0 installs that hono instead (to try the low end of the peer range).
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -213,14 +214,15 @@ function expect(actual, expected, what) {
 /**
  * `wrangler deploy --dry-run` of one Worker; its upload size as wrangler prints it.
  * @param {string} name
+ * @param {string} config
  */
-function dryRun(name) {
+function dryRun(name, config) {
   const out = run(process.execPath, [
     bin.wrangler(),
     "deploy",
     "--dry-run",
     "-c",
-    `${name}/wrangler.toml`,
+    config,
     "--outdir",
     join(work, "dry-run", name),
   ]);
@@ -245,6 +247,7 @@ try {
     cpSync(here, app, { recursive: true, filter: (src) => !src.endsWith("run.mjs") });
     const manifest = JSON.parse(readFileSync(join(app, "package.json"), "utf8"));
     manifest.dependencies["edge-sessions"] = `file:${tarball}`;
+    if (process.env.CONSUMER_TEST_HONO) manifest.dependencies.hono = process.env.CONSUMER_TEST_HONO;
     writeFileSync(join(app, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
     npm(["install", "--prefer-offline", "--no-audit", "--no-fund"], app);
   });
@@ -287,8 +290,14 @@ try {
 
   /** @type {Record<string, string>} */
   const sizes = {};
-  for (const name of ["service", "hosted"]) {
-    sizes[name] = await step(`wrangler deploy --dry-run (${name} Worker)`, () => dryRun(name));
+  /** @type {[string, string][]} */
+  const workers = [
+    ["service", "service/wrangler.toml"],
+    ["hosted", "hosted/wrangler.toml"],
+    ["sessions", "node_modules/edge-sessions/wrangler.toml"],
+  ];
+  for (const [name, config] of workers) {
+    sizes[name] = await step(`wrangler deploy --dry-run (${config})`, () => dryRun(name, config));
   }
 
   mkdirSync(join(work, "state"), { recursive: true });
@@ -344,7 +353,8 @@ try {
 
   console.log(
     `\nConsumer test passed in ${((Date.now() - started) / 1000).toFixed(0)} s. ` +
-      `Bundles: service Worker ${sizes.service}, hosting Worker ${sizes.hosted}.`,
+      `Bundles: service-bound Worker ${sizes.service}, hosting Worker ${sizes.hosted}, ` +
+      `session worker ${sizes.sessions}.`,
   );
 } catch (error) {
   failed = true;
