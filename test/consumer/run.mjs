@@ -13,11 +13,11 @@
 //      Durable Object itself, each answering real requests.
 // Ports: CONSUMER_TEST_PORT=N uses N to N+5; otherwise free ports. KEEP=1 keeps the directory.
 // CONSUMER_TEST_HONO=4.13.0 installs that hono instead (to try the low end of the peer range).
-import { execFileSync, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isDeepStrictEqual } from "node:util";
@@ -80,6 +80,27 @@ function run(command, args, cwd = app, extraEnv = {}) {
 }
 
 /**
+ * Runs a command to completion in the background; its output is shown only when it fails.
+ * @param {string} command
+ * @param {string[]} args
+ * @returns {Promise<void>}
+ */
+function runAsync(command, args) {
+  return new Promise((resolve, reject) => {
+    execFile(
+      command,
+      args,
+      { cwd: app, env, maxBuffer: 64 * 1024 * 1024, timeout: 10 * 60_000 },
+      (error, stdout, stderr) => {
+        if (error === null) return resolve();
+        console.error(`\n$ ${[command, ...args].join(" ")}  (in ${app})\n${stdout}${stderr}`);
+        reject(new Error(`Command failed: ${[command, ...args].join(" ")}`));
+      },
+    );
+  });
+}
+
+/**
  * npm, as the npm that runs this script (or the one on PATH).
  * @param {string[]} args
  * @param {string} cwd
@@ -136,8 +157,9 @@ async function wranglerDev(index, name, args, path) {
       String(http),
       "--inspector-port",
       String(inspector),
+      // One directory each: processes starting at once would lock each other's database.
       "--persist-to",
-      join(work, "state"),
+      join(work, "state", name),
       "--show-interactive-dev-session=false",
     ],
     { cwd: app, env, detached: true, stdio: ["ignore", "pipe", "pipe"] },
@@ -275,12 +297,17 @@ try {
     // imports, `export =`): Bundler only, as Workers projects use them.
     ["hosted/tsconfig.wrangler.json", []],
   ];
-  for (const [project, flags] of projects) {
-    const resolution = flags.length === 0 ? "Bundler" : "NodeNext";
-    await step(`typecheck ${project} (${resolution})`, () =>
-      run(process.execPath, [bin.tsc(), "-p", project, ...flags]),
-    );
-  }
+  await step(`typecheck: ${projects.length} projects, strict, Bundler and NodeNext`, async () => {
+    // As many at a time as there are cores: each is one single-threaded tsc.
+    const queue = [...projects];
+    const worker = async () => {
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+        const [project, flags] = next;
+        await runAsync(process.execPath, [bin.tsc(), "-p", project, ...flags]);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(availableParallelism(), 4) }, worker));
+  });
 
   await step("exports of each entry point", () => {
     const actual = JSON.parse(run(process.execPath, ["node/exports.mjs"]));
@@ -300,7 +327,6 @@ try {
     sizes[name] = await step(`wrangler deploy --dry-run (${config})`, () => dryRun(name, config));
   }
 
-  mkdirSync(join(work, "state"), { recursive: true });
   const token = randomBytes(24).toString("base64url");
   const [sessionsUrl, serviceUrl, hostedUrl] = await step("wrangler dev: three Workers", () =>
     Promise.all([
