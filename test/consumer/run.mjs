@@ -3,9 +3,9 @@
 // which builds dist/), installs the tarball into a copy of test/consumer in a temporary directory
 // (its other dependencies from the npm registry, the npm cache first), then there:
 //   1. typechecks the Node program and both Workers with strict settings and skipLibCheck off,
-//      with moduleResolution Bundler and again with NodeNext;
+//      with moduleResolution Bundler and again with NodeNext, with TypeScript 7 and 6;
 //   2. checks what each entry point exports against test/consumer/exports.json;
-//   3. `wrangler deploy --dry-run`s both Workers and reports their gzipped size;
+//   3. `wrangler deploy --dry-run`s both Workers and the session worker, and reports their sizes;
 //   4. starts the session worker from the installed package (`wrangler dev -c
 //      node_modules/edge-sessions/wrangler.toml`, with a random API token), runs the plain Node
 //      program against its HTTP API, and runs the service-bound Worker beside it (a second
@@ -18,7 +18,7 @@ import { randomBytes } from "node:crypto";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { availableParallelism, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isDeepStrictEqual } from "node:util";
 
@@ -111,7 +111,8 @@ function npm(args, cwd) {
 }
 
 const bin = {
-  tsc: () => join(app, "node_modules", "typescript", "bin", "tsc"),
+  /** TypeScript 7 (what `npm install typescript` gives), and 6 (`typescript-6`, an npm alias). */
+  tsc: (/** @type {string} */ name) => join(app, "node_modules", name, "bin", "tsc"),
   wrangler: () => join(app, "node_modules", "wrangler", "bin", "wrangler.js"),
 };
 
@@ -253,6 +254,14 @@ function dryRun(name, config) {
   return `${size[1]} (gzip ${size[2]})`;
 }
 
+// Interrupted (Ctrl-C, a CI timeout): stop the servers before leaving.
+for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM"])) {
+  process.on(signal, () => {
+    stopServers();
+    process.exit(1);
+  });
+}
+
 let failed = false;
 try {
   const tarball = await step("npm pack (builds dist/)", () => {
@@ -266,7 +275,9 @@ try {
   });
 
   await step("install the tarball into an empty project", () => {
-    cpSync(here, app, { recursive: true, filter: (src) => !src.endsWith("run.mjs") });
+    // The project's own files only: not this script, nor anything a local install left there.
+    const skip = new Set(["run.mjs", "node_modules", ".wrangler", "worker-configuration.d.ts"]);
+    cpSync(here, app, { recursive: true, filter: (src) => !skip.has(basename(src)) });
     const manifest = JSON.parse(readFileSync(join(app, "package.json"), "utf8"));
     manifest.dependencies["edge-sessions"] = `file:${tarball}`;
     if (process.env.CONSUMER_TEST_HONO) manifest.dependencies.hono = process.env.CONSUMER_TEST_HONO;
@@ -297,13 +308,15 @@ try {
     // imports, `export =`): Bundler only, as Workers projects use them.
     ["hosted/tsconfig.wrangler.json", []],
   ];
-  await step(`typecheck: ${projects.length} projects, strict, Bundler and NodeNext`, async () => {
-    // As many at a time as there are cores: each is one single-threaded tsc.
-    const queue = [...projects];
+  const compilers = ["typescript", "typescript-6"];
+  await step(`typecheck: ${projects.length} projects, TypeScript 7 and 6`, async () => {
+    // As many at a time as there are cores.
+    const queue = compilers.flatMap((compiler) =>
+      projects.map(([project, flags]) => [bin.tsc(compiler), "-p", project, ...flags]),
+    );
     const worker = async () => {
-      for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-        const [project, flags] = next;
-        await runAsync(process.execPath, [bin.tsc(), "-p", project, ...flags]);
+      for (let args = queue.shift(); args !== undefined; args = queue.shift()) {
+        await runAsync(process.execPath, args);
       }
     };
     await Promise.all(Array.from({ length: Math.min(availableParallelism(), 4) }, worker));
