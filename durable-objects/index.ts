@@ -6,6 +6,6 @@ export {
   MAX_MESSAGE_BYTES,
   Outbox,
   type SendBatch,
-} from "./outbox";
-export { SessionManagerObject } from "./session-manager-object";
-export { SCHEMA_VERSION, SqlStore } from "./sql-store";
+} from "./outbox.js";
+export { SessionManagerObject } from "./session-manager-object.js";
+export { SCHEMA_VERSION, SqlStore } from "./sql-store.js";

@@ -1,5 +1,5 @@
-import type { SessionEventBody } from "../src/index";
-import type { SqlStore } from "./sql-store";
+import type { SessionEventBody } from "../src/index.js";
+import type { SqlStore } from "./sql-store.js";
 
 /** Queue limits: 100 messages and 256 KB a batch; 128 KB a message. Keep a margin for framing. */
 export const MAX_BATCH_MESSAGES = 100;

@@ -26,9 +26,9 @@ import {
   shardOf,
   snapshotOf,
   WrongShardError,
-} from "../src/index";
-import { Outbox } from "./outbox";
-import { SqlStore } from "./sql-store";
+} from "../src/index.js";
+import { Outbox } from "./outbox.js";
+import { SqlStore } from "./sql-store.js";
 
 /** Batches one alarm run works through before it yields and re-arms. */
 const SWEEP_BATCHES_PER_ALARM = 40;

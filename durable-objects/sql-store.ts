@@ -1,4 +1,4 @@
-import { DEFAULT_SETTINGS, type SessionStore, type StoredSession } from "../src/index";
+import { DEFAULT_SETTINGS, type SessionStore, type StoredSession } from "../src/index.js";
 
 /** The schema this code reads and writes. Bump it with a migration in `migrate()`. */
 export const SCHEMA_VERSION = 3;

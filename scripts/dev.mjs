@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm start`: make sure .dev.vars exists (copied from .dev.vars.example), then run
-// `wrangler dev` on 127.0.0.1:8787. Extra arguments are passed through to wrangler.
+// `wrangler dev` on 127.0.0.1:8787. Extra arguments are passed through to wrangler, and an
+// `--ip` or `--port` among them replaces the default (`npm start -- --port 8801`).
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -15,10 +16,16 @@ if (!existsSync(devVars)) {
   console.log("Created .dev.vars from .dev.vars.example");
 }
 
+const args = process.argv.slice(2);
 const wrangler = join(root, "node_modules", ".bin", "wrangler");
 const child = spawn(
   wrangler,
-  ["dev", "--ip", "127.0.0.1", "--port", "8787", ...process.argv.slice(2)],
+  [
+    "dev",
+    ...defaultOption(args, "--ip", "127.0.0.1"),
+    ...defaultOption(args, "--port", "8787"),
+    ...args,
+  ],
   { cwd: root, stdio: "inherit" },
 );
 
@@ -28,3 +35,14 @@ for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM"])) {
 child.on("exit", (code, signal) => {
   process.exit(code ?? (signal ? 1 : 0));
 });
+
+/**
+ * `[name, value]`, unless the user's arguments already give `name` (as `--name v` or `--name=v`):
+ * wrangler refuses an option given twice.
+ * @param {string[]} args
+ * @param {string} name
+ * @param {string} value
+ */
+function defaultOption(args, name, value) {
+  return args.some((arg) => arg === name || arg.startsWith(`${name}=`)) ? [] : [name, value];
+}

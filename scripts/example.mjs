@@ -3,7 +3,8 @@
 // in one `wrangler dev`, which wires the example's service binding to the session worker. The
 // example is the first (primary) config, so it answers on http://localhost:8788; the session
 // worker runs beside it. Each worker's .dev.vars is created from its .dev.vars.example if missing.
-// Extra arguments are passed through to wrangler.
+// Extra arguments are passed through to wrangler, and an `--ip` or `--port` among them replaces the
+// default (`npm run example -- --port 8802`).
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
@@ -20,6 +21,7 @@ for (const dir of [root, example]) {
   }
 }
 
+const args = process.argv.slice(2);
 const wrangler = join(root, "node_modules", ".bin", "wrangler");
 const child = spawn(
   wrangler,
@@ -29,11 +31,9 @@ const child = spawn(
     join(example, "wrangler.toml"),
     "-c",
     join(root, "wrangler.toml"),
-    "--ip",
-    "127.0.0.1",
-    "--port",
-    "8788",
-    ...process.argv.slice(2),
+    ...defaultOption(args, "--ip", "127.0.0.1"),
+    ...defaultOption(args, "--port", "8788"),
+    ...args,
   ],
   { cwd: root, stdio: "inherit" },
 );
@@ -44,3 +44,14 @@ for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM"])) {
 child.on("exit", (code, signal) => {
   process.exit(code ?? (signal ? 1 : 0));
 });
+
+/**
+ * `[name, value]`, unless the user's arguments already give `name` (as `--name v` or `--name=v`):
+ * wrangler refuses an option given twice.
+ * @param {string[]} args
+ * @param {string} name
+ * @param {string} value
+ */
+function defaultOption(args, name, value) {
+  return args.some((arg) => arg === name || arg.startsWith(`${name}=`)) ? [] : [name, value];
+}

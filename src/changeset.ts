@@ -1,6 +1,6 @@
-import { InvalidInputError } from "./errors";
-import { assertJsonValue, type JsonObject, type JsonValue } from "./json";
-import { assertSessionKey } from "./names";
+import { InvalidInputError } from "./errors.js";
+import { assertJsonValue, type JsonObject, type JsonValue } from "./json.js";
+import { assertSessionKey } from "./names.js";
 
 /**
  * The changes one unit of work made to one session, applied atomically by a commit: `clear`

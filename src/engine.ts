@@ -1,11 +1,11 @@
-import type { Changeset } from "./changeset";
-import { ConflictError, SessionError, SessionTooLargeError } from "./errors";
-import { type EndReason, SessionBeginEvent, SessionEndEvent, type SessionEvent } from "./events";
-import { frozenCopy, type JsonObject, jsonEqual, utf8Length } from "./json";
-import type { SessionSettings } from "./settings";
-import type { SessionStore } from "./store";
-import { type SessionView, type StoredSession, sessionView, snapshotOf } from "./stored-session";
-import { expiresAt, isExpired, sliceEnd } from "./timeslice";
+import type { Changeset } from "./changeset.js";
+import { ConflictError, SessionError, SessionTooLargeError } from "./errors.js";
+import { type EndReason, SessionBeginEvent, SessionEndEvent, type SessionEvent } from "./events.js";
+import { frozenCopy, type JsonObject, jsonEqual, utf8Length } from "./json.js";
+import type { SessionSettings } from "./settings.js";
+import type { SessionStore } from "./store.js";
+import { type SessionView, type StoredSession, sessionView, snapshotOf } from "./stored-session.js";
+import { expiresAt, isExpired, sliceEnd } from "./timeslice.js";
 
 /** Sessions ended per sweep batch (one transaction each) unless told otherwise. */
 export const DEFAULT_SWEEP_BATCH = 500;

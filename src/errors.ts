@@ -1,4 +1,4 @@
-import type { SessionView } from "./stored-session";
+import type { SessionView } from "./stored-session.js";
 
 /**
  * Typed errors. Each carries a machine-readable `code` and the HTTP `status` that fits it, and

@@ -17,14 +17,14 @@ export {
   type SessionTransport,
   type TransportOptions,
   withRetry,
-} from "./client/index";
+} from "./client/index.js";
 
 // Time
-export { expiresAt, isExpired, sliceEnd, timeslice } from "./timeslice";
+export { expiresAt, isExpired, sliceEnd, timeslice } from "./timeslice.js";
 
 // Sessions and their manager
-export { KeyError, SessionData } from "./data";
-export { SessionDataManager, type SessionDataManagerOptions } from "./manager";
+export { KeyError, SessionData } from "./data.js";
+export { SessionDataManager, type SessionDataManagerOptions } from "./manager.js";
 export {
   type AppSettings,
   DEFAULT_APP_SETTINGS,
@@ -36,7 +36,7 @@ export {
   resolveAppSettings,
   resolveSettings,
   type SessionSettings,
-} from "./settings";
+} from "./settings.js";
 
 // Events
 export {
@@ -46,7 +46,7 @@ export {
   SessionEndEvent,
   type SessionEvent,
   type SessionEventBody,
-} from "./events";
+} from "./events.js";
 
 // Errors, and their transport over RPC and HTTP
 export {
@@ -62,18 +62,25 @@ export {
   SessionUnavailableError,
   SettingsMismatchError,
   WrongShardError,
-} from "./errors";
-export { type ErrorBody, errorBody, errorFromBody, type Result, resultOf, unwrap } from "./result";
+} from "./errors.js";
+export {
+  type ErrorBody,
+  errorBody,
+  errorFromBody,
+  type Result,
+  resultOf,
+  unwrap,
+} from "./result.js";
 
 // The RPC surface of the Durable Object and the service entrypoint
-export type { AppStats, SessionManagerRpc, SessionObjectRpc } from "./protocol";
+export type { AppStats, SessionManagerRpc, SessionObjectRpc } from "./protocol.js";
 
 // Storage: the interface a store implements, the in-memory store, and the rules engine on top
-export { type Changeset, isEmptyChangeset, parseChangeset } from "./changeset";
-export { DEFAULT_SWEEP_BATCH, SessionEngine } from "./engine";
-export { assertJsonValue, type JsonObject, type JsonValue } from "./json";
-export { MemoryStore } from "./memory-store";
-export type { SessionStore } from "./store";
+export { type Changeset, isEmptyChangeset, parseChangeset } from "./changeset.js";
+export { DEFAULT_SWEEP_BATCH, SessionEngine } from "./engine.js";
+export { assertJsonValue, type JsonObject, type JsonValue } from "./json.js";
+export { MemoryStore } from "./memory-store.js";
+export type { SessionStore } from "./store.js";
 export {
   type CommitResult,
   commitResult,
@@ -84,9 +91,9 @@ export {
   type StoredSession,
   sessionView,
   snapshotOf,
-} from "./stored-session";
+} from "./stored-session.js";
 
 // Names: apps, keys, and the Durable Object that holds a key
-export { APP_NAME_PATTERN, assertAppName, assertSessionKey, SESSION_KEY_PATTERN } from "./names";
-export { objectName, shardOf } from "./naming";
-export { type Placement, type SessionObjectNamespace, SessionRouter } from "./router";
+export { APP_NAME_PATTERN, assertAppName, assertSessionKey, SESSION_KEY_PATTERN } from "./names.js";
+export { objectName, shardOf } from "./naming.js";
+export { type Placement, type SessionObjectNamespace, SessionRouter } from "./router.js";

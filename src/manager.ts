@@ -1,11 +1,11 @@
-import { SessionData } from "./data";
-import { SessionEngine } from "./engine";
-import type { SessionBeginEvent, SessionEndEvent, SessionEvent } from "./events";
-import { MemoryStore } from "./memory-store";
-import { assertAppName, assertSessionKey } from "./names";
-import { resolveSettings, type SessionSettings } from "./settings";
-import type { SessionStore } from "./store";
-import { snapshotOf } from "./stored-session";
+import { SessionData } from "./data.js";
+import { SessionEngine } from "./engine.js";
+import type { SessionBeginEvent, SessionEndEvent, SessionEvent } from "./events.js";
+import { MemoryStore } from "./memory-store.js";
+import { assertAppName, assertSessionKey } from "./names.js";
+import { resolveSettings, type SessionSettings } from "./settings.js";
+import type { SessionStore } from "./store.js";
+import { snapshotOf } from "./stored-session.js";
 
 /** Options of `SessionDataManager`. Settings default as in repoze.session. */
 export interface SessionDataManagerOptions extends Partial<SessionSettings> {

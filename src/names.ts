@@ -1,4 +1,4 @@
-import { InvalidKeyError } from "./errors";
+import { InvalidKeyError } from "./errors.js";
 
 /** App names: 1–64 characters of `a-z 0-9 _ -`, starting with a letter or digit. */
 export const APP_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;

@@ -1,4 +1,4 @@
-import { assertAppName } from "./names";
+import { assertAppName } from "./names.js";
 
 /**
  * The name of the Durable Object that holds `key` of `app`. With one shard (the default) an app

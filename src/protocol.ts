@@ -1,6 +1,6 @@
-import type { Result } from "./result";
-import type { AppSettings } from "./settings";
-import type { CommitResult, SessionView } from "./stored-session";
+import type { Result } from "./result.js";
+import type { AppSettings } from "./settings.js";
+import type { CommitResult, SessionView } from "./stored-session.js";
 
 /** What `stats` reports about an app (of one Durable Object, i.e. one shard). */
 export interface AppStats {

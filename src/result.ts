@@ -6,8 +6,8 @@ import {
   SessionTooLargeError,
   SettingsMismatchError,
   WrongShardError,
-} from "./errors";
-import { type SessionView, sessionView } from "./stored-session";
+} from "./errors.js";
+import { type SessionView, sessionView } from "./stored-session.js";
 
 /**
  * An error as it crosses RPC and HTTP: `{ code, message, status }` plus the fields of its typed

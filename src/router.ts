@@ -1,9 +1,9 @@
-import { SessionError, WrongShardError } from "./errors";
-import { objectName, shardOf } from "./naming";
-import type { AppStats, SessionManagerRpc, SessionObjectRpc } from "./protocol";
-import { errorBody, type Result, resultOf, unwrap } from "./result";
-import { type AppSettings, resolveAppSettings } from "./settings";
-import type { CommitResult, SessionView } from "./stored-session";
+import { SessionError, WrongShardError } from "./errors.js";
+import { objectName, shardOf } from "./naming.js";
+import type { AppStats, SessionManagerRpc, SessionObjectRpc } from "./protocol.js";
+import { errorBody, type Result, resultOf, unwrap } from "./result.js";
+import { type AppSettings, resolveAppSettings } from "./settings.js";
+import type { CommitResult, SessionView } from "./stored-session.js";
 
 /** A Durable Object namespace, as far as the router needs it. */
 export interface SessionObjectNamespace {

@@ -1,4 +1,4 @@
-import { InvalidInputError } from "./errors";
+import { InvalidInputError } from "./errors.js";
 
 /** An app's session settings. */
 export interface SessionSettings {

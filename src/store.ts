@@ -1,4 +1,4 @@
-import type { StoredSession } from "./stored-session";
+import type { StoredSession } from "./stored-session.js";
 
 /**
  * Synchronous storage of one app's sessions: the part that ZODB's FileStorage played in

@@ -1,4 +1,4 @@
-import type { JsonObject } from "./json";
+import type { JsonObject } from "./json.js";
 
 /**
  * A session as a manager hands it out: what a `SessionData` is built from, what the RPC and HTTP

@@ -1,14 +1,14 @@
-import { SessionData } from "../data";
-import { ConflictError } from "../errors";
-import { assertAppName, assertSessionKey } from "../names";
-import type { SessionManagerRpc } from "../protocol";
-import { type Placement, type SessionObjectNamespace, SessionRouter } from "../router";
-import type { AppSettings } from "../settings";
-import type { SessionSnapshot, SessionView } from "../stored-session";
-import { type HttpTransportOptions, httpTransport } from "./http-transport";
-import { rpcTransport } from "./rpc-transport";
-import type { TransportOptions } from "./service-errors";
-import type { SessionTransport } from "./transport";
+import { SessionData } from "../data.js";
+import { ConflictError } from "../errors.js";
+import { assertAppName, assertSessionKey } from "../names.js";
+import type { SessionManagerRpc } from "../protocol.js";
+import { type Placement, type SessionObjectNamespace, SessionRouter } from "../router.js";
+import type { AppSettings } from "../settings.js";
+import type { SessionSnapshot, SessionView } from "../stored-session.js";
+import { type HttpTransportOptions, httpTransport } from "./http-transport.js";
+import { rpcTransport } from "./rpc-transport.js";
+import type { TransportOptions } from "./service-errors.js";
+import type { SessionTransport } from "./transport.js";
 
 /** Options of every factory: the app's settings (repoze's defaults) and the client's clock. */
 export interface FactoryOptions extends Partial<AppSettings> {

@@ -1,15 +1,15 @@
-import type { Changeset } from "../changeset";
+import type { Changeset } from "../changeset.js";
 import {
   type SessionError,
   SessionOverloadedError,
   SessionTimeoutError,
   SessionUnavailableError,
-} from "../errors";
-import { type ErrorBody, errorFromBody } from "../result";
-import type { AppSettings } from "../settings";
-import { type SessionSnapshot, type SessionView, sessionView } from "../stored-session";
-import { serviceError, type TransportOptions, timeoutError, timeoutOf } from "./service-errors";
-import type { SessionTransport } from "./transport";
+} from "../errors.js";
+import { type ErrorBody, errorFromBody } from "../result.js";
+import type { AppSettings } from "../settings.js";
+import { type SessionSnapshot, type SessionView, sessionView } from "../stored-session.js";
+import { serviceError, type TransportOptions, timeoutError, timeoutOf } from "./service-errors.js";
+import type { SessionTransport } from "./transport.js";
 
 /** Options of the HTTP transport. */
 export interface HttpTransportOptions extends TransportOptions {

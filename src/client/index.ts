@@ -9,8 +9,8 @@ export {
   ServiceSessionManagerFactory,
   SessionManagerFactory,
   withRetry,
-} from "./factory";
-export { type HttpTransportOptions, httpTransport } from "./http-transport";
-export { rpcTransport } from "./rpc-transport";
-export { DEFAULT_CALL_TIMEOUT_MS, type TransportOptions } from "./service-errors";
-export type { SessionTransport } from "./transport";
+} from "./factory.js";
+export { type HttpTransportOptions, httpTransport } from "./http-transport.js";
+export { rpcTransport } from "./rpc-transport.js";
+export { DEFAULT_CALL_TIMEOUT_MS, type TransportOptions } from "./service-errors.js";
+export type { SessionTransport } from "./transport.js";

@@ -1,10 +1,10 @@
-import type { Changeset } from "../changeset";
-import type { SessionManagerRpc } from "../protocol";
-import { type Result, unwrap } from "../result";
-import type { AppSettings } from "../settings";
-import { isStored } from "../stored-session";
-import { serviceError, type TransportOptions, timeoutOf, withTimeout } from "./service-errors";
-import type { SessionTransport } from "./transport";
+import type { Changeset } from "../changeset.js";
+import type { SessionManagerRpc } from "../protocol.js";
+import { type Result, unwrap } from "../result.js";
+import type { AppSettings } from "../settings.js";
+import { isStored } from "../stored-session.js";
+import { serviceError, type TransportOptions, timeoutOf, withTimeout } from "./service-errors.js";
+import type { SessionTransport } from "./transport.js";
 
 /** How often a call that failed with a `retryable` (and not `overloaded`) error is tried again. */
 const RETRIES = 3;

@@ -1,5 +1,5 @@
 // Hono middleware: cookie sessions for any Hono app.
-export { CookieSigner, newSessionId, rawCookie, SESSION_ID_BYTES } from "./cookie-signature";
+export { CookieSigner, newSessionId, rawCookie, SESSION_ID_BYTES } from "./cookie-signature.js";
 export {
   type AnySessionData,
   FLASH_KEY,
@@ -8,4 +8,4 @@ export {
   type SessionShape,
   type SessionsOptions,
   sessions,
-} from "./sessions";
+} from "./sessions.js";

@@ -2,12 +2,12 @@ import { type Context, Context as HonoContext, type MiddlewareHandler, type Next
 import { deleteCookie, setCookie } from "hono/cookie";
 import { matchedRoutes } from "hono/route";
 import type { CookieOptions } from "hono/utils/cookie";
-import type { RemoteSessionManager, SessionManagerFactory } from "../client/factory";
-import type { SessionData } from "../data";
-import { ConflictError, SessionError } from "../errors";
-import type { JsonValue } from "../json";
-import { shardOf } from "../naming";
-import { CookieSigner, newSessionId, rawCookie } from "./cookie-signature";
+import type { RemoteSessionManager, SessionManagerFactory } from "../client/factory.js";
+import type { SessionData } from "../data.js";
+import { ConflictError, SessionError } from "../errors.js";
+import type { JsonValue } from "../json.js";
+import { shardOf } from "../naming.js";
+import { CookieSigner, newSessionId, rawCookie } from "./cookie-signature.js";
 
 /** The data key under which flash messages wait for the next request. */
 export const FLASH_KEY = "_flash";

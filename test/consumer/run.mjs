@@ -1,0 +1,407 @@
+#!/usr/bin/env node
+// `npm run test:consumer`: the package as a user gets it. Packs the working tree (`npm pack`,
+// which builds dist/), installs the tarball into a copy of test/consumer in a temporary directory
+// (its other dependencies from the npm registry, the npm cache first), then there:
+//   1. typechecks the Node program and both Workers with strict settings and skipLibCheck off,
+//      with moduleResolution Bundler and again with NodeNext, with TypeScript 7 and 6;
+//   2. checks what each entry point exports against test/consumer/exports.json;
+//   3. `wrangler deploy --dry-run`s both Workers and the session worker, and reports their sizes;
+//   4. starts the session worker from the installed package (`wrangler dev -c
+//      node_modules/edge-sessions/wrangler.toml`, with a random API token), runs the plain Node
+//      program against its HTTP API, and runs the service-bound Worker beside it (a second
+//      `wrangler dev`, the local development recipe of the README) and the Worker that hosts the
+//      Durable Object itself, each answering real requests.
+// Ports: CONSUMER_TEST_PORT=N uses N to N+5; otherwise free ports. KEEP=1 keeps the directory.
+// CONSUMER_TEST_HONO=4.13.0 installs that hono instead (to try the low end of the peer range).
+import { execFile, execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { availableParallelism, tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { isDeepStrictEqual } from "node:util";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..", "..");
+const work = mkdtempSync(join(tmpdir(), "edge-sessions-consumer-"));
+const app = join(work, "app");
+const started = Date.now();
+/** @type {import("node:child_process").ChildProcess[]} */
+const servers = [];
+
+const env = {
+  ...process.env,
+  // No telemetry, and a dev registry of our own: service bindings reach only the workers of this
+  // run, never another `wrangler dev` on the machine.
+  WRANGLER_SEND_METRICS: "false",
+  WRANGLER_REGISTRY_PATH: join(work, "registry"),
+  CI: process.env.CI ?? "1",
+};
+
+/**
+ * Runs a step, printing its name and how long it took.
+ * @template T
+ * @param {string} name
+ * @param {() => T | Promise<T>} fn
+ * @returns {Promise<T>}
+ */
+async function step(name, fn) {
+  const t0 = Date.now();
+  process.stdout.write(`- ${name} ... `);
+  const result = await fn();
+  console.log(`${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return result;
+}
+
+/**
+ * Runs a command to completion; its output is shown only when it fails.
+ * @param {string} command
+ * @param {string[]} args
+ * @returns {string} its standard output
+ */
+function run(command, args, cwd = app, extraEnv = {}) {
+  try {
+    return execFileSync(command, args, {
+      cwd,
+      env: { ...env, ...extraEnv },
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: 10 * 60_000,
+    });
+  } catch (error) {
+    const e = /** @type {{ stdout?: string, stderr?: string }} */ (error);
+    console.error(
+      `\n$ ${[command, ...args].join(" ")}  (in ${cwd})\n${e.stdout ?? ""}${e.stderr ?? ""}`,
+    );
+    throw new Error(`Command failed: ${[command, ...args].join(" ")}`);
+  }
+}
+
+/**
+ * Runs a command to completion in the background; its output is shown only when it fails.
+ * @param {string} command
+ * @param {string[]} args
+ * @returns {Promise<void>}
+ */
+function runAsync(command, args) {
+  return new Promise((resolve, reject) => {
+    execFile(
+      command,
+      args,
+      { cwd: app, env, maxBuffer: 64 * 1024 * 1024, timeout: 10 * 60_000 },
+      (error, stdout, stderr) => {
+        if (error === null) return resolve();
+        console.error(`\n$ ${[command, ...args].join(" ")}  (in ${app})\n${stdout}${stderr}`);
+        reject(new Error(`Command failed: ${[command, ...args].join(" ")}`));
+      },
+    );
+  });
+}
+
+/**
+ * npm, as the npm that runs this script (or the one on PATH).
+ * @param {string[]} args
+ * @param {string} cwd
+ */
+function npm(args, cwd) {
+  const cli = process.env.npm_execpath;
+  return cli ? run(process.execPath, [cli, ...args], cwd) : run("npm", args, cwd);
+}
+
+const bin = {
+  /** TypeScript 7 (what `npm install typescript` gives), and 6 (`typescript-6`, an npm alias). */
+  tsc: (/** @type {string} */ name) => join(app, "node_modules", name, "bin", "tsc"),
+  wrangler: () => join(app, "node_modules", "wrangler", "bin", "wrangler.js"),
+};
+
+/**
+ * A port: CONSUMER_TEST_PORT + offset, or one the system says is free.
+ * @param {number} offset
+ * @returns {Promise<number>}
+ */
+async function port(offset) {
+  const base = Number(process.env.CONSUMER_TEST_PORT);
+  if (base > 0) return base + offset;
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+/**
+ * Starts `wrangler dev` in the background; resolves with its URL once `path` answers.
+ * @param {number} index its ports are CONSUMER_TEST_PORT + 2 index and the next one
+ * @param {string} name
+ * @param {string[]} args
+ * @param {string} path
+ */
+async function wranglerDev(index, name, args, path) {
+  const http = await port(index * 2);
+  const inspector = await port(index * 2 + 1);
+  const log = join(work, `${name}.log`);
+  const child = spawn(
+    process.execPath,
+    [
+      bin.wrangler(),
+      "dev",
+      ...args,
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(http),
+      "--inspector-port",
+      String(inspector),
+      // One directory each: processes starting at once would lock each other's database.
+      "--persist-to",
+      join(work, "state", name),
+      "--show-interactive-dev-session=false",
+    ],
+    { cwd: app, env, detached: true, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  servers.push(child);
+  let output = "";
+  child.stdout?.on("data", (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on("data", (chunk) => {
+    output += chunk;
+  });
+  const url = `http://127.0.0.1:${http}`;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) break;
+    try {
+      const response = await fetch(`${url}${path}`);
+      if (response.status < 500) return url;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  writeFileSync(log, output);
+  console.error(`\n${output}`);
+  throw new Error(`wrangler dev (${name}) did not answer on ${url}${path}; its output is above.`);
+}
+
+function stopServers() {
+  for (const child of servers) {
+    if (child.pid !== undefined && child.exitCode === null) {
+      try {
+        process.kill(-child.pid, "SIGTERM"); // wrangler and the workerd it started
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+/**
+ * A cookie-keeping client of one Worker: `(method, path)` answers `{ status, body }`.
+ * @param {string} base
+ */
+function browser(base) {
+  let cookie = "";
+  /** @type {(method: string, path: string) => Promise<{ status: number, body: unknown }>} */
+  return async (method, path) => {
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: cookie ? { cookie } : {},
+      redirect: "manual",
+    });
+    const set = response.headers.get("set-cookie");
+    if (set !== null) cookie = set.split(";")[0] ?? "";
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : null };
+  };
+}
+
+/**
+ * @param {unknown} actual
+ * @param {unknown} expected
+ * @param {string} what
+ */
+function expect(actual, expected, what) {
+  if (!isDeepStrictEqual(actual, expected)) {
+    throw new Error(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+  }
+}
+
+/**
+ * `wrangler deploy --dry-run` of one Worker; its upload size as wrangler prints it.
+ * @param {string} name
+ * @param {string} config
+ */
+function dryRun(name, config) {
+  const out = run(process.execPath, [
+    bin.wrangler(),
+    "deploy",
+    "--dry-run",
+    "-c",
+    config,
+    "--outdir",
+    join(work, "dry-run", name),
+  ]);
+  const size = /Total Upload: ([\d.]+ KiB) \/ gzip: ([\d.]+ KiB)/.exec(out);
+  if (size === null) throw new Error(`No upload size in the output of the dry run:\n${out}`);
+  return `${size[1]} (gzip ${size[2]})`;
+}
+
+// Interrupted (Ctrl-C, a CI timeout): stop the servers before leaving.
+for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM"])) {
+  process.on(signal, () => {
+    stopServers();
+    process.exit(1);
+  });
+}
+
+let failed = false;
+try {
+  const tarball = await step("npm pack (builds dist/)", () => {
+    const out = npm(["pack", "--json", "--pack-destination", work], root);
+    const [info] = JSON.parse(out.slice(out.indexOf("[")));
+    console.log(
+      `\n  ${info.filename}: ${(info.size / 1000).toFixed(1)} kB packed, ` +
+        `${(info.unpackedSize / 1000).toFixed(1)} kB unpacked, ${info.entryCount} files`,
+    );
+    return join(work, info.filename);
+  });
+
+  await step("install the tarball into an empty project", () => {
+    // The project's own files only: not this script, nor anything a local install left there.
+    const skip = new Set(["run.mjs", "node_modules", ".wrangler", "worker-configuration.d.ts"]);
+    cpSync(here, app, { recursive: true, filter: (src) => !skip.has(basename(src)) });
+    const manifest = JSON.parse(readFileSync(join(app, "package.json"), "utf8"));
+    manifest.dependencies["edge-sessions"] = `file:${tarball}`;
+    if (process.env.CONSUMER_TEST_HONO) manifest.dependencies.hono = process.env.CONSUMER_TEST_HONO;
+    writeFileSync(join(app, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+    npm(["install", "--prefer-offline", "--no-audit", "--no-fund"], app);
+  });
+
+  await step("wrangler types (hosted Worker)", () => {
+    run(process.execPath, [
+      bin.wrangler(),
+      "types",
+      "-c",
+      "hosted/wrangler.toml",
+      "hosted/worker-configuration.d.ts",
+    ]);
+  });
+
+  const nodeNext = ["--module", "NodeNext", "--moduleResolution", "NodeNext"];
+  /** @type {[string, string[]][]} */
+  const projects = [
+    ["node/tsconfig.json", []],
+    ["node/tsconfig.json", nodeNext],
+    ["service/tsconfig.json", []],
+    ["service/tsconfig.json", nodeNext],
+    ["hosted/tsconfig.json", []],
+    ["hosted/tsconfig.json", nodeNext],
+    // wrangler's generated types do not typecheck under NodeNext themselves (extensionless
+    // imports, `export =`): Bundler only, as Workers projects use them.
+    ["hosted/tsconfig.wrangler.json", []],
+  ];
+  const compilers = ["typescript", "typescript-6"];
+  await step(`typecheck: ${projects.length} projects, TypeScript 7 and 6`, async () => {
+    // As many at a time as there are cores.
+    const queue = compilers.flatMap((compiler) =>
+      projects.map(([project, flags]) => [bin.tsc(compiler), "-p", project, ...flags]),
+    );
+    const worker = async () => {
+      for (let args = queue.shift(); args !== undefined; args = queue.shift()) {
+        await runAsync(process.execPath, args);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(availableParallelism(), 4) }, worker));
+  });
+
+  await step("exports of each entry point", () => {
+    const actual = JSON.parse(run(process.execPath, ["node/exports.mjs"]));
+    const expected = JSON.parse(readFileSync(join(here, "exports.json"), "utf8"));
+    expect(actual, expected, "exports (update test/consumer/exports.json on purpose)");
+  });
+
+  /** @type {Record<string, string>} */
+  const sizes = {};
+  /** @type {[string, string][]} */
+  const workers = [
+    ["service", "service/wrangler.toml"],
+    ["hosted", "hosted/wrangler.toml"],
+    ["sessions", "node_modules/edge-sessions/wrangler.toml"],
+  ];
+  for (const [name, config] of workers) {
+    sizes[name] = await step(`wrangler deploy --dry-run (${config})`, () => dryRun(name, config));
+  }
+
+  const token = randomBytes(24).toString("base64url");
+  const [sessionsUrl, serviceUrl, hostedUrl] = await step("wrangler dev: three Workers", () =>
+    Promise.all([
+      wranglerDev(
+        0,
+        "sessions",
+        ["-c", "node_modules/edge-sessions/wrangler.toml", "--var", `SESSIONS_API_TOKEN:${token}`],
+        "/healthz",
+      ),
+      wranglerDev(1, "service", ["-c", "service/wrangler.toml"], "/favicon.ico"),
+      wranglerDev(2, "hosted", ["-c", "hosted/wrangler.toml"], "/favicon.ico"),
+    ]),
+  );
+
+  await step("HTTP API: refuses a wrong token", async () => {
+    const response = await fetch(`${sessionsUrl}/v1/apps/shop`, {
+      headers: { authorization: "Bearer wrong" },
+    });
+    expect(response.status, 401, "status without the token");
+  });
+
+  await step("plain Node program over HTTP", () => {
+    const out = run(process.execPath, ["node/client.mjs"], app, {
+      SESSIONS_URL: sessionsUrl,
+      SESSIONS_TOKEN: token,
+    });
+    process.stdout.write(`\n${out.replace(/^/gm, "  ")}`);
+  });
+
+  await step("service-bound Worker with the Hono middleware", async () => {
+    const visit = browser(serviceUrl);
+    expect(await visit("GET", "/"), { status: 200, body: { visits: 1 } }, "first visit");
+    expect(await visit("GET", "/"), { status: 200, body: { visits: 2 } }, "second visit");
+    expect(await browser(serviceUrl)("GET", "/"), { status: 200, body: { visits: 1 } }, "other");
+  });
+
+  await step("Worker hosting the Durable Object", async () => {
+    const visit = browser(hostedUrl);
+    expect(await visit("GET", "/"), { status: 200, body: { visits: 1 } }, "first visit");
+    expect(await visit("GET", "/"), { status: 200, body: { visits: 2 } }, "second visit");
+    expect((await visit("POST", "/logout")).status, 204, "logout");
+    expect(await visit("GET", "/"), { status: 200, body: { visits: 1 } }, "after logout");
+    const ended = (await visit("GET", "/ended")).body;
+    expect(
+      Array.isArray(ended) && ended.length === 1 && /:invalidated$/.test(String(ended[0])),
+      true,
+      `ended sessions ${JSON.stringify(ended)}`,
+    );
+  });
+
+  console.log(
+    `\nConsumer test passed in ${((Date.now() - started) / 1000).toFixed(0)} s. ` +
+      `Bundles: service-bound Worker ${sizes.service}, hosting Worker ${sizes.hosted}, ` +
+      `session worker ${sizes.sessions}.`,
+  );
+} catch (error) {
+  failed = true;
+  console.error(`\nConsumer test failed: ${error instanceof Error ? error.message : error}`);
+  console.error(`Files kept in ${work}`);
+} finally {
+  stopServers();
+  if (!failed && !process.env.KEEP) rmSync(work, { recursive: true, force: true });
+  else if (!failed) console.log(`Files kept in ${work}`);
+}
+process.exitCode = failed ? 1 : 0;
