@@ -7,8 +7,8 @@ import {
   type SessionEndEvent,
 } from "edge-sessions";
 import { SessionManagerObject } from "edge-sessions/durable-object";
-import { sessions } from "edge-sessions/hono";
-import { Hono, type MiddlewareHandler } from "hono";
+import { type SessionEnv, sessions } from "edge-sessions/hono";
+import { Hono } from "hono";
 
 const APP = "hosted";
 
@@ -32,25 +32,20 @@ interface Bindings {
   SESSION_SECRET: string;
 }
 
-const middlewares = new WeakMap<Bindings, MiddlewareHandler>();
+type Data = { visits: number };
 
-const app = new Hono<{ Bindings: Bindings }>();
+const app = new Hono<{ Bindings: Bindings } & SessionEnv<Data>>();
 
-app.use((c, next) => {
-  let middleware = middlewares.get(c.env);
-  if (middleware === undefined) {
-    middleware = sessions({
-      factory: new DurableObjectSessionManagerFactory(c.env.SESSION_MANAGER, APP),
-      secret: c.env.SESSION_SECRET,
-    });
-    middlewares.set(c.env, middleware);
-  }
-  return middleware(c, next);
-});
+app.use(
+  sessions<Data>({
+    factory: (c) => new DurableObjectSessionManagerFactory(c.env.SESSION_MANAGER, APP),
+    secret: (c) => c.env.SESSION_SECRET,
+  }),
+);
 
 app.get("/", async (c) => {
   const session = c.get("session");
-  const visits = ((await session.get<number>("visits")) ?? 0) + 1;
+  const visits = ((await session.get("visits")) ?? 0) + 1;
   await session.set("visits", visits);
   return c.json({ visits });
 });
