@@ -18,6 +18,12 @@ export interface Changeset {
   invalidate?: boolean;
   /** An assigned or updated `lastModified`. */
   lastModified?: number | null;
+  /**
+   * Apply only to exactly this stored session: its `sid` and `version` must be the stored ones,
+   * with no per-key merge from an older version. Otherwise the commit fails with 412
+   * `precondition_failed` and writes nothing. The HTTP API sets it for `If-Match`.
+   */
+  exact?: boolean;
 }
 
 /** Whether the changeset changes anything at all. */
@@ -40,6 +46,7 @@ const CHANGESET_FIELDS = new Set([
   "clear",
   "invalidate",
   "lastModified",
+  "exact",
 ]);
 
 /**
@@ -104,11 +111,14 @@ export function parseChangeset(key: string, input: unknown): Changeset {
       throw invalid(`key ${JSON.stringify(both)} is both in "set" and "delete"`);
     changes.delete = deleted;
   }
-  for (const flag of ["clear", "invalidate"] as const) {
+  for (const flag of ["clear", "invalidate", "exact"] as const) {
     if (body[flag] !== undefined) {
       if (typeof body[flag] !== "boolean") throw invalid(`"${flag}" must be true or false`);
       changes[flag] = body[flag];
     }
+  }
+  if (changes.exact && version === 0) {
+    throw invalid('"exact" needs the sid and version of a stored session (version 1 or more)');
   }
   if (body.lastModified !== undefined) {
     const lm = body.lastModified;

@@ -58,13 +58,20 @@ export class SessionEngine {
 
   /**
    * Applies a changeset (SPEC §5). Returns the stored session after it, or `null` when nothing is
-   * stored (invalidated, or a new session with no changes). Throws `ConflictError` or
-   * `SessionTooLargeError`; then nothing is written.
+   * stored (invalidated, or a new session with no changes). Throws `ConflictError` (also for an
+   * `exact` changeset whose sid and version are not the stored ones) or `SessionTooLargeError`;
+   * then nothing is written.
    */
   commit(changes: Changeset, now: number): StoredSession | null {
     return this.#run((events) => {
       const slice = this.slice(now);
       const stored = this.#live(changes.key, slice, now, events, false);
+      if (
+        changes.exact &&
+        (stored === undefined || stored.sid !== changes.sid || stored.version !== changes.version)
+      ) {
+        throw new ConflictError(changes.key, "precondition", stored ? snapshotOf(stored) : null);
+      }
       // A snapshot of a stored session commits only to that very session (same sid): after it
       // ended, another session at the same key is not its to change.
       if (changes.version > 0 && (stored === undefined || stored.sid !== changes.sid)) {

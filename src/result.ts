@@ -1,5 +1,6 @@
 import {
   ConflictError,
+  type ConflictReason,
   InvalidInputError,
   InvalidKeyError,
   SessionError,
@@ -53,10 +54,11 @@ export function errorFromBody(body: ErrorBody, key = ""): SessionError {
   switch (body.code) {
     case "conflict":
     case "session_ended":
+    case "precondition_failed":
       return Object.assign(
         new ConflictError(
           body.current?.key ?? key,
-          body.code === "conflict" ? "conflict" : "ended",
+          CONFLICT_REASONS[body.code] ?? "conflict",
           body.current ?? null,
           body.keys ?? [],
         ),
@@ -77,6 +79,12 @@ export function errorFromBody(body: ErrorBody, key = ""): SessionError {
       return new SessionError(body.code, body.status, body.message);
   }
 }
+
+const CONFLICT_REASONS: Record<string, ConflictReason> = {
+  conflict: "conflict",
+  session_ended: "ended",
+  precondition_failed: "precondition",
+};
 
 /** The value of a result, or its error thrown. */
 export function unwrap<T>(result: Result<T>): T {
