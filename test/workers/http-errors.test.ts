@@ -2,8 +2,8 @@
 // nothing, and none reaches a Durable Object it should not, or ends in a 500.
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { api } from "../../worker/app";
 import { MAX_BODY_BYTES } from "../../worker/body";
+import { apiRequest } from "./helpers";
 
 const AUTH = { Authorization: "Bearer test-token" };
 const BASE = "https://sessions.test";
@@ -79,7 +79,7 @@ describe("authentication", () => {
     ["empty", ""],
     ["not set", undefined],
   ])("fails closed when the token secret is %s: 503 not_configured", async (_, token) => {
-    const res = await api.request(
+    const res = await apiRequest(
       `/v1/apps/${newApp()}/sessions/abc`,
       { method: "POST", headers: AUTH },
       { ...env, SESSIONS_API_TOKEN: token } as Cloudflare.Env,
@@ -105,14 +105,14 @@ describe("app names and session keys", () => {
     ["a malformed escape in the key", "/v1/apps/shop/sessions/%E0%A4%A"],
   ])("refuses %s with 400 invalid_key before reaching a Durable Object", async (_, path) => {
     for (const method of ["POST", "GET", "DELETE"]) {
-      const res = await api.request(path, { method, headers: AUTH }, noObjects);
+      const res = await apiRequest(path, { method, headers: AUTH }, noObjects);
       expect(res.status).toBe(400);
       expect((await errorOf(res)).code).toBe("invalid_key");
     }
   });
 
   it("refuses a bad app name on the app routes with 400 invalid_key", async () => {
-    const res = await api.request("/v1/apps/A_B", { headers: AUTH }, noObjects);
+    const res = await apiRequest("/v1/apps/A_B", { headers: AUTH }, noObjects);
     expect(res.status).toBe(400);
     expect(await errorOf(res)).toEqual({
       code: "invalid_key",
@@ -153,7 +153,7 @@ describe("routes and methods", () => {
     ["PATCH", "/v1/apps/shop", "GET, HEAD, POST, PUT"],
     ["GET", "/v1/apps/shop/sessions/abc/regenerate", "POST"],
   ])("answers %s %s with 405 and Allow: %s", async (method, path, allow) => {
-    const res = await api.request(path, { method, headers: AUTH }, noObjects);
+    const res = await apiRequest(path, { method, headers: AUTH }, noObjects);
     expect(res.status).toBe(405);
     expect(res.headers.get("Allow")).toBe(allow);
     expect(await errorOf(res)).toEqual({
@@ -254,7 +254,7 @@ describe("request bodies", () => {
         if (sent > 4 * MAX_BODY_BYTES) controller.close();
       },
     });
-    const res = await api.request(
+    const res = await apiRequest(
       `/v1/apps/${newApp()}/sessions/abc`,
       { method: "PATCH", headers: { ...AUTH, "Content-Type": "application/json" }, body: stream },
       noObjects,
