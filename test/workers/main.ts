@@ -19,7 +19,8 @@ export { SessionService } from "../../worker/index";
  * the test that made it fails.
  */
 export default {
-  ...worker,
+  // Calls through, so that tests can spy on the worker's handlers.
+  queue: (batch) => worker.queue(batch),
   async fetch(request, env, ctx) {
     const response = await worker.fetch(request, env, ctx);
     await expectContract(request.method, request.url, response);
