@@ -35,11 +35,11 @@ export function route<R extends RouteDeclaration>(
   declaration: R,
   handler: Handler<R>,
 ): void {
-  const params = declaration.params ? v.strictObject(declaration.params) : undefined;
+  const params = Object.entries(declaration.params ?? {});
   const body = declaration.body;
   app.on(declaration.method.toUpperCase(), honoPath(declaration.path), async (c) => {
     const input = {
-      params: params ? validParams(params, c.req.param()) : {},
+      params: validParams(params, c),
       body: body ? await validBody(body, c) : undefined,
     } as Input<R>;
     return handler(c, input);
@@ -67,10 +67,18 @@ export function honoPath(path: string): string {
   return path.replace(/\{([^}]+)\}/g, ":$1");
 }
 
-function validParams<S extends v.GenericSchema>(schema: S, given: unknown): v.InferOutput<S> {
-  const result = v.safeParse(schema, given, { abortEarly: true });
-  if (!result.success) throw new InvalidKeyError(result.issues[0].message);
-  return result.output;
+/** The path parameters, each checked by its schema (`v.is` first: this runs on every read). */
+function validParams(params: [string, v.GenericSchema][], c: Context<Env>): Record<string, string> {
+  const valid: Record<string, string> = {};
+  for (const [name, schema] of params) {
+    const value = c.req.param(name);
+    if (!v.is(schema, value)) {
+      const result = v.safeParse(schema, value, { abortEarly: true });
+      throw new InvalidKeyError(result.issues?.[0]?.message ?? `Invalid ${name}.`);
+    }
+    valid[name] = value as string;
+  }
+  return valid;
 }
 
 async function validBody(declaration: BodyDeclaration, c: Context<Env>): Promise<unknown> {
