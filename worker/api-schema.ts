@@ -89,6 +89,14 @@ export const NotStored = v.pipe(
 
 const changesetMessage = (what: string) => () => what;
 
+/**
+ * Whether a strict object's issue is an unknown key of an object, rather than a value that is
+ * not an object at all (Valibot takes an array for an object whose keys are "0", "1", …).
+ */
+function isUnknownKey(issue: v.BaseIssue<unknown>): boolean {
+  return issue.expected === "never" && !Array.isArray(issue.path?.[0]?.input);
+}
+
 /** A `PATCH` body: the changes a unit of work made to the session at the path. */
 export const Changeset = v.pipe(
   v.strictObject(
@@ -179,7 +187,7 @@ export const Changeset = v.pipe(
       ),
     },
     (issue) =>
-      issue.expected === "never"
+      isUnknownKey(issue)
         ? `unknown field ${JSON.stringify(issue.input)}`
         : "a changeset must be a JSON object like { version, set?, delete?, clear?, invalidate?, lastModified? }",
   ),
@@ -252,7 +260,7 @@ export const AppSettingsInput = v.pipe(
       ),
     },
     (issue) =>
-      issue.expected === "never"
+      isUnknownKey(issue)
         ? `Unknown app setting ${JSON.stringify(issue.input)}: use ${SETTINGS_SHAPE}.`
         : `App settings must be a JSON object like { ${SETTINGS_SHAPE} }.`,
   ),

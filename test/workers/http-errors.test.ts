@@ -345,3 +345,45 @@ describe("no bad input ends in a 500", () => {
     }
   });
 });
+
+describe("messages of bodies that do not fit the API's schemas", () => {
+  it.each([
+    [
+      "PATCH",
+      "sessions/abc",
+      [{ version: 0 }],
+      "Invalid changeset: a changeset must be a JSON object",
+    ],
+    [
+      "PATCH",
+      "sessions/abc",
+      { version: 0, colour: "red" },
+      'Invalid changeset: unknown field "colour".',
+    ],
+    ["PATCH", "sessions/abc", { version: "1" }, 'Invalid changeset: "version" must be the integer'],
+    ["PATCH", "sessions/abc", { version: 2 }, 'Invalid changeset: "sid" is required'],
+    ["PUT", "", [60], "App settings must be a JSON object"],
+    ["PUT", "", { replicas: 4 }, 'Unknown app setting "replicas"'],
+    [
+      "PUT",
+      "",
+      { timeout: "60" },
+      'Setting timeout must be a number of seconds greater than 0, got "60".',
+    ],
+    ["PUT", "", { period: 100, timeout: 50 }, "Setting period (100) must not exceed timeout (50)"],
+    [
+      "POST",
+      "sessions/a/regenerate",
+      { newKey: "b", keep: 1 },
+      'A regenerate body must be { "newKey"',
+    ],
+  ])("%s %s with %j says: %s", async (method, path, json, message) => {
+    const res = await withBody(
+      method,
+      `/v1/apps/${newApp()}/${path}`.replace(/\/$/, ""),
+      JSON.stringify(json),
+    );
+    expect(res.status).toBe(400);
+    expect((await errorOf(res)).message).toContain(message);
+  });
+});
