@@ -1,6 +1,6 @@
 // GET /v1/openapi.json (README "HTTP API"): the OpenAPI 3.1 document, without a token; valid by
 // the OpenAPI 3.1 schema; the same as openapi.json in the repository; and covering every route.
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { validate } from "@hyperjump/json-schema/openapi-3-1";
 import { describe, expect, it } from "vitest";
 import stored from "../../openapi.json";
@@ -13,6 +13,12 @@ describe("GET /v1/openapi.json", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("Content-Type")).toMatch(/^application\/json/);
     expect(await res.json()).toEqual(openApiDocument());
+  });
+
+  it("answers even while no API token is configured (the API refuses everything else)", async () => {
+    const unconfigured = { ...env, SESSIONS_API_TOKEN: "" } as Cloudflare.Env;
+    expect((await api.request("/v1/openapi.json", {}, unconfigured)).status).toBe(200);
+    expect((await api.request("/v1/apps/shop", {}, unconfigured)).status).toBe(503);
   });
 
   it("still refuses other /v1 requests without a token", async () => {
