@@ -24,6 +24,12 @@ export interface Changeset {
    * above 0), never with `invalidate`.
    */
   newKey?: string;
+  /**
+   * Apply only to exactly this stored session: its `sid` and `version` must be the stored ones,
+   * with no per-key merge from an older version. Otherwise the commit fails with 412
+   * `precondition_failed` and writes nothing. The HTTP API sets it for `If-Match`.
+   */
+  exact?: boolean;
 }
 
 /**
@@ -51,6 +57,7 @@ const CHANGESET_FIELDS = new Set([
   "invalidate",
   "lastModified",
   "newKey",
+  "exact",
 ]);
 
 /**
@@ -115,11 +122,14 @@ export function parseChangeset(key: string, input: unknown): Changeset {
       throw invalid(`key ${JSON.stringify(both)} is both in "set" and "delete"`);
     changes.delete = deleted;
   }
-  for (const flag of ["clear", "invalidate"] as const) {
+  for (const flag of ["clear", "invalidate", "exact"] as const) {
     if (body[flag] !== undefined) {
       if (typeof body[flag] !== "boolean") throw invalid(`"${flag}" must be true or false`);
       changes[flag] = body[flag];
     }
+  }
+  if (changes.exact && version === 0) {
+    throw invalid('"exact" needs the sid and version of a stored session (version 1 or more)');
   }
   if (body.lastModified !== undefined) {
     const lm = body.lastModified;

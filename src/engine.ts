@@ -62,7 +62,8 @@ export class SessionEngine {
    * stored (invalidated, or a session never stored whose data the changeset leaves empty).
    * A changeset that changes no data (nor assigns a new `lastModified`) writes nothing and
    * returns the stored session as it is. With `newKey`, the session then moves there in the same
-   * transaction (see `regenerate`), and the moved session is returned. Throws `ConflictError`,
+   * transaction (see `regenerate`), and the moved session is returned. Throws `ConflictError`
+   * (also for an `exact` changeset whose sid and version are not the stored ones: 412),
    * `SessionTooLargeError` or `key_taken`; then nothing is written.
    */
   commit(changes: Changeset, now: number): StoredSession | null {
@@ -78,6 +79,12 @@ export class SessionEngine {
   /** The data part of a commit, inside its transaction. */
   #commit(changes: Changeset, now: number, events: SessionEvent[]): StoredSession | null {
     const stored = this.#live(changes.key, now, events, false);
+    if (
+      changes.exact &&
+      (stored === undefined || stored.sid !== changes.sid || stored.version !== changes.version)
+    ) {
+      throw new ConflictError(changes.key, "precondition", stored ? viewOf(stored) : null);
+    }
     // A snapshot of a stored session commits only to that very session (same sid): after it
     // ended, another session at the same key is not its to change.
     if (changes.version > 0 && (stored === undefined || stored.sid !== changes.sid)) {

@@ -104,19 +104,23 @@ export class WrongShardError extends SessionError {
   }
 }
 
-/** Why a commit was refused: a competing change to the same key, or the session has ended. */
-export type ConflictReason = "conflict" | "ended";
+/**
+ * Why a commit was refused: a competing change to the same key, the session has ended, or an
+ * exact commit (HTTP `If-Match`) found another version than the one it names.
+ */
+export type ConflictReason = "conflict" | "ended" | "precondition";
 
 /**
- * A commit that could not be applied (409): another unit of work changed the same keys to other
- * values since the snapshot was read, or the session ended (expired or invalidated). Nothing was
- * written. `current` is the stored session as it is now (`null` when there is none); start the
- * unit of work again from a fresh `get`.
+ * A commit that could not be applied: another unit of work changed the same keys to other
+ * values since the snapshot was read, or the session ended (expired or invalidated) (409); or an
+ * exact commit found the session at another version or sid, or none (412 `precondition_failed`).
+ * Nothing was written. `current` is the stored session as it is now (`null` when there is none);
+ * start the unit of work again from a fresh `get`.
  */
 export class ConflictError extends SessionError {
   readonly key: string;
   readonly reason: ConflictReason;
-  /** The keys whose competing changes caused the conflict (empty when the session ended). */
+  /** The keys whose competing changes caused the conflict (empty unless `reason` is `conflict`). */
   readonly keys: string[];
   /**
    * The stored session now, in the form every transport hands sessions out. Not enumerable, so
@@ -132,11 +136,9 @@ export class ConflictError extends SessionError {
     keys: string[] = [],
   ) {
     super(
-      reason === "ended" ? "session_ended" : "conflict",
-      409,
-      reason === "ended"
-        ? `Session "${key}" ended (expired or invalidated) before this commit. Get the session again and redo the change.`
-        : `Session "${key}" was changed by another commit since it was read (${keys.length > 0 ? `keys: ${keys.map((k) => JSON.stringify(k)).join(", ")}` : "it was cleared"}). Get the session again and redo the change.`,
+      CONFLICT_CODES[reason],
+      reason === "precondition" ? 412 : 409,
+      conflictMessage(key, reason, keys),
     );
     this.key = key;
     this.reason = reason;
@@ -185,5 +187,22 @@ export class SessionOverloadedError extends SessionUnavailableError {
 export class SessionTimeoutError extends SessionUnavailableError {
   constructor(message: string, options: ServiceErrorOptions = {}) {
     super(message, { code: "service_timeout", status: 504, ...options });
+  }
+}
+
+const CONFLICT_CODES: Record<ConflictReason, string> = {
+  conflict: "conflict",
+  ended: "session_ended",
+  precondition: "precondition_failed",
+};
+
+function conflictMessage(key: string, reason: ConflictReason, keys: string[]): string {
+  switch (reason) {
+    case "ended":
+      return `Session "${key}" ended (expired or invalidated) before this commit. Get the session again and redo the change.`;
+    case "precondition":
+      return `Session "${key}" is not the version that If-Match names: it was changed, ended or replaced since it was read. Nothing was written; get it again (its ETag is in the answer) and redo the change.`;
+    default:
+      return `Session "${key}" was changed by another commit since it was read (${keys.length > 0 ? `keys: ${keys.map((k) => JSON.stringify(k)).join(", ")}` : "it was cleared"}). Get the session again and redo the change.`;
   }
 }

@@ -12,19 +12,25 @@ export const SESSION_KEY_PATTERN = /^[A-Za-z0-9._~:@-]{1,256}$/;
 /** Throws `InvalidKeyError` unless `app` is a valid app name. */
 export function assertAppName(app: unknown): asserts app is string {
   if (typeof app !== "string" || !APP_NAME_PATTERN.test(app)) {
-    throw new InvalidKeyError(
-      `Invalid app name ${describe(app)}: use 1-64 characters of a-z, 0-9, "_" and "-", starting with a letter or digit.`,
-    );
+    throw new InvalidKeyError(invalidAppNameMessage(app));
   }
 }
 
 /** Throws `InvalidKeyError` unless `key` is a valid session key. */
 export function assertSessionKey(key: unknown): asserts key is string {
   if (typeof key !== "string" || !SESSION_KEY_PATTERN.test(key)) {
-    throw new InvalidKeyError(
-      `Invalid session key ${describe(key)}: use 1-256 characters of A-Z, a-z, 0-9, ".", "_", "~", ":", "@" and "-".`,
-    );
+    throw new InvalidKeyError(invalidSessionKeyMessage(key));
   }
+}
+
+/** What `assertAppName` says about a bad app name (the HTTP API's schema says the same). */
+export function invalidAppNameMessage(app: unknown): string {
+  return `Invalid app name ${describe(app)}: use 1-64 characters of a-z, 0-9, "_" and "-", starting with a letter or digit.`;
+}
+
+/** What `assertSessionKey` says about a bad session key (the HTTP API's schema says the same). */
+export function invalidSessionKeyMessage(key: unknown): string {
+  return `Invalid session key ${describe(key)}: use 1-256 characters of A-Z, a-z, 0-9, ".", "_", "~", ":", "@" and "-".`;
 }
 
 function describe(value: unknown): string {

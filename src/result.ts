@@ -1,5 +1,6 @@
 import {
   ConflictError,
+  type ConflictReason,
   InvalidInputError,
   InvalidKeyError,
   SessionError,
@@ -83,12 +84,13 @@ export function errorFromBody(body: ErrorBody, key = ""): SessionError {
   const about = body.key ?? key;
   switch (body.code) {
     case "conflict":
-    case "session_ended": {
+    case "session_ended":
+    case "precondition_failed": {
       const current = body.current ? sessionView(body.current) : null;
       return Object.assign(
         new ConflictError(
           current?.key ?? about,
-          body.code === "conflict" ? "conflict" : "ended",
+          CONFLICT_REASONS[body.code] ?? "conflict",
           current,
           body.keys ?? [],
         ),
@@ -116,6 +118,12 @@ export function errorFromBody(body: ErrorBody, key = ""): SessionError {
       return new SessionError(body.code, body.status, body.message);
   }
 }
+
+const CONFLICT_REASONS: Record<string, ConflictReason> = {
+  conflict: "conflict",
+  session_ended: "ended",
+  precondition_failed: "precondition",
+};
 
 /** The value of a result, or its error thrown. */
 export function unwrap<T>(result: Result<T>): T {

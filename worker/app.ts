@@ -1,24 +1,30 @@
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import {
-  assertAppName,
-  assertSessionKey,
-  InvalidInputError,
+  type Changeset,
+  isStored,
   parseAppSettings,
   parseChangeset,
   SessionError,
+  type SessionSnapshot,
 } from "../src/index";
+import { ROUTES } from "./api-schema";
 import { bearerAuth } from "./auth";
-import { readJsonBody } from "./body";
-import { methodNotAllowed, notFound, onError } from "./errors";
+import { notFound, onError } from "./errors";
+import { etagOf, noneMatchNames, parseIfMatch } from "./etag";
 import { sessionRouter, unwrapCall } from "./manager";
+import { openApiDocument } from "./openapi";
+import { refuseOtherMethods, route } from "./routes";
 import { sessionView } from "./session-view";
 
 type Env = { Bindings: Cloudflare.Env };
 
 /**
- * The HTTP API: JSON under `/v1`, every route behind a bearer token. App names and keys are
- * checked here, before any Durable Object is reached; bodies are checked for media type, size,
- * encoding and shape; every error is `{ error: { code, message } }` (see the README).
+ * The HTTP API: JSON under `/v1`, every route behind a bearer token except the OpenAPI document.
+ * The routes, their parameters, bodies and answers are declared once in `worker/api-schema.ts`:
+ * they are registered from there, their requests validated by its schemas (app names and keys
+ * before any Durable Object is reached; bodies for media type, size, encoding and shape), and
+ * `GET /v1/openapi.json` serves the document made from them. Every error is
+ * `{ error: { code, message } }` (see the README).
  *
  * @example
  * await api.request("/v1/apps/shop/sessions/abc", {
@@ -32,23 +38,19 @@ api.onError(onError);
 api.notFound(notFound);
 
 /** Liveness: answers without a token and without touching storage. */
-api.get("/healthz", (c) => c.json({ ok: true }));
+route(api, ROUTES.health, (c) => c.json({ ok: true as const }));
+
+/** The OpenAPI 3.1 document, without a token (registered before the token check). */
+route(api, ROUTES.openapi, (c) => c.json(openApiDocument()));
 
 api.use("/v1/*", bearerAuth());
 
-const SESSION = "/v1/apps/:app/sessions/:key";
-const APP = "/v1/apps/:app";
-
-/** get: the live session (touched), or a new, empty one. Stores nothing. */
-api.post(SESSION, async (c) => {
-  const { app, key } = sessionParams(c);
-  const snapshot = await unwrapCall(sessionRouter(c.env).get(app, key));
-  return c.json(sessionView(snapshot));
-});
-
-/** query: the live session (touched), or 404. HEAD is `has`: 200 or 404 without a body. */
-api.get(SESSION, async (c) => {
-  const { app, key } = sessionParams(c);
+/**
+ * query: the live session (touched) with its ETag, or 404. With an If-None-Match that names the
+ * current ETag, 304 without a body (the read still touched the session). HEAD is `has`: 200 or
+ * 404 without a body (Hono answers HEAD with the GET handler).
+ */
+route(api, ROUTES.query, async (c, { params: { app, key } }) => {
   const manager = sessionRouter(c.env);
   if (c.req.method === "HEAD") {
     const exists = await unwrapCall(manager.has(app, key));
@@ -56,31 +58,54 @@ api.get(SESSION, async (c) => {
   }
   const snapshot = await unwrapCall(manager.query(app, key));
   if (snapshot === null) throw noSession(app, key);
-  return c.json(sessionView(snapshot));
+  const etag = etagOf(snapshot) as string;
+  const ifNoneMatch = c.req.header("If-None-Match");
+  if (ifNoneMatch !== undefined && noneMatchNames(ifNoneMatch, etag)) {
+    return new Response(null, { status: 304, headers: { ETag: etag } });
+  }
+  return sessionAnswer(snapshot);
+});
+
+/** get: the live session (touched), or a new, empty one. Stores nothing. */
+route(api, ROUTES.get, async (c, { params: { app, key } }) => {
+  return sessionAnswer(await unwrapCall(sessionRouter(c.env).get(app, key)));
 });
 
 /**
  * commit: applies a changeset `{ version, sid?, set?, delete?, clear?, invalidate?,
- * lastModified? }` to the session at the path. 200 with the stored session, or
+ * lastModified? }` to the session at the path; `If-Match` may name the version and sid instead,
+ * and then only exactly that version is changed (412 otherwise). 200 with the stored session, or
  * `{ key, stored: false, valid }` when nothing is stored after it (invalidated, or a new session
  * whose data the changes leave empty): the `CommitResult` that RPC answers too. 409 with
  * `current` on a conflict or an ended session.
  */
-api.patch(SESSION, async (c) => {
-  const { app, key } = sessionParams(c);
-  const changes = parseChangeset(key, await readJsonBody(c));
-  return c.json(await unwrapCall(sessionRouter(c.env).commit(app, changes)));
+route(api, ROUTES.commit, async (c, { params: { app, key }, body }) => {
+  const given = body as Record<string, unknown>;
+  const ifMatch = c.req.header("If-Match");
+  const changes = parseChangeset(
+    key,
+    ifMatch === undefined ? given : { ...given, ...preconditionOf(ifMatch, given) },
+  );
+  const result = await unwrapCall(sessionRouter(c.env).commit(app, changes));
+  return isStored(result) ? sessionAnswer(result) : c.json(result);
 });
 
-/** invalidate: ends the live session (reason `invalidated`). 204, or 404 when there is none. */
-api.delete(SESSION, async (c) => {
-  const { app, key } = sessionParams(c);
-  const ended = await unwrapCall(sessionRouter(c.env).invalidate(app, key));
+/**
+ * invalidate: ends the live session (reason `invalidated`). 204, or 404 when there is none. With
+ * `If-Match`, only when the session is exactly the named version: else 412 with `current`.
+ */
+route(api, ROUTES.invalidate, async (c, { params: { app, key } }) => {
+  const ifMatch = c.req.header("If-Match");
+  const manager = sessionRouter(c.env);
+  if (ifMatch !== undefined) {
+    const changes: Changeset = { key, ...preconditionOf(ifMatch, {}), invalidate: true };
+    await unwrapCall(manager.commit(app, parseChangeset(key, changes)));
+    return c.body(null, 204);
+  }
+  const ended = await unwrapCall(manager.invalidate(app, key));
   if (!ended) throw noSession(app, key);
   return c.body(null, 204);
 });
-
-api.all(SESSION, methodNotAllowed(["GET", "HEAD", "POST", "PATCH", "DELETE"]));
 
 /**
  * regenerate: moves the live session to `{ newKey }` (ID rotation); the old one ends with reason
@@ -88,18 +113,13 @@ api.all(SESSION, methodNotAllowed(["GET", "HEAD", "POST", "PATCH", "DELETE"]));
  * session; 409 `key_taken` when `newKey` holds a live session; 409 `wrong_shard` when `newKey`
  * lives on another shard of the app.
  */
-api.post(`${SESSION}/regenerate`, async (c) => {
-  const { app, key } = sessionParams(c);
-  const newKey = parseRegenerate(await readJsonBody(c));
-  const snapshot = await unwrapCall(sessionRouter(c.env).regenerate(app, key, newKey));
-  return c.json(sessionView(snapshot));
+route(api, ROUTES.regenerate, async (c, { params: { app, key }, body }) => {
+  const { newKey } = body as { newKey: string };
+  return sessionAnswer(await unwrapCall(sessionRouter(c.env).regenerate(app, key, newKey)));
 });
 
-api.all(`${SESSION}/regenerate`, methodNotAllowed(["POST"]));
-
 /** The app's settings and stats, added up over its shards; 404 `app_not_found` for an app never used. */
-api.get(APP, async (c) => {
-  const app = appParam(c);
+route(api, ROUTES.stats, async (c, { params: { app } }) => {
   return c.json(await unwrapCall(sessionRouter(c.env).stats(app)));
 });
 
@@ -108,52 +128,50 @@ api.get(APP, async (c) => {
  * the rest) with an app on first use; later, 409 `settings_mismatch` naming the setting when a
  * given one differs from the stored one. The body may be left out. 200 with `{ app, settings }`.
  */
-api.post(APP, async (c) => {
-  const app = appParam(c);
-  const settings = parseAppSettings(await readJsonBody(c, { optional: true }));
-  return c.json({
-    app,
-    settings: await unwrapCall(sessionRouter(c.env).open(app, settings)),
-  });
+route(api, ROUTES.open, async (c, { params: { app }, body }) => {
+  const settings = parseAppSettings(body);
+  return c.json({ app, settings: await unwrapCall(sessionRouter(c.env).open(app, settings)) });
 });
 
 /** configure: creates the app or changes its settings on purpose, keeping the ones not given. */
-api.put(APP, async (c) => {
-  const app = appParam(c);
-  const settings = parseAppSettings(await readJsonBody(c));
-  return c.json({
-    app,
-    settings: await unwrapCall(sessionRouter(c.env).configure(app, settings)),
-  });
+route(api, ROUTES.configure, async (c, { params: { app }, body }) => {
+  const settings = parseAppSettings(body);
+  return c.json({ app, settings: await unwrapCall(sessionRouter(c.env).configure(app, settings)) });
 });
 
-api.all(APP, methodNotAllowed(["GET", "HEAD", "POST", "PUT"]));
+refuseOtherMethods(api, Object.values(ROUTES));
 
-function appParam(c: Context<Env>): string {
-  const app = c.req.param("app");
-  assertAppName(app);
-  return app;
+/**
+ * A session answer: the session, and its ETag once it is stored. Built directly: Hono's `c.json`
+ * with a second header goes through an extra `Headers` object, a cost on every read.
+ */
+function sessionAnswer(snapshot: SessionSnapshot): Response {
+  const etag = etagOf(snapshot);
+  const headers: Record<string, string> = { "Content-Type": "application/json" };
+  if (etag !== undefined) headers.ETag = etag;
+  return new Response(JSON.stringify(sessionView(snapshot)), { headers });
 }
 
-function sessionParams(c: Context<Env>): { app: string; key: string } {
-  const app = appParam(c);
-  const key = c.req.param("key");
-  assertSessionKey(key);
-  return { app, key };
-}
-
-/** The `newKey` of a regenerate body `{ newKey }`. */
-function parseRegenerate(body: unknown): string {
-  const fields = body !== null && typeof body === "object" ? Object.keys(body) : [];
-  if (Array.isArray(body) || fields.length !== 1 || fields[0] !== "newKey") {
-    throw new InvalidInputError(
-      'A regenerate body must be { "newKey": "<the new session key>" }.',
-      "invalid_input",
+/**
+ * The changeset fields an `If-Match` stands for: the sid and version it names, and `exact`. A
+ * body may still carry `version` and `sid`, but only the same ones.
+ */
+function preconditionOf(
+  ifMatch: string,
+  body: Record<string, unknown>,
+): Pick<Changeset, "sid" | "version" | "exact"> {
+  const { sid, version } = parseIfMatch(ifMatch);
+  if (
+    (body.version !== undefined && body.version !== version) ||
+    (body.sid !== undefined && body.sid !== sid)
+  ) {
+    throw new SessionError(
+      "invalid_precondition",
+      400,
+      `The body's version and sid (${JSON.stringify(body.version)}, ${JSON.stringify(body.sid)}) differ from the ones If-Match names (${version}, ${JSON.stringify(sid)}). Send them in one place, or the same in both.`,
     );
   }
-  const { newKey } = body as { newKey: unknown };
-  assertSessionKey(newKey);
-  return newKey;
+  return { sid, version, exact: true };
 }
 
 function noSession(app: string, key: string): SessionError {

@@ -366,3 +366,64 @@ describe("guards on changesets from outside", () => {
     ).toThrow(ConflictError);
   });
 });
+
+describe("exact commits (HTTP If-Match)", () => {
+  const engine = () =>
+    new SessionEngine({ app: "a", settings: resolveSettings(), store: new MemoryStore() });
+
+  it("apply to exactly the named version", () => {
+    const e = engine();
+    const stored = e.commit({ key: "s", sid: null, version: 0, set: { a: 1 } }, 1);
+    const sid = stored?.sid ?? null;
+    const next = e.commit({ key: "s", sid, version: 1, set: { a: 2 }, exact: true }, 2);
+    expect(next).toMatchObject({ version: 2, data: { a: 2 } });
+  });
+
+  it("refuse an older version with precondition_failed (412) where a merge would succeed", () => {
+    const e = engine();
+    const stored = e.commit({ key: "s", sid: null, version: 0, set: { a: 1, b: 1 } }, 1);
+    const sid = stored?.sid ?? null;
+    e.commit({ key: "s", sid, version: 1, set: { a: 2 } }, 2);
+    let refused: unknown;
+    try {
+      e.commit({ key: "s", sid, version: 1, set: { b: 2 }, exact: true }, 3);
+    } catch (error) {
+      refused = error;
+    }
+    expect(refused).toBeInstanceOf(ConflictError);
+    expect(refused).toMatchObject({
+      code: "precondition_failed",
+      status: 412,
+      reason: "precondition",
+      current: { version: 2, data: { a: 2, b: 1 } },
+    });
+    expect(e.store.load("s")?.data).toEqual({ a: 2, b: 1 });
+    // Without `exact`, the same change merges.
+    expect(e.commit({ key: "s", sid, version: 1, set: { b: 2 } }, 4)?.data).toEqual({ a: 2, b: 2 });
+  });
+
+  it("refuse another sid and a session that is gone, with current as it is", () => {
+    const e = engine();
+    const stored = e.commit({ key: "s", sid: null, version: 0, set: { a: 1 } }, 1);
+    expect(() =>
+      e.commit({ key: "s", sid: "other", version: 1, set: { a: 2 }, exact: true }, 2),
+    ).toThrow(
+      expect.objectContaining({
+        code: "precondition_failed",
+        current: expect.objectContaining({ sid: stored?.sid, version: 1 }),
+      }),
+    );
+    e.invalidate("s", 3);
+    expect(() =>
+      e.commit(
+        { key: "s", sid: stored?.sid ?? null, version: 1, exact: true, invalidate: true },
+        4,
+      ),
+    ).toThrow(expect.objectContaining({ code: "precondition_failed", current: null }));
+  });
+
+  it("are refused for a session never stored", () => {
+    expect(() => parseChangeset("s", { version: 0, exact: true })).toThrow(/exact/);
+    expect(parseChangeset("s", { version: 1, sid: "x", exact: true }).exact).toBe(true);
+  });
+});

@@ -8,6 +8,8 @@ import {
   type SessionSnapshot,
   unwrap,
 } from "../../src/index";
+import { api } from "../../worker/app";
+import { expectContract } from "./contract";
 
 /** The start of the test clock: far in the future, so no alarm a test arms fires by itself. */
 export const T0 = 4_000_000_000;
@@ -45,4 +47,19 @@ export function call(method: string, path: string, json?: unknown): Promise<Resp
       body: json === undefined ? undefined : JSON.stringify(json),
     }),
   );
+}
+
+/**
+ * `api.request` with its own env (to fake a missing token or a namespace that must not be
+ * reached), the answer checked against the OpenAPI document like every answer of
+ * `exports.default.fetch` (test/workers/main.ts).
+ */
+export async function apiRequest(
+  path: string,
+  init: RequestInit,
+  env: Cloudflare.Env,
+): Promise<Response> {
+  const response = await api.request(path, init, env);
+  await expectContract(init.method ?? "GET", `https://sessions.test${path}`, response);
+  return response;
 }

@@ -2,8 +2,8 @@
 // nothing, and none reaches a Durable Object it should not, or ends in a 500.
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { api } from "../../worker/app";
 import { MAX_BODY_BYTES } from "../../worker/body";
+import { apiRequest } from "./helpers";
 
 const AUTH = { Authorization: "Bearer test-token" };
 const BASE = "https://sessions.test";
@@ -81,7 +81,7 @@ describe("authentication", () => {
     ["only spaces", "   "],
     ["only whitespace", " \t\n "],
   ])("fails closed when the token secret is %s: 503 not_configured", async (_, token) => {
-    const res = await api.request(
+    const res = await apiRequest(
       `/v1/apps/${newApp()}/sessions/abc`,
       { method: "POST", headers: AUTH },
       { ...env, SESSIONS_API_TOKEN: token } as Cloudflare.Env,
@@ -107,14 +107,14 @@ describe("app names and session keys", () => {
     ["a malformed escape in the key", "/v1/apps/shop/sessions/%E0%A4%A"],
   ])("refuses %s with 400 invalid_key before reaching a Durable Object", async (_, path) => {
     for (const method of ["POST", "GET", "DELETE"]) {
-      const res = await api.request(path, { method, headers: AUTH }, noObjects);
+      const res = await apiRequest(path, { method, headers: AUTH }, noObjects);
       expect(res.status).toBe(400);
       expect((await errorOf(res)).code).toBe("invalid_key");
     }
   });
 
   it("refuses a bad app name on the app routes with 400 invalid_key", async () => {
-    const res = await api.request("/v1/apps/A_B", { headers: AUTH }, noObjects);
+    const res = await apiRequest("/v1/apps/A_B", { headers: AUTH }, noObjects);
     expect(res.status).toBe(400);
     expect(await errorOf(res)).toEqual({
       code: "invalid_key",
@@ -155,7 +155,7 @@ describe("routes and methods", () => {
     ["PATCH", "/v1/apps/shop", "GET, HEAD, POST, PUT"],
     ["GET", "/v1/apps/shop/sessions/abc/regenerate", "POST"],
   ])("answers %s %s with 405 and Allow: %s", async (method, path, allow) => {
-    const res = await api.request(path, { method, headers: AUTH }, noObjects);
+    const res = await apiRequest(path, { method, headers: AUTH }, noObjects);
     expect(res.status).toBe(405);
     expect(res.headers.get("Allow")).toBe(allow);
     expect(await errorOf(res)).toEqual({
@@ -256,7 +256,7 @@ describe("request bodies", () => {
         if (sent > 4 * MAX_BODY_BYTES) controller.close();
       },
     });
-    const res = await api.request(
+    const res = await apiRequest(
       `/v1/apps/${newApp()}/sessions/abc`,
       { method: "PATCH", headers: { ...AUTH, "Content-Type": "application/json" }, body: stream },
       noObjects,
@@ -345,5 +345,47 @@ describe("no bad input ends in a 500", () => {
       expect(error.code).toMatch(/^[a-z_]+$/);
       expect(error.message).toEqual(expect.any(String));
     }
+  });
+});
+
+describe("messages of bodies that do not fit the API's schemas", () => {
+  it.each([
+    [
+      "PATCH",
+      "sessions/abc",
+      [{ version: 0 }],
+      "Invalid changeset: a changeset must be a JSON object",
+    ],
+    [
+      "PATCH",
+      "sessions/abc",
+      { version: 0, colour: "red" },
+      'Invalid changeset: unknown field "colour".',
+    ],
+    ["PATCH", "sessions/abc", { version: "1" }, 'Invalid changeset: "version" must be the integer'],
+    ["PATCH", "sessions/abc", { version: 2 }, 'Invalid changeset: "sid" is required'],
+    ["PUT", "", [60], "App settings must be a JSON object"],
+    ["PUT", "", { replicas: 4 }, 'Unknown app setting "replicas"'],
+    [
+      "PUT",
+      "",
+      { timeout: "60" },
+      'Setting timeout must be a number of seconds greater than 0, got "60".',
+    ],
+    ["PUT", "", { period: 100, timeout: 50 }, "Setting period (100) must not exceed timeout (50)"],
+    [
+      "POST",
+      "sessions/a/regenerate",
+      { newKey: "b", keep: 1 },
+      'A regenerate body must be { "newKey"',
+    ],
+  ])("%s %s with %j says: %s", async (method, path, json, message) => {
+    const res = await withBody(
+      method,
+      `/v1/apps/${newApp()}/${path}`.replace(/\/$/, ""),
+      JSON.stringify(json),
+    );
+    expect(res.status).toBe(400);
+    expect((await errorOf(res)).message).toContain(message);
   });
 });

@@ -5,12 +5,28 @@ import type {
   SessionEvent,
   SessionEventBody,
 } from "../../src/index";
-import { SessionManagerObject } from "../../worker/index";
+import worker, { SessionManagerObject } from "../../worker/index";
 import { testClock } from "./clock";
+import { expectContract } from "./contract";
 
 export * from "../../worker/index";
 // Named too: the test pool finds entrypoints by name, not through `export *`.
-export { default, SessionService } from "../../worker/index";
+export { SessionService } from "../../worker/index";
+
+/**
+ * The real worker, with every HTTP answer checked against the OpenAPI document on its way to the
+ * test (test/workers/contract.ts): an answer the document does not declare fails the request, so
+ * the test that made it fails.
+ */
+export default {
+  // Calls through, so that tests can spy on the worker's handlers.
+  queue: (batch) => worker.queue(batch),
+  async fetch(request, env, ctx) {
+    const response = await worker.fetch(request, env, ctx);
+    await expectContract(request.method, request.url, response);
+    return response;
+  },
+} satisfies ExportedHandler<Cloudflare.Env>;
 
 /** The real session manager, reading time from `testClock`. */
 export class ClockedSessionManagerObject extends SessionManagerObject {
