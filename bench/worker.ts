@@ -95,7 +95,7 @@ export class BenchSessionManagerObject extends SessionManagerObject {
         (_, i) => `${spec.prefix ?? "s"}${(spec.start ?? 0) + i}`,
       );
     for (const key of keys) {
-      const result = this.commit(app, { key, sid: null, version: 0, set: data });
+      const result = settled(this.commit(app, { key, sid: null, version: 0, set: data }));
       if (!result.ok) throw new Error(`seeding ${key} failed: ${result.error.message}`);
     }
     return keys.length;
@@ -122,7 +122,7 @@ export class BenchSessionManagerObject extends SessionManagerObject {
         sql.exec("INSERT OR REPLACE INTO bench_probe (id, n) VALUES (1, ?)", Date.now());
         return 1;
       case "result":
-        this.#result ??= this.get(app, key);
+        this.#result ??= settled(this.get(app, key));
         return this.#result;
       case "result-json":
         this.#resultJson ??= JSON.stringify(this.get(app, key));
@@ -140,20 +140,26 @@ export class BenchSessionManagerObject extends SessionManagerObject {
       if (kind === "get") {
         this.get(app, key);
       } else if (kind === "commit") {
-        snapshot ??= unwrapOk(this.get(app, key));
+        snapshot ??= unwrapOk(settled(this.get(app, key)));
         const changes: Changeset = {
           key,
           sid: snapshot.sid,
           version: snapshot.version,
           set: { n: i },
         };
-        snapshot = unwrapOk(this.commit(app, changes));
+        snapshot = unwrapOk(settled(this.commit(app, changes)));
       } else {
         this.probe(kind, app, key);
       }
     }
     return n;
   }
+}
+
+/** A result computed at once: in-process calls of the bench never wait for a session to move. */
+function settled<T>(result: Result<T> | Promise<Result<T>>): Result<T> {
+  if (result instanceof Promise) throw new Error("bench: a call waited for a session to move");
+  return result;
 }
 
 function unwrapOk<T>(result: Result<T | null>): T {

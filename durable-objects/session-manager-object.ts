@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import {
+  type AppLayout,
   type AppSettings,
   type AppStats,
   assertAppName,
@@ -7,8 +8,11 @@ import {
   DEFAULT_SWEEP_BATCH,
   differingSetting,
   InvalidInputError,
+  type Layout,
+  type Placement,
   parseAppSettings,
   parseChangeset,
+  parseLayout,
   type Result,
   resolveAppSettings,
   resultOf,
@@ -18,11 +22,15 @@ import {
   SessionError,
   type SessionEvent,
   type SessionEventBody,
+  type SessionObjectNamespace,
+  type SessionObjectRpc,
   type SessionSnapshot,
   SettingsMismatchError,
+  type StoredSession,
   snapshotOf,
 } from "../src/index";
 import { Outbox } from "./outbox";
+import { Resharding } from "./resharding";
 import { SqlStore } from "./sql-store";
 
 /** Batches one alarm run works through before it yields and re-arms. */
@@ -34,7 +42,7 @@ const REARM_DELAY_MS = 1_000;
 /** After this many failed runs, the alarm catches its error and re-arms itself. */
 const ALARM_RETRIES_BEFORE_REARM = 3;
 
-type Env = { SESSION_EVENTS?: Queue };
+type Env = { SESSION_EVENTS?: Queue; SESSION_MANAGER?: DurableObjectNamespace };
 
 /** The app this object holds, once known. */
 interface OpenApp {
@@ -60,6 +68,7 @@ interface OpenApp {
 export class SessionManagerObject extends DurableObject<Env> {
   readonly #store: SqlStore;
   readonly #outbox: Outbox;
+  readonly #resharding: Resharding;
   #app: OpenApp | undefined;
   /** The alarm time (ms) as last set or read; `null` when none. */
   #alarmAt: number | null = null;
@@ -73,6 +82,16 @@ export class SessionManagerObject extends DurableObject<Env> {
       this.#store,
       env.SESSION_EVENTS === undefined ? undefined : (events) => this.sendEvents(events),
     );
+    this.#resharding = new Resharding({
+      store: this.#store,
+      name: ctx.id.name,
+      jurisdiction: ctx.id.jurisdiction,
+      app: () => this.#app,
+      object: (name, placement) => this.#object(name, placement),
+      now: () => this.now(),
+      waitUntil: (promise) => ctx.waitUntil(promise),
+      arm: () => this.#arm(),
+    });
     const [row] = this.#store.exec<{ name: string; settings: string }>(
       "SELECT name, settings FROM app",
     );
@@ -105,6 +124,19 @@ export class SessionManagerObject extends DurableObject<Env> {
     await this.env.SESSION_EVENTS?.sendBatch(events.map((body) => ({ body, contentType: "json" })));
   }
 
+  /**
+   * The namespace of this class, through which sessions move to the app's other objects when
+   * its shard count changes: the class's own (`ctx.exports`), else the `SESSION_MANAGER`
+   * binding. Override it when the class is bound otherwise.
+   */
+  protected sessionObjects(): SessionObjectNamespace | undefined {
+    const exported = (this.ctx.exports as Record<string, unknown> | undefined)?.[
+      this.constructor.name
+    ] as SessionObjectNamespace | undefined;
+    if (typeof exported?.getByName === "function") return exported;
+    return this.env.SESSION_MANAGER as SessionObjectNamespace | undefined;
+  }
+
   /** Rows read and written by this object's statements since it started. Reads nothing. */
   usage(): { rowsRead: number; rowsWritten: number } {
     return { ...this.#store.usage };
@@ -132,23 +164,19 @@ export class SessionManagerObject extends DurableObject<Env> {
   }
 
   /**
-   * Creates `app` or changes its settings on purpose. Stored sessions keep their slices. The
-   * number of shards is fixed at creation: changing it is refused (409 `shards_fixed`).
+   * Creates `app` or changes its settings on purpose. Stored sessions keep their slices. A new
+   * shard count starts a move of the sessions in the home object's layout (docs/RESHARDING.md);
+   * during a move, the next one goes to the latest count.
    */
   configure(app: string, settings: Partial<AppSettings>): Result<AppSettings> {
     return resultOf(() => {
       const given = parseAppSettings(settings);
-      const existed = this.#app !== undefined;
       const current = this.#ensureApp(app, given);
-      if (existed && given.shards !== undefined && given.shards !== current.settings.shards) {
-        throw new SessionError(
-          "shards_fixed",
-          409,
-          `App "${app}" has ${current.settings.shards} shard(s); the number of shards is fixed when an app is created. Create a new app to use ${given.shards}.`,
-        );
-      }
       const next = resolveAppSettings({ ...current.settings, ...given });
-      this.#saveApp(app, next);
+      this.#store.transaction(() => {
+        this.#resharding.retarget(app, current.settings, next);
+        this.#saveApp(app, next);
+      });
       this.#arm();
       return next;
     });
@@ -157,14 +185,72 @@ export class SessionManagerObject extends DurableObject<Env> {
   /**
    * For a shard of an app: takes the app's settings (as its home object stores them) on first
    * use, and returns the settings it holds. Never compares: the home object is the reference.
+   * Takes `layout` too when it is newer than the one it knows.
    */
-  adopt(app: string, settings: Partial<AppSettings>): Result<AppSettings> {
-    return resultOf(() => this.#ensureApp(app, parseAppSettings(settings)).settings);
+  adopt(app: string, settings: Partial<AppSettings>, layout?: Layout): Result<AppSettings> {
+    return resultOf(() => {
+      const current = this.#ensureApp(app, parseAppSettings(settings));
+      if (layout !== undefined && this.ctx.id.name !== app) {
+        this.#resharding.adopt(parseLayout(layout));
+      }
+      return current.settings;
+    });
+  }
+
+  /**
+   * The home object's answer to a router: the app's settings and layout. Creates the app with
+   * the defaults on first use, and stores `placement.locationHint` with its first layout.
+   */
+  layout(app: string, placement?: Placement): Result<AppLayout> {
+    return resultOf(() => {
+      const current = this.#ensureApp(app);
+      return {
+        settings: current.settings,
+        layout: this.#resharding.homeLayout(app, current.settings, placement),
+      };
+    });
+  }
+
+  /** Resharding: a source hands off the sessions of `keys` it holds to their owner `to`. */
+  handOff(
+    app: string,
+    epoch: number,
+    keys: string[],
+    to: string,
+  ): Promise<Result<StoredSession[]>> {
+    return this.#resharding.handOff(app, epoch, keys, to);
+  }
+
+  /** Resharding: an owner takes in sessions handed off to it; the keys it holds now. */
+  async receive(app: string, epoch: number, sessions: StoredSession[]): Promise<Result<string[]>> {
+    const result = await this.#resharding.receive(app, epoch, sessions);
+    this.#arm();
+    return result;
+  }
+
+  /** Resharding: a source forgets handed-off sessions their owner confirmed. */
+  release(app: string, sessions: { key: string; sid: string }[]): Result<number> {
+    return resultOf(() => {
+      assertAppName(app);
+      return this.#resharding.release(sessions);
+    });
+  }
+
+  /** Resharding, in the home object: source `name` is drained; the last one ends the move. */
+  moveDone(app: string, epoch: number, name: string): Result<Layout> {
+    return resultOf(() => {
+      this.#ensureApp(app);
+      return this.#resharding.moveDone(app, epoch, name);
+    });
   }
 
   /** The live session (touched), or a new, empty one that is not stored until committed. */
-  get(app: string, key: string): Result<SessionSnapshot> {
-    return this.#op(app, checkKey(key), (engine, now) => {
+  get(
+    app: string,
+    key: string,
+    epoch?: number,
+  ): Result<SessionSnapshot> | Promise<Result<SessionSnapshot>> {
+    return this.#sessionOp(app, [key], epoch, checkKey(key), (engine, now) => {
       const stored = engine.access(key, now);
       if (stored !== undefined) return snapshotOf(stored);
       return { key, sid: null, version: 0, created: now, lastModified: null, data: {} };
@@ -172,16 +258,20 @@ export class SessionManagerObject extends DurableObject<Env> {
   }
 
   /** The live session (touched), or `null`. Never creates. */
-  query(app: string, key: string): Result<SessionSnapshot | null> {
-    return this.#op(app, checkKey(key), (engine, now) => {
+  query(
+    app: string,
+    key: string,
+    epoch?: number,
+  ): Result<SessionSnapshot | null> | Promise<Result<SessionSnapshot | null>> {
+    return this.#sessionOp(app, [key], epoch, checkKey(key), (engine, now) => {
       const stored = engine.access(key, now);
       return stored === undefined ? null : snapshotOf(stored);
     });
   }
 
   /** Whether a live session exists (touching it). Never creates. */
-  has(app: string, key: string): Result<boolean> {
-    return this.#op(app, checkKey(key), (engine, now) => {
+  has(app: string, key: string, epoch?: number): Result<boolean> | Promise<Result<boolean>> {
+    return this.#sessionOp(app, [key], epoch, checkKey(key), (engine, now) => {
       return engine.access(key, now) !== undefined;
     });
   }
@@ -190,29 +280,38 @@ export class SessionManagerObject extends DurableObject<Env> {
    * Applies a changeset `{ key, sid, version, set?, delete?, clear?, invalidate?, lastModified? }`
    * atomically (SPEC §5). Returns the stored session after it, or `null` when none is stored.
    */
-  commit(app: string, changes: unknown): Result<SessionSnapshot | null> {
-    const check = () =>
-      parseChangeset((changes as { key?: unknown } | null)?.key as string, changes);
-    return this.#op(app, check, (engine, now, parsed) => {
+  commit(
+    app: string,
+    changes: unknown,
+    epoch?: number,
+  ): Result<SessionSnapshot | null> | Promise<Result<SessionSnapshot | null>> {
+    const key = (changes as { key?: unknown } | null)?.key as string;
+    const check = () => parseChangeset(key, changes);
+    return this.#sessionOp(app, [key], epoch, check, (engine, now, parsed) => {
       const stored = engine.commit(parsed, now);
       return stored === null ? null : snapshotOf(stored);
     });
   }
 
   /** Ends the live session for `key` (reason `invalidated`); returns whether there was one. */
-  invalidate(app: string, key: string): Result<boolean> {
-    return this.#op(app, checkKey(key), (engine, now) => {
+  invalidate(app: string, key: string, epoch?: number): Result<boolean> | Promise<Result<boolean>> {
+    return this.#sessionOp(app, [key], epoch, checkKey(key), (engine, now) => {
       return engine.invalidate(key, now);
     });
   }
 
   /** Moves the live session at `oldKey` to `newKey`; the old one ends (`regenerated`). */
-  regenerate(app: string, oldKey: string, newKey: string): Result<SessionSnapshot> {
+  regenerate(
+    app: string,
+    oldKey: string,
+    newKey: string,
+    epoch?: number,
+  ): Result<SessionSnapshot> | Promise<Result<SessionSnapshot>> {
     const check = () => {
       assertSessionKey(oldKey);
       assertSessionKey(newKey);
     };
-    return this.#op(app, check, (engine, now) => {
+    return this.#sessionOp(app, [oldKey, newKey], epoch, check, (engine, now) => {
       return snapshotOf(engine.regenerate(oldKey, newKey, now));
     });
   }
@@ -236,6 +335,7 @@ export class SessionManagerObject extends DurableObject<Env> {
         nextSweep: this.#alarmAt === null ? null : this.#alarmAt / 1000,
         pendingEvents: this.#outbox.pending(),
         usage: { ...this.#store.usage },
+        ...this.#resharding.stats(app),
       };
     });
   }
@@ -270,6 +370,8 @@ export class SessionManagerObject extends DurableObject<Env> {
       }
       await this.#outbox.flush();
       this.#sendFailures = 0;
+      // Resharding: tell objects a new layout, drain sessions this object no longer owns.
+      await this.#resharding.onAlarm();
     } catch (error) {
       // Let the runtime retry a few times; then stop throwing and re-arm ourselves, since an
       // alarm that exhausted its retries is never run again.
@@ -278,6 +380,44 @@ export class SessionManagerObject extends DurableObject<Env> {
       this.#sendFailures++;
     }
     this.#arm(true);
+  }
+
+  /**
+   * A session operation on `keys`: arguments checked first; then, if this object owns the keys
+   * under the app's layout (after pulling them from their source during a move), `#op`.
+   * Otherwise a redirection (`moved`) with the layout.
+   */
+  #sessionOp<A, T>(
+    app: string,
+    keys: string[],
+    epoch: number | undefined,
+    check: () => A,
+    fn: (engine: SessionEngine, now: number, checked: A) => T,
+  ): Result<T> | Promise<Result<T>> {
+    const checked = resultOf(() => {
+      assertAppName(app);
+      return check();
+    });
+    if (!checked.ok) return checked;
+    return this.#resharding.guard(app, keys, epoch, () => this.#op(app, () => checked.value, fn));
+  }
+
+  /** The app's object `name`, in this object's namespace and jurisdiction. */
+  #object(name: string, placement: Placement): SessionObjectRpc {
+    let namespace = this.sessionObjects();
+    if (namespace === undefined) {
+      throw new SessionError(
+        "reshard_unavailable",
+        503,
+        "This Durable Object cannot reach the app's other objects: bind its namespace as SESSION_MANAGER or override sessionObjects().",
+      );
+    }
+    if (placement.jurisdiction !== undefined && namespace.jurisdiction !== undefined) {
+      namespace = namespace.jurisdiction(placement.jurisdiction);
+    }
+    const options =
+      placement.locationHint === undefined ? undefined : { locationHint: placement.locationHint };
+    return namespace.getByName(name, options) as SessionObjectRpc;
   }
 
   /** Runs a session operation of `app`: arguments checked, timed, its events delivered. */
@@ -377,6 +517,11 @@ export class SessionManagerObject extends DurableObject<Env> {
       const delay = SEND_RETRY_MS[Math.min(this.#sendFailures, SEND_RETRY_MS.length - 1)] ?? 1000;
       due = Math.min(due, Date.now() + delay);
     }
+    // An alarm that re-arms for work already due waits a moment rather than firing at once;
+    // a move that made progress goes on at once (it paces itself when it fails).
+    if (inAlarm && due !== Number.POSITIVE_INFINITY)
+      due = Math.max(due, Date.now() + REARM_DELAY_MS);
+    due = Math.min(due, this.#resharding.due());
     if (due === Number.POSITIVE_INFINITY) {
       if (this.#alarmAt !== null) {
         this.#alarmAt = null;
@@ -384,8 +529,6 @@ export class SessionManagerObject extends DurableObject<Env> {
       }
       return;
     }
-    // An alarm that re-arms for work already due waits a moment rather than firing at once.
-    if (inAlarm) due = Math.max(due, Date.now() + REARM_DELAY_MS);
     if (this.#alarmAt === null || due < this.#alarmAt) {
       this.#alarmAt = due;
       void this.ctx.storage.setAlarm(due);

@@ -1,7 +1,7 @@
 import type { SessionStore, StoredSession } from "../src/index";
 
 /** The schema this code reads and writes. Bump it with a migration in `migrate()`. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 interface SessionRow extends Record<string, SqlStorageValue> {
   key: string;
@@ -219,6 +219,20 @@ function migrate(sql: SqlStorage): void {
       INSERT INTO outbox_v2 (id, body) SELECT id, body FROM outbox ORDER BY seq;
       DROP TABLE outbox;
       ALTER TABLE outbox_v2 RENAME TO outbox;
+    `);
+  }
+  if (current < 3) {
+    // Version 3: resharding (docs/RESHARDING.md). This object's layout; the sessions it handed
+    // off until their owner confirms them; the sessions it took in during the current move.
+    sql.exec(`
+      CREATE TABLE IF NOT EXISTS layout (id INTEGER PRIMARY KEY CHECK (id = 1), body TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS move_out (
+        key TEXT PRIMARY KEY,
+        sid TEXT NOT NULL,
+        target TEXT NOT NULL,
+        session TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS move_in (key TEXT NOT NULL, sid TEXT NOT NULL, PRIMARY KEY (key, sid)) WITHOUT ROWID;
     `);
   }
   sql.exec("DELETE FROM schema_version");

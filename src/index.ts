@@ -72,4 +72,20 @@ export { type SessionSnapshot, type StoredSession, snapshotOf } from "./stored-s
 // Names: apps, keys, and the Durable Object that holds a key
 export { APP_NAME_PATTERN, assertAppName, assertSessionKey, SESSION_KEY_PATTERN } from "./names";
 export { objectName, shardOf } from "./naming";
-export { type Placement, type SessionObjectNamespace, SessionRouter } from "./router";
+export { type SessionObjectNamespace, SessionRouter } from "./router";
+
+// Layouts: where an app's keys live, and how they move when its shard count changes
+export {
+  type AppLayout,
+  cleanPlacement,
+  initialLayout,
+  type Layout,
+  layoutObjects,
+  MovedError,
+  objectsOf,
+  ownerOf,
+  type Placement,
+  parseLayout,
+  sourceOf,
+  WrongShardError,
+} from "./layout";

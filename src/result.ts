@@ -6,6 +6,7 @@ import {
   SessionTooLargeError,
   SettingsMismatchError,
 } from "./errors";
+import { type Layout, MovedError, WrongShardError } from "./layout";
 import type { SessionSnapshot } from "./stored-session";
 
 /** An error as it crosses RPC and HTTP: `{ code, message, status }`, plus the conflict details. */
@@ -19,6 +20,10 @@ export interface ErrorBody {
   keys?: string[];
   /** On a settings mismatch: the setting that differs. */
   setting?: string;
+  /** On `moved` (a redirection): the layout of the object that answered. */
+  layout?: Layout;
+  /** On `wrong_shard`: the app's shard count in force. */
+  shards?: number;
 }
 
 /**
@@ -45,6 +50,8 @@ export function errorBody(error: SessionError): ErrorBody {
     body.keys = error.keys;
   }
   if (error instanceof SettingsMismatchError) body.setting = error.setting;
+  if (error instanceof MovedError) body.layout = error.layout;
+  if (error instanceof WrongShardError) body.shards = error.shards;
   return body;
 }
 
@@ -68,6 +75,11 @@ export function errorFromBody(body: ErrorBody, key = ""): SessionError {
       });
     case "invalid_key":
       return new InvalidKeyError(body.message);
+    case "wrong_shard":
+      if (body.shards === undefined) return new SessionError(body.code, body.status, body.message);
+      return Object.assign(new WrongShardError("", key, "", body.shards), {
+        message: body.message,
+      });
     case "session_too_large": {
       const error = new SessionTooLargeError(key, 0, 0);
       return Object.assign(error, { message: body.message });

@@ -110,6 +110,7 @@ async function errorOf(response: Response, key: string): Promise<SessionError> {
       current: body?.current,
       keys: body?.error?.keys,
       setting: body?.error?.setting,
+      shards: body?.error?.shards,
     },
     key,
   );

@@ -4,6 +4,7 @@ import type { CookieOptions } from "hono/utils/cookie";
 import type { RemoteSessionManager, SessionManagerFactory } from "../client/factory";
 import type { SessionData } from "../data";
 import type { JsonValue } from "../json";
+import { WrongShardError } from "../layout";
 import { shardOf } from "../naming";
 import { CookieSigner, newSessionId } from "./cookie-signature";
 
@@ -200,10 +201,17 @@ export function sessions({
           for (const [k, v] of current) data.set(k, v);
         } else {
           await open.connection.commit();
-          data = await open.regenerate(
-            current.key,
-            newSessionIdNear(current.key, open.settings.shards),
-          );
+          try {
+            data = await open.regenerate(
+              current.key,
+              newSessionIdNear(current.key, open.settings.shards),
+            );
+          } catch (error) {
+            // The app's shard count changed since the factory opened it: the answer says the one
+            // in force, so pick the new ID for it and try once more.
+            if (!(error instanceof WrongShardError)) throw error;
+            data = await open.regenerate(current.key, newSessionIdNear(current.key, error.shards));
+          }
         }
         control.id = data.key;
         issue = data.key;

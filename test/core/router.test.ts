@@ -17,6 +17,7 @@ function fakeNamespace(shards = 1) {
       const ok = <T>(value: T): Promise<Result<T>> => Promise.resolve({ ok: true, value });
       return {
         open: () => ok(settings),
+        layout: () => ok({ settings, layout: { epoch: 1, shards, from: null, placement: {} } }),
         adopt: () => ok(settings),
         has: () => ok(true),
       };
