@@ -14,6 +14,7 @@ import {
 } from "../src/index";
 import { bearerAuth } from "../worker/auth";
 import worker, { SessionManagerObject } from "../worker/index";
+import { sessionRouter } from "../worker/manager";
 import { sessionView } from "../worker/session-view";
 
 export * from "../worker/index";
@@ -171,7 +172,8 @@ type Env = Cloudflare.Env;
 
 /** `POST /bench/rpc`: a timed loop of RPC calls to session manager objects. */
 interface RpcLoop {
-  op: "get" | "ping" | "commit" | "probe";
+  /** `router-get`: a get through the worker's `SessionRouter` (layouts, redirections). */
+  op: "get" | "ping" | "commit" | "probe" | "router-get";
   /** For `probe`: which part of a get. */
   probe?: ProbeKind;
   app: string;
@@ -250,6 +252,9 @@ async function rpcLoop(env: Env, spec: RpcLoop): Promise<Response> {
         } else if (op === "get") {
           const key = keys[(w + i * concurrency) % keys.length] as string;
           note(failed(await stub(key).get(app, key)));
+        } else if (op === "router-get") {
+          const key = keys[(w + i * concurrency) % keys.length] as string;
+          note(failed(await sessionRouter(env).get(app, key)));
         } else {
           const current = snapshots[w] as SessionSnapshot;
           const changes: Changeset = {

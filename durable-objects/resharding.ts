@@ -28,8 +28,15 @@ export const SCAN_BATCH = 200;
 const SEND_ROWS = 200;
 /** Bytes of session JSON in one `receive` call, at most (at least one session per call). */
 const SEND_BYTES = 1_000_000;
-/** Drain batches one alarm run works through before it yields and re-arms. */
+/** Drain batches one alarm run works through at most before it yields and re-arms. */
 const DRAIN_BATCHES_PER_ALARM = 25;
+/**
+ * How long one alarm run of the drain works (ms), and how long it then rests before the next:
+ * the drain takes at most about half of a source's time, so its own traffic (pulls of the keys
+ * it still holds, the keys it keeps) goes on at a steady pace.
+ */
+const DRAIN_RUN_MS = 200;
+const DRAIN_REST_MS = 200;
 /** How long work that failed (a push, a send, a report) waits before the alarm retries it. */
 const RETRY_MS = 2_000;
 /** Keys remembered as already pulled during a move (memory only; forgetting costs a call). */
@@ -81,12 +88,19 @@ export class Resharding {
   /** Keys of the current move already pulled (or found absent at their source). */
   #pulled = new Set<string>();
   readonly #pulling = new Map<string, Promise<void>>();
+  /** Per source: keys waiting for the next hand-off call (one call in flight per source). */
+  readonly #waiting = new Map<string, PullBatch>();
+  readonly #inFlight = new Set<string>();
+  /** Per source: hand-offs stored here and not yet confirmed (sent with the next call). */
+  readonly #unconfirmed = new Map<string, { key: string; sid: string }[]>();
   #refreshing: Promise<void> | undefined;
   #pushing: Promise<void> | undefined;
   /** `move_out` has rows (as far as this object knows; checked on start). */
   #handedOff: boolean;
   /** The last push, send or report failed: the alarm retries after a pause. */
   #stalled = false;
+  /** The last drain run used up its time: the next one starts after a rest. */
+  #resting = false;
   /** Sessions handed off and taken in since the object started. */
   readonly moved = { out: 0, in: 0 };
 
@@ -193,15 +207,20 @@ export class Resharding {
     return true;
   }
 
-  /** A source's answer to an owner's pull: the sessions of `keys` it held, handed off to `to`. */
+  /**
+   * A source's answer to an owner's pull: the sessions of `keys` it held, handed off to `to`.
+   * `confirmed` are earlier hand-offs the owner has stored: forgotten here first.
+   */
   async handOff(
     app: string,
     epoch: number,
     keys: string[],
     to: string,
+    confirmed: { key: string; sid: string }[] = [],
   ): Promise<Result<StoredSession[]>> {
     await this.#catchUp(app, epoch);
     return resultOf(() => {
+      if (confirmed.length > 0) this.release(confirmed);
       const layout = this.current(app);
       if (layout === undefined) return [];
       const foreign = keys.find((key) => ownerOf(app, key, layout) !== to);
@@ -270,7 +289,8 @@ export class Resharding {
       this.#handedOff ||
       (app !== undefined && this.#isSource(app, record.layout) && !record.reported);
     if (!work) return Number.POSITIVE_INFINITY;
-    return this.#host.now() * 1000 + (this.#stalled ? RETRY_MS : 0);
+    const wait = this.#stalled ? RETRY_MS : this.#resting ? DRAIN_REST_MS : 0;
+    return this.#host.now() * 1000 + wait;
   }
 
   /** The alarm's part: tell objects the layout (home), drain this source in bounded batches. */
@@ -279,6 +299,7 @@ export class Resharding {
     const record = this.#record;
     if (app === undefined || record === undefined) return;
     this.#stalled = false;
+    this.#resting = false;
     try {
       if (record.pushTo.length > 0) await this.push(app);
       await this.#drain(app);
@@ -376,11 +397,15 @@ export class Resharding {
     };
   }
 
-  /** Pulls `keys` from their sources; a key already being pulled is waited for, not pulled twice. */
+  /**
+   * Pulls `keys` from their sources; a key already being pulled is waited for, not pulled twice.
+   * One hand-off call per source is in flight at a time: keys asked for meanwhile go together in
+   * the next call (so a busy owner makes few, larger calls).
+   */
   async #pull(app: string, keys: string[], layout: Layout): Promise<void> {
     const name = this.#host.name as string;
     const waits: Promise<void>[] = [];
-    const bySource = new Map<string, string[]>();
+    const sources = new Set<string>();
     for (const key of keys) {
       if (!this.#mustPull(app, key, layout, name)) continue;
       const under = this.#pulling.get(key);
@@ -389,21 +414,44 @@ export class Resharding {
         continue;
       }
       const source = sourceOf(app, key, layout) as string;
-      bySource.set(source, [...(bySource.get(source) ?? []), key]);
+      let batch = this.#waiting.get(source);
+      if (batch === undefined) {
+        batch = pullBatch();
+        this.#waiting.set(source, batch);
+      }
+      batch.keys.add(key);
+      this.#pulling.set(key, batch.done);
+      waits.push(batch.done);
+      sources.add(source);
     }
-    for (const [source, wanted] of bySource) {
-      const pulling = this.#pullFrom(app, source, wanted, layout).finally(() => {
-        for (const key of wanted) this.#pulling.delete(key);
-      });
-      for (const key of wanted) this.#pulling.set(key, pulling);
-      waits.push(pulling);
-    }
+    for (const source of sources) this.#nextPull(app, source, layout);
     await Promise.all(waits);
+  }
+
+  /** Starts the waiting batch of `source` unless a call to it is in flight. */
+  #nextPull(app: string, source: string, layout: Layout): void {
+    if (this.#inFlight.has(source)) return;
+    const batch = this.#waiting.get(source);
+    if (batch === undefined) {
+      this.#confirm(app, source);
+      return;
+    }
+    this.#waiting.delete(source);
+    this.#inFlight.add(source);
+    this.#pullFrom(app, source, [...batch.keys], layout)
+      .then(batch.resolve, batch.reject)
+      .finally(() => {
+        for (const key of batch.keys) this.#pulling.delete(key);
+        this.#inFlight.delete(source);
+        this.#nextPull(app, source, this.current(app) ?? layout);
+      });
   }
 
   async #pullFrom(app: string, source: string, keys: string[], layout: Layout): Promise<void> {
     const name = this.#host.name as string;
-    const result = await this.#object(source).handOff(app, layout.epoch, keys, name);
+    const confirmed = this.#unconfirmed.get(source) ?? [];
+    this.#unconfirmed.delete(source);
+    const result = await this.#object(source).handOff(app, layout.epoch, keys, name, confirmed);
     if (!result.ok) {
       // The source knows a newer layout: take it, and the caller checks again.
       if (result.error.code === "moved" && result.error.layout !== undefined) {
@@ -416,15 +464,22 @@ export class Resharding {
     const taken = current === undefined ? [] : this.#takeIn(app, current, result.value);
     if (this.current(app)?.epoch === layout.epoch) this.#remember(keys);
     if (taken.length === 0) return;
-    const confirmed = result.value.filter((s) => taken.includes(s.key));
-    // The source forgets its copies; if this is lost, its drain sends them again and this
-    // object confirms them from its ledger.
+    // The source forgets its copies when told (with the next call, or alone when none follows);
+    // if that is lost, its drain sends them again and this object confirms them from its ledger.
+    const stored = new Set(taken);
+    const pending = this.#unconfirmed.get(source) ?? [];
+    for (const { key, sid } of result.value) if (stored.has(key)) pending.push({ key, sid });
+    this.#unconfirmed.set(source, pending);
+  }
+
+  /** Tells `source` which hand-offs this object stored, when no pull to it follows. */
+  #confirm(app: string, source: string): void {
+    const confirmed = this.#unconfirmed.get(source);
+    if (confirmed === undefined || confirmed.length === 0) return;
+    this.#unconfirmed.delete(source);
     this.#host.waitUntil(
       this.#object(source)
-        .release(
-          app,
-          confirmed.map(({ key, sid }) => ({ key, sid })),
-        )
+        .release(app, confirmed)
         .catch(() => undefined),
     );
   }
@@ -509,7 +564,12 @@ export class Resharding {
 
   /** Drains this source: scan, hand off, send, and report when done; bounded per alarm run. */
   async #drain(app: string): Promise<void> {
+    const started = Date.now();
     for (let batch = 0; batch < DRAIN_BATCHES_PER_ALARM; batch++) {
+      if (Date.now() - started >= DRAIN_RUN_MS) {
+        this.#resting = true;
+        return;
+      }
       const record = this.#record as LayoutRecord;
       const source = this.#isSource(app, record.layout) && !record.reported;
       if (!source && !this.#handedOff) return;
@@ -558,19 +618,22 @@ export class Resharding {
   async #send(app: string): Promise<number> {
     const store = this.#host.store;
     const rows = store.exec<{ key: string; sid: string; target: string; session: string }>(
-      "SELECT key, sid, target, session FROM move_out ORDER BY target LIMIT ?",
+      "SELECT key, sid, target, session FROM move_out LIMIT ?",
       SEND_ROWS,
     );
     if (rows.length === 0) {
       this.#handedOff = false;
       return 0;
     }
+    // One call per owner, a new one past SEND_BYTES.
     const calls: { target: string; sessions: StoredSession[]; bytes: number }[] = [];
+    const open = new Map<string, (typeof calls)[number]>();
     for (const row of rows) {
-      let call = calls.at(-1);
-      if (call === undefined || call.target !== row.target || call.bytes >= SEND_BYTES) {
+      let call = open.get(row.target);
+      if (call === undefined || call.bytes >= SEND_BYTES) {
         call = { target: row.target, sessions: [], bytes: 0 };
         calls.push(call);
+        open.set(row.target, call);
       }
       call.sessions.push(JSON.parse(row.session));
       call.bytes += row.session.length;
@@ -676,6 +739,26 @@ export class Resharding {
     );
     this.#record = record;
   }
+}
+
+/** Keys to pull from one source in one call, and the promise their callers wait on. */
+interface PullBatch {
+  keys: Set<string>;
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+function pullBatch(): PullBatch {
+  let resolve: () => void = () => {};
+  let reject: (error: unknown) => void = () => {};
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Callers await it; a rejection nobody awaited any more must not be reported as unhandled.
+  done.catch(() => undefined);
+  return { keys: new Set(), done, resolve, reject };
 }
 
 function fresh(layout: Layout): LayoutRecord {

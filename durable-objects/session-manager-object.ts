@@ -211,14 +211,18 @@ export class SessionManagerObject extends DurableObject<Env> {
     });
   }
 
-  /** Resharding: a source hands off the sessions of `keys` it holds to their owner `to`. */
+  /**
+   * Resharding: a source hands off the sessions of `keys` it holds to their owner `to`, after
+   * forgetting the earlier hand-offs the owner `confirmed`.
+   */
   handOff(
     app: string,
     epoch: number,
     keys: string[],
     to: string,
+    confirmed?: { key: string; sid: string }[],
   ): Promise<Result<StoredSession[]>> {
-    return this.#resharding.handOff(app, epoch, keys, to);
+    return this.#resharding.handOff(app, epoch, keys, to, confirmed);
   }
 
   /** Resharding: an owner takes in sessions handed off to it; the keys it holds now. */

@@ -64,8 +64,17 @@ export interface SessionObjectRpc extends SessionManagerRpc {
   adopt(app: string, settings: Partial<AppSettings>, layout?: Layout): Promise<Result<AppSettings>>;
   /** The home object: the app's settings and layout (the app is created on first use). */
   layout(app: string, placement?: Placement): Promise<Result<AppLayout>>;
-  /** A source gives its owner `to` the sessions of `keys` it holds (kept until released). */
-  handOff(app: string, epoch: number, keys: string[], to: string): Promise<Result<StoredSession[]>>;
+  /**
+   * A source gives its owner `to` the sessions of `keys` it holds (kept until released), after
+   * forgetting the earlier hand-offs `confirmed` by the owner.
+   */
+  handOff(
+    app: string,
+    epoch: number,
+    keys: string[],
+    to: string,
+    confirmed?: { key: string; sid: string }[],
+  ): Promise<Result<StoredSession[]>>;
   /** An owner takes in sessions handed off to it; answers the keys it now holds. */
   receive(app: string, epoch: number, sessions: StoredSession[]): Promise<Result<string[]>>;
   /** A source forgets the handed-off sessions its owner confirmed. */
