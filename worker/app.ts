@@ -86,8 +86,8 @@ api.all(SESSION, methodNotAllowed(["GET", "HEAD", "POST", "PATCH", "DELETE"]));
 /**
  * regenerate: moves the live session to `{ newKey }` (ID rotation); the old one ends with reason
  * `regenerated`. 200 with the session at its new key; 409 `session_ended` when there is no live
- * session; 409 `key_taken` when `newKey` holds a live session; 409 `wrong_shard` when `newKey`
- * lives on another shard of the app.
+ * session; 409 `key_taken` when `newKey` holds a live session; 409 `wrong_shard` (with the app's
+ * `shards` in force) when `newKey` lives on another shard of the app.
  */
 api.post(`${SESSION}/regenerate`, async (c) => {
   const { app, key } = sessionParams(c);
@@ -118,7 +118,10 @@ api.post(APP, async (c) => {
   });
 });
 
-/** configure: creates the app or changes its settings on purpose, keeping the ones not given. */
+/**
+ * configure: creates the app or changes its settings on purpose, keeping the ones not given. A new
+ * `shards` moves the sessions in the background; they stay reachable meanwhile.
+ */
 api.put(APP, async (c) => {
   const app = appParam(c);
   const settings = parseAppSettings(await readJsonBody(c));
