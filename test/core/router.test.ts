@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { type Result, type SessionObjectNamespace, SessionRouter, shardOf } from "../../src/index";
 
 /** A namespace that records what it was asked for and answers `open` with given settings. */
-function fakeNamespace(shards = 1) {
+function fakeNamespace(shards = 1, placement: { locationHint?: string } = {}) {
   const calls: { name: string; options?: { locationHint?: string }; jurisdiction?: string }[] = [];
   const settings = {
     timeout: 1200,
@@ -17,7 +17,7 @@ function fakeNamespace(shards = 1) {
       const ok = <T>(value: T): Promise<Result<T>> => Promise.resolve({ ok: true, value });
       return {
         open: () => ok(settings),
-        layout: () => ok({ settings, layout: { epoch: 1, shards, from: null, placement: {} } }),
+        layout: () => ok({ settings, layout: { epoch: 1, shards, from: null, placement } }),
         adopt: () => ok(settings),
         has: () => ok(true),
       };
@@ -48,6 +48,15 @@ describe("SessionRouter", () => {
     for (const key of ["a", "b", "c"]) {
       expect(calls.some((c) => c.name === `shop#${shardOf(key, 4)}`)).toBe(true);
     }
+  });
+
+  it("creates an app's objects with the location hint stored with the app, not its own", async () => {
+    const { calls, namespace } = fakeNamespace(4, { locationHint: "enam" });
+    const router = new SessionRouter(namespace, { locationHint: "weur" });
+    for (const key of ["a", "b", "c"]) await router.has("shop", key);
+    const shards = calls.filter((c) => c.name.startsWith("shop#"));
+    expect(shards.length).toBeGreaterThan(0);
+    for (const call of shards) expect(call.options).toEqual({ locationHint: "enam" });
   });
 
   it("refuses a jurisdiction when the namespace cannot place objects", () => {
