@@ -115,7 +115,7 @@ describe("an app with shards", () => {
     const other = KEYS.find((k) => shardOf(k, 4) !== shardOf("user-1", 4)) as string;
     const res = await call("POST", `/v1/apps/${app}/sessions/user-1/regenerate`, { newKey: other });
     expect(res.status).toBe(409);
-    expect(await res.json()).toMatchObject({ error: { code: "wrong_shard" } });
+    expect(await res.json()).toMatchObject({ error: { code: "wrong_shard", shards: 4 } });
 
     const factory = new DurableObjectSessionManagerFactory(env.SESSION_MANAGER, app);
     const web = new Hono();
