@@ -18,6 +18,9 @@ import { type LocalWorker, startLocalWorker } from "./workerd.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const quick = process.argv.includes("--quick");
+/** `-- --only <word>`: run only the phases whose title contains the word (figures of the rest are left out). */
+const onlyAt = process.argv.indexOf("--only");
+const only = onlyAt > 0 ? process.argv[onlyAt + 1] : undefined;
 
 /** How much of everything: full (a few minutes) or quick (under a minute). */
 const plan = quick
@@ -32,6 +35,7 @@ const plan = quick
       httpProbes: false,
       sweepSizes: [1_000, 10_000],
       sweepRuns: 3,
+      reshardSessions: 5_000,
     }
   : {
       runs: 5,
@@ -44,6 +48,7 @@ const plan = quick
       httpProbes: true,
       sweepSizes: [1_000, 10_000, 100_000],
       sweepRuns: 3,
+      reshardSessions: 20_000,
     };
 /** Calls (or connections) in flight at once, for every throughput figure. */
 const CONCURRENCY = 32;
@@ -275,7 +280,7 @@ interface LoopResult {
 }
 
 async function rpcLoop(spec: {
-  op: "get" | "ping" | "commit" | "probe";
+  op: "get" | "ping" | "commit" | "probe" | "router-get";
   app: string;
   keys: string[];
   n: number;
@@ -543,6 +548,106 @@ async function benchShards(): Promise<void> {
   record("shard_routing_name_only_ratio", ratios(runs.fourName, runs.fourFixed));
 }
 
+/** An app of `count` sessions in one object (the real commit path), on the real clock. */
+async function seedReshardApp(app: string, count: number): Promise<void> {
+  const res = await fetch(`${base}/v1/apps/${app}`, {
+    method: "PUT",
+    headers: { ...auth, "Content-Type": "application/json" },
+    body: JSON.stringify({ shards: 1 }),
+  });
+  if (!res.ok) throw new Error(`PUT ${app}: ${res.status} ${await res.text()}`);
+  for (let start = 0; start < count; start += 2_000) {
+    const n = Math.min(2_000, count - start);
+    await call(app, "seed", app, { prefix: "s", start, count: n }, { n: 0, user: "u".repeat(40) });
+  }
+}
+
+/** The app's layout as its stats give it. */
+async function layoutOf(app: string): Promise<{ shards: number; from: number | null }> {
+  const res = await fetch(`${base}/v1/apps/${app}`, { headers: auth });
+  return ((await res.json()) as { layout: { shards: number; from: number | null } }).layout;
+}
+
+async function reshard(app: string, shards: number): Promise<void> {
+  const res = await fetch(`${base}/v1/apps/${app}`, {
+    method: "PUT",
+    headers: { ...auth, "Content-Type": "application/json" },
+    body: JSON.stringify({ shards }),
+  });
+  if (!res.ok) throw new Error(`PUT ${app} shards ${shards}: ${res.status}`);
+  await res.arrayBuffer();
+}
+
+/**
+ * Resharding (docs/RESHARDING.md), 1 -> 4 shards: a move with no traffic (sessions moved per
+ * second by the alarms, rows written per moved session, over all objects), and a move under reads
+ * through the worker's router (read throughput during the move against before it, same keys).
+ */
+async function benchResharding(): Promise<void> {
+  const count = plan.reshardSessions;
+  const objects = (app: string) => [app, ...Array.from({ length: 4 }, (_, i) => `${app}#${i}`)];
+  const written = async (app: string) => {
+    let rows = 0;
+    for (const name of objects(app)) rows += (await usage(name)).rowsWritten;
+    return rows;
+  };
+  const movedIn = async (app: string) => {
+    let moved = 0;
+    for (const name of objects(app)) {
+      const stats = await call<{ value: { moved?: { in: number } } }>(name, "stats", app);
+      moved += stats.value.value.moved?.in ?? 0;
+    }
+    return moved;
+  };
+  const until = async (app: string, limitSeconds = 300) => {
+    const started = Date.now();
+    for (;;) {
+      const layout = await layoutOf(app);
+      if (layout.from === null) return (Date.now() - started) / 1000;
+      if (Date.now() - started > limitSeconds * 1000) throw new Error(`${app}: the move hangs`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+
+  const quiet = "reshard-quiet";
+  await seedReshardApp(quiet, count);
+  const before = await written(quiet);
+  const t = Date.now();
+  await reshard(quiet, 4);
+  await until(quiet);
+  const seconds = (Date.now() - t) / 1000;
+  const moved = await movedIn(quiet);
+  if (moved !== count) throw new Error(`${quiet}: ${moved} sessions moved, expected ${count}`);
+  const rows = (await written(quiet)) - before;
+  record("reshard_sessions_moved_per_s", [count / seconds]);
+  record("reshard_rows_written_per_moved_session", [rows / count]);
+  record("reshard_move_seconds", [seconds]);
+  notes.push(
+    `resharding: ${count} sessions of 60 bytes moved 1 -> 4 shards in ${seconds.toFixed(1)} s with no traffic`,
+  );
+
+  const busy = "reshard-busy";
+  await seedReshardApp(busy, count);
+  const keys = Array.from({ length: 2_000 }, (_, i) => `s${Math.floor((i * count) / 2_000)}`);
+  const loop = async () =>
+    (await rpcLoop({ op: "router-get", app: busy, keys, n: 2_000 })).opsPerSecond;
+  await loop();
+  const quietRuns: number[] = [];
+  for (let r = 0; r < plan.runs; r++) quietRuns.push(await loop());
+  await reshard(busy, 4);
+  const moving = until(busy).then((s) => ({ s }));
+  const duringRuns: number[] = [];
+  let done: { s: number } | undefined;
+  void moving.then((d) => {
+    done = d;
+  });
+  while (done === undefined) duringRuns.push(await loop());
+  record("reshard_read_ops_per_s_before", quietRuns);
+  record("reshard_read_ops_per_s_during", duringRuns);
+  record("reshard_read_during_vs_before_ratio", [median(duringRuns) / median(quietRuns)]);
+  record("reshard_move_under_reads_seconds", [done.s]);
+}
+
 /** The worker over HTTP vs a constant route vs express-session + connect-redis + Redis. */
 async function benchHttp(expressUrl: string): Promise<void> {
   // A stored session to read, created through the API itself.
@@ -797,10 +902,12 @@ async function main(): Promise<void> {
     ["rows per operation", benchRows],
     ["sweep", benchSweep],
     ["shards", benchShards],
+    ["resharding: moving sessions 1 -> 4 shards", benchResharding],
     ["HTTP: plain, read, express + redis", () => benchHttp(expressUrl)],
     ["lost updates", () => benchLostUpdates(expressUrl)],
   ];
   for (const [title, phase] of phases) {
+    if (only !== undefined && !title.includes(only)) continue;
     const t = Date.now();
     log(`${title} ...`);
     await phase();
@@ -808,15 +915,16 @@ async function main(): Promise<void> {
   }
 
   const flat = sweepFlatness();
+  const measured = (g: { metric: string }) => only === undefined || g.metric in metrics;
   const goalResults = [
-    ...goals.map((g) => ({
+    ...goals.filter(measured).map((g) => ({
       metric: g.metric,
       goal: g.text,
       value: metrics[g.metric] ?? Number.NaN,
       met: g.met(metrics[g.metric] ?? Number.NaN),
     })),
     { metric: "sweep_rows_read_per_expired", goal: flat.text, value: flat.ratio, met: flat.met },
-  ];
+  ].filter((g) => only === undefined || Number.isFinite(g.value));
   const output = {
     date: new Date().toISOString(),
     source: sourceState(),
@@ -836,7 +944,9 @@ async function main(): Promise<void> {
     notes,
   };
   mkdirSync(join(root, "bench/results"), { recursive: true });
-  writeFileSync(join(root, "bench/results/latest.json"), `${JSON.stringify(output, null, 2)}\n`);
+  // A partial run (--only) does not replace the full run's figures.
+  const file = only === undefined ? "latest.json" : `only-${only.replace(/\W+/g, "-")}.json`;
+  writeFileSync(join(root, "bench/results", file), `${JSON.stringify(output, null, 2)}\n`);
 
   const rows = Object.entries(metrics).map(([name, value]) => [
     name,
@@ -860,7 +970,7 @@ async function main(): Promise<void> {
   const { commit, changedFiles } = output.source;
   const dirty = changedFiles.length > 0 ? ` plus ${changedFiles.length} changed files` : "";
   console.log(
-    `\n${output.mode} run in ${output.seconds} s of ${commit.slice(0, 7)}${dirty}; wrote bench/results/latest.json`,
+    `\n${output.mode} run in ${output.seconds} s of ${commit.slice(0, 7)}${dirty}; wrote bench/results/${file}`,
   );
 }
 

@@ -15,6 +15,7 @@ import {
 } from "../src/index";
 import { bearerAuth } from "../worker/auth";
 import worker, { SessionManagerObject } from "../worker/index";
+import { sessionRouter } from "../worker/manager";
 import { sessionView } from "../worker/session-view";
 
 export * from "../worker/index";
@@ -96,7 +97,7 @@ export class BenchSessionManagerObject extends SessionManagerObject {
         (_, i) => `${spec.prefix ?? "s"}${(spec.start ?? 0) + i}`,
       );
     for (const key of keys) {
-      const result = this.commit(app, { key, sid: null, version: 0, set: data });
+      const result = settled(this.commit(app, { key, sid: null, version: 0, set: data }));
       if (!result.ok) throw new Error(`seeding ${key} failed: ${result.error.message}`);
     }
     return keys.length;
@@ -123,7 +124,7 @@ export class BenchSessionManagerObject extends SessionManagerObject {
         sql.exec("INSERT OR REPLACE INTO bench_probe (id, n) VALUES (1, ?)", Date.now());
         return 1;
       case "result":
-        this.#result ??= this.get(app, key);
+        this.#result ??= settled(this.get(app, key));
         return this.#result;
       case "result-json":
         this.#resultJson ??= JSON.stringify(this.get(app, key));
@@ -141,14 +142,14 @@ export class BenchSessionManagerObject extends SessionManagerObject {
       if (kind === "get") {
         this.get(app, key);
       } else if (kind === "commit") {
-        snapshot ??= unwrapOk(this.get(app, key));
+        snapshot ??= unwrapOk(settled(this.get(app, key)));
         const changes: Changeset = {
           key,
           sid: snapshot.sid,
           version: snapshot.version,
           set: { n: i },
         };
-        const committed = unwrapOk(this.commit(app, changes));
+        const committed = unwrapOk(settled(this.commit(app, changes)));
         snapshot = isStored(committed) ? committed : null;
       } else {
         this.probe(kind, app, key);
@@ -156,6 +157,12 @@ export class BenchSessionManagerObject extends SessionManagerObject {
     }
     return n;
   }
+}
+
+/** A result computed at once: in-process calls of the bench never wait for a session to move. */
+function settled<T>(result: Result<T> | Promise<Result<T>>): Result<T> {
+  if (result instanceof Promise) throw new Error("bench: a call waited for a session to move");
+  return result;
 }
 
 function unwrapOk<T>(result: Result<T | null>): T {
@@ -167,7 +174,8 @@ type Env = Cloudflare.Env;
 
 /** `POST /bench/rpc`: a timed loop of RPC calls to session manager objects. */
 interface RpcLoop {
-  op: "get" | "ping" | "commit" | "probe";
+  /** `router-get`: a get through the worker's `SessionRouter` (layouts, redirections). */
+  op: "get" | "ping" | "commit" | "probe" | "router-get";
   /** For `probe`: which part of a get. */
   probe?: ProbeKind;
   app: string;
@@ -246,6 +254,9 @@ async function rpcLoop(env: Env, spec: RpcLoop): Promise<Response> {
         } else if (op === "get") {
           const key = keys[(w + i * concurrency) % keys.length] as string;
           note(failed(await stub(key).get(app, key)));
+        } else if (op === "router-get") {
+          const key = keys[(w + i * concurrency) % keys.length] as string;
+          note(failed(await sessionRouter(env).get(app, key)));
         } else {
           const current = snapshots[w] as SessionSnapshot;
           const changes: Changeset = {

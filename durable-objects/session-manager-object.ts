@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import {
+  type AppLayout,
   type AppSettings,
   type AppStats,
   assertAppName,
@@ -9,8 +10,13 @@ import {
   DEFAULT_SWEEP_BATCH,
   differingSetting,
   InvalidInputError,
+  initialLayout,
+  type Layout,
+  objectName,
+  type Placement,
   parseAppSettings,
   parseChangeset,
+  parseLayout,
   type Result,
   resolveAppSettings,
   resultOf,
@@ -20,14 +26,18 @@ import {
   SessionError,
   type SessionEvent,
   type SessionEventBody,
+  type SessionObjectNamespace,
+  type SessionObjectRpc,
   type SessionView,
   SettingsMismatchError,
+  type StoredSession,
   sessionView,
   shardOf,
   snapshotOf,
   WrongShardError,
 } from "../src/index.js";
 import { Outbox } from "./outbox.js";
+import { Resharding } from "./resharding.js";
 import { SqlStore } from "./sql-store.js";
 
 /** Batches one alarm run works through before it yields and re-arms. */
@@ -39,7 +49,7 @@ const REARM_DELAY_MS = 1_000;
 /** After this many failed runs, the alarm catches its error and re-arms itself. */
 const ALARM_RETRIES_BEFORE_REARM = 3;
 
-type Env = { SESSION_EVENTS?: Queue };
+type Env = { SESSION_EVENTS?: Queue; SESSION_MANAGER?: DurableObjectNamespace };
 
 /** The app this object holds, once known. */
 interface OpenApp {
@@ -71,11 +81,14 @@ interface OpenApp {
 export class SessionManagerObject extends DurableObject<Env> {
   readonly #store: SqlStore;
   readonly #outbox: Outbox;
+  readonly #resharding: Resharding;
   #app: OpenApp | undefined;
   /** The alarm time (ms) as last set or read; `null` when none. */
   #alarmAt: number | null = null;
   #hookEvents: SessionEvent[] = [];
   #sendFailures = 0;
+  /** The placement the first router asked with, for an app not stored yet. */
+  #placement: Placement | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -84,6 +97,16 @@ export class SessionManagerObject extends DurableObject<Env> {
       this.#store,
       env.SESSION_EVENTS === undefined ? undefined : (events) => this.sendEvents(events),
     );
+    this.#resharding = new Resharding({
+      store: this.#store,
+      name: ctx.id.name,
+      jurisdiction: ctx.id.jurisdiction,
+      app: () => this.#app,
+      object: (name, placement) => this.#object(name, placement),
+      now: () => this.now(),
+      waitUntil: (promise) => ctx.waitUntil(promise),
+      arm: () => this.#arm(),
+    });
     const [row] = this.#store.exec<{ name: string; settings: string }>(
       "SELECT name, settings FROM app",
     );
@@ -118,6 +141,19 @@ export class SessionManagerObject extends DurableObject<Env> {
     await this.env.SESSION_EVENTS?.sendBatch(events.map((body) => ({ body, contentType: "json" })));
   }
 
+  /**
+   * The namespace of this class, through which sessions move to the app's other objects when
+   * its shard count changes: the class's own (`ctx.exports`), else the `SESSION_MANAGER`
+   * binding. Override it when the class is bound otherwise.
+   */
+  protected sessionObjects(): SessionObjectNamespace | undefined {
+    const exported = (this.ctx.exports as Record<string, unknown> | undefined)?.[
+      this.constructor.name
+    ] as SessionObjectNamespace | undefined;
+    if (typeof exported?.getByName === "function") return exported;
+    return this.env.SESSION_MANAGER as SessionObjectNamespace | undefined;
+  }
+
   /** Rows read and written by this object's statements since it started. Reads nothing. */
   usage(): { rowsRead: number; rowsWritten: number } {
     return { ...this.#store.usage };
@@ -146,23 +182,19 @@ export class SessionManagerObject extends DurableObject<Env> {
 
   /**
    * Creates `app` or changes its settings on purpose. Stored sessions keep the end of the
-   * timeslice of their last access, so none ends sooner than the new `timeout` after it. The
-   * number of shards is fixed at creation: changing it is refused (409 `shards_fixed`).
+   * timeslice of their last access, so none ends sooner than the new `timeout` after it. A new
+   * shard count starts a move of the sessions in the home object's layout (docs/RESHARDING.md);
+   * during a move, the next one goes to the latest count.
    */
   configure(app: string, settings: Partial<AppSettings>): Result<AppSettings> {
     return resultOf(() => {
       const given = parseAppSettings(settings);
-      const existed = this.#app?.stored === true;
       const current = this.#storeApp(app, given);
-      if (existed && given.shards !== undefined && given.shards !== current.settings.shards) {
-        throw new SessionError(
-          "shards_fixed",
-          409,
-          `App "${app}" has ${current.settings.shards} shard(s); the number of shards is fixed when an app is created. Create a new app to use ${given.shards}.`,
-        );
-      }
       const next = resolveAppSettings({ ...current.settings, ...given });
-      this.#saveApp(app, next);
+      this.#store.transaction(() => {
+        this.#resharding.retarget(app, current.settings, next);
+        this.#saveApp(app, next);
+      });
       this.#arm();
       return next;
     });
@@ -171,26 +203,89 @@ export class SessionManagerObject extends DurableObject<Env> {
   /**
    * For a shard of an app: takes the app's settings (as its home object stores them) on first
    * use, and returns the settings it holds. Never compares: the home object is the reference.
+   * Takes `layout` too when it is newer than the one it knows.
    */
-  adopt(app: string, settings: Partial<AppSettings>): Result<AppSettings> {
-    return resultOf(() => this.#storeApp(app, parseAppSettings(settings)).settings);
+  adopt(app: string, settings: Partial<AppSettings>, layout?: Layout): Result<AppSettings> {
+    return resultOf(() => {
+      const current = this.#storeApp(app, parseAppSettings(settings));
+      if (layout !== undefined && this.ctx.id.name !== app) {
+        this.#resharding.adopt(parseLayout(layout));
+      }
+      return current.settings;
+    });
   }
 
   /**
-   * The app's stored settings, or `null` for an app never stored (its sessions run on the
-   * defaults until then). Stores nothing: a router asks this before it routes a session call.
+   * The home object's answer to a router: the app's settings and layout. Creates the app with
+   * the defaults on first use, and stores `placement.locationHint` with its first layout.
    */
-  storedSettings(app: string): Result<AppSettings | null> {
+  layout(app: string, placement?: Placement): Result<AppLayout> {
     return resultOf(() => {
       const current = this.#appFor(app);
-      return current.stored ? current.settings : null;
+      if (!current.stored) {
+        // Never stored: the layout it would start with, and nothing written (a read, or a call
+        // refused later, must write nothing). The hint is kept for when the app is stored.
+        this.#placement = placement;
+        return {
+          settings: current.settings,
+          layout: initialLayout(current.settings.shards, {
+            jurisdiction: this.ctx.id.jurisdiction,
+            locationHint: placement?.locationHint,
+          }),
+          stored: false,
+        };
+      }
+      return {
+        settings: current.settings,
+        layout: this.#resharding.homeLayout(app, current.settings, placement),
+      };
+    });
+  }
+
+  /**
+   * Resharding: a source hands off the sessions of `keys` it holds to their owner `to`, after
+   * forgetting the earlier hand-offs the owner `confirmed`.
+   */
+  handOff(
+    app: string,
+    epoch: number,
+    keys: string[],
+    to: string,
+    confirmed?: { key: string; sid: string }[],
+  ): Promise<Result<StoredSession[]>> {
+    return this.#resharding.handOff(app, epoch, keys, to, confirmed);
+  }
+
+  /** Resharding: an owner takes in sessions handed off to it; the keys it holds now. */
+  async receive(app: string, epoch: number, sessions: StoredSession[]): Promise<Result<string[]>> {
+    const result = await this.#resharding.receive(app, epoch, sessions);
+    this.#arm();
+    return result;
+  }
+
+  /** Resharding: a source forgets handed-off sessions their owner confirmed. */
+  release(app: string, sessions: { key: string; sid: string }[]): Result<number> {
+    return resultOf(() => {
+      assertAppName(app);
+      return this.#resharding.release(sessions);
+    });
+  }
+
+  /** Resharding, in the home object: source `name` is drained; the last one ends the move. */
+  moveDone(app: string, epoch: number, name: string): Result<Layout> {
+    return resultOf(() => {
+      this.#appFor(app);
+      return this.#resharding.moveDone(app, epoch, name);
     });
   }
 
   /** The live session (touched), or a new, empty one that is not stored until committed. */
-  get(app: string, key: string): Result<SessionView> {
-    return this.#op(app, checkKey(key), (engine, now) => {
-      this.#assertHere(app, key);
+  get(
+    app: string,
+    key: string,
+    epoch?: number,
+  ): Result<SessionView> | Promise<Result<SessionView>> {
+    return this.#sessionOp(app, [key], epoch, checkKey(key), (engine, now) => {
       const stored = engine.access(key, now);
       if (stored !== undefined) return sessionView(snapshotOf(stored));
       return sessionView({
@@ -205,18 +300,20 @@ export class SessionManagerObject extends DurableObject<Env> {
   }
 
   /** The live session (touched), or `null`. Never creates. */
-  query(app: string, key: string): Result<SessionView | null> {
-    return this.#op(app, checkKey(key), (engine, now) => {
-      this.#assertHere(app, key);
+  query(
+    app: string,
+    key: string,
+    epoch?: number,
+  ): Result<SessionView | null> | Promise<Result<SessionView | null>> {
+    return this.#sessionOp(app, [key], epoch, checkKey(key), (engine, now) => {
       const stored = engine.access(key, now);
       return stored === undefined ? null : sessionView(snapshotOf(stored));
     });
   }
 
   /** Whether a live session exists (touching it). Never creates. */
-  has(app: string, key: string): Result<boolean> {
-    return this.#op(app, checkKey(key), (engine, now) => {
-      this.#assertHere(app, key);
+  has(app: string, key: string, epoch?: number): Result<boolean> | Promise<Result<boolean>> {
+    return this.#sessionOp(app, [key], epoch, checkKey(key), (engine, now) => {
       return engine.access(key, now) !== undefined;
     });
   }
@@ -226,37 +323,44 @@ export class SessionManagerObject extends DurableObject<Env> {
    * atomically (SPEC §5). Returns the stored session after it, or `{ key, stored: false, valid }`
    * when none is stored (the same `CommitResult` as the HTTP API's `PATCH`).
    */
-  commit(app: string, changes: unknown): Result<CommitResult> {
-    const check = () =>
-      parseChangeset((changes as { key?: unknown } | null)?.key as string, changes);
-    return this.#op(app, check, (engine, now, parsed) => {
-      this.#assertHere(app, parsed.key);
+  commit(
+    app: string,
+    changes: unknown,
+    epoch?: number,
+  ): Result<CommitResult> | Promise<Result<CommitResult>> {
+    const { key, newKey } = (changes ?? {}) as { key?: unknown; newKey?: unknown };
+    const check = () => parseChangeset(key as string, changes);
+    // A commit that also moves the session (`newKey`) needs both keys on this object.
+    const keys = typeof newKey === "string" ? [key as string, newKey] : [key as string];
+    return this.#sessionOp(app, keys, epoch, check, (engine, now, parsed) => {
       const stored = engine.commit(parsed, now);
       return commitResult(parsed.key, stored && snapshotOf(stored), parsed.invalidate === true);
     });
   }
 
   /** Ends the live session for `key` (reason `invalidated`); returns whether there was one. */
-  invalidate(app: string, key: string): Result<boolean> {
-    return this.#op(app, checkKey(key), (engine, now) => {
-      this.#assertHere(app, key);
+  invalidate(app: string, key: string, epoch?: number): Result<boolean> | Promise<Result<boolean>> {
+    return this.#sessionOp(app, [key], epoch, checkKey(key), (engine, now) => {
       return engine.invalidate(key, now);
     });
   }
 
   /**
-   * Moves the live session at `oldKey` to `newKey`; the old one ends (`regenerated`). The new
-   * key must live on this object (`shardOf(newKey, shards)` is this shard), else 409
-   * `wrong_shard`: a session moved elsewhere would be where no router looks for it.
+   * Moves the live session at `oldKey` to `newKey`; the old one ends (`regenerated`). Both keys
+   * must belong to this object under the app's layout, else 409 `wrong_shard` (with the shard
+   * count in force): a session moved elsewhere would be where no router looks for it.
    */
-  regenerate(app: string, oldKey: string, newKey: string): Result<SessionView> {
+  regenerate(
+    app: string,
+    oldKey: string,
+    newKey: string,
+    epoch?: number,
+  ): Result<SessionView> | Promise<Result<SessionView>> {
     const check = () => {
       assertSessionKey(oldKey);
       assertSessionKey(newKey);
     };
-    return this.#op(app, check, (engine, now) => {
-      this.#assertHere(app, oldKey);
-      this.#assertHere(app, newKey, oldKey);
+    return this.#sessionOp(app, [oldKey, newKey], epoch, check, (engine, now) => {
       return sessionView(snapshotOf(engine.regenerate(oldKey, newKey, now)));
     });
   }
@@ -280,6 +384,7 @@ export class SessionManagerObject extends DurableObject<Env> {
         nextSweep: this.#alarmAt === null ? null : this.#alarmAt / 1000,
         pendingEvents: this.#outbox.pending(),
         usage: { ...this.#store.usage },
+        ...this.#resharding.stats(app),
       };
     });
   }
@@ -314,6 +419,8 @@ export class SessionManagerObject extends DurableObject<Env> {
       }
       await this.#outbox.flush();
       this.#sendFailures = 0;
+      // Resharding: tell objects a new layout, drain sessions this object no longer owns.
+      await this.#resharding.onAlarm();
     } catch (error) {
       // Let the runtime retry a few times; then stop throwing and re-arm ourselves, since an
       // alarm that exhausted its retries is never run again.
@@ -322,6 +429,54 @@ export class SessionManagerObject extends DurableObject<Env> {
       this.#sendFailures++;
     }
     this.#arm(true);
+  }
+
+  /**
+   * A session operation on `keys`: arguments checked first; then, if this object owns the keys
+   * under the app's layout (after pulling them from their source during a move), `#op`.
+   * Otherwise a redirection (`moved`) with the layout.
+   */
+  #sessionOp<A, T>(
+    app: string,
+    keys: string[],
+    epoch: number | undefined,
+    check: () => A,
+    fn: (engine: SessionEngine, now: number, checked: A) => T,
+  ): Result<T> | Promise<Result<T>> {
+    const checked = resultOf(() => {
+      assertAppName(app);
+      return check();
+    });
+    if (!checked.ok) return checked;
+    if (this.#resharding.current(app) === undefined) {
+      // No layout known here (a shard reached directly, never introduced by a router): the
+      // object's name and the app's shard count say which keys it holds.
+      const [key, newKey] = keys as [string, string | undefined];
+      const here = resultOf(() => {
+        this.#assertHere(app, key);
+        if (newKey !== undefined) this.#assertHere(app, newKey, key);
+      });
+      if (!here.ok) return here;
+    }
+    return this.#resharding.guard(app, keys, epoch, () => this.#op(app, () => checked.value, fn));
+  }
+
+  /** The app's object `name`, in this object's namespace and jurisdiction. */
+  #object(name: string, placement: Placement): SessionObjectRpc {
+    let namespace = this.sessionObjects();
+    if (namespace === undefined) {
+      throw new SessionError(
+        "reshard_unavailable",
+        503,
+        "This Durable Object cannot reach the app's other objects: bind its namespace as SESSION_MANAGER or override sessionObjects().",
+      );
+    }
+    if (placement.jurisdiction !== undefined && namespace.jurisdiction !== undefined) {
+      namespace = namespace.jurisdiction(placement.jurisdiction);
+    }
+    const options =
+      placement.locationHint === undefined ? undefined : { locationHint: placement.locationHint };
+    return namespace.getByName(name, options) as SessionObjectRpc;
   }
 
   /**
@@ -380,12 +535,18 @@ export class SessionManagerObject extends DurableObject<Env> {
   }
 
   #saveApp(name: string, settings: AppSettings): void {
+    const first = this.#app?.stored !== true;
     this.#store.exec(
       "INSERT OR REPLACE INTO app (id, name, settings) VALUES (1, ?, ?)",
       name,
       JSON.stringify(settings),
     );
     this.#useApp(name, settings, true);
+    // The home object stores the app's first layout with it (placement from the router that
+    // asked first), in the same transaction.
+    if (first && this.ctx.id.name === objectName(name)) {
+      this.#resharding.homeLayout(name, settings, this.#placement ?? {});
+    }
   }
 
   /**
@@ -463,6 +624,11 @@ export class SessionManagerObject extends DurableObject<Env> {
       const delay = SEND_RETRY_MS[Math.min(this.#sendFailures, SEND_RETRY_MS.length - 1)] ?? 1000;
       due = Math.min(due, Date.now() + delay);
     }
+    // An alarm that re-arms for work already due waits a moment rather than firing at once;
+    // a move that made progress goes on at once (it paces itself when it fails).
+    if (inAlarm && due !== Number.POSITIVE_INFINITY)
+      due = Math.max(due, Date.now() + REARM_DELAY_MS);
+    due = Math.min(due, this.#resharding.due());
     if (due === Number.POSITIVE_INFINITY) {
       if (this.#alarmAt !== null) {
         this.#alarmAt = null;
@@ -470,8 +636,6 @@ export class SessionManagerObject extends DurableObject<Env> {
       }
       return;
     }
-    // An alarm that re-arms for work already due waits a moment rather than firing at once.
-    if (inAlarm) due = Math.max(due, Date.now() + REARM_DELAY_MS);
     if (this.#alarmAt === null || due < this.#alarmAt) {
       this.#alarmAt = due;
       void this.ctx.storage.setAlarm(due);

@@ -1,7 +1,7 @@
 import { DEFAULT_SETTINGS, type SessionStore, type StoredSession } from "../src/index.js";
 
 /** The schema this code reads and writes. Bump it with a migration in `migrate()`. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 interface SessionRow extends Record<string, SqlStorageValue> {
   key: string;
@@ -238,6 +238,20 @@ function migrate(sql: SqlStorage): void {
       "UPDATE sessions SET slice_end = slice_end + ?",
       Number.isFinite(period) && period > 0 ? period : DEFAULT_SETTINGS.period,
     );
+  }
+  if (current < 4) {
+    // Version 4: resharding (docs/RESHARDING.md). This object's layout; the sessions it handed
+    // off until their owner confirms them; the sessions it took in during the current move.
+    sql.exec(`
+      CREATE TABLE IF NOT EXISTS layout (id INTEGER PRIMARY KEY CHECK (id = 1), body TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS move_out (
+        key TEXT PRIMARY KEY,
+        sid TEXT NOT NULL,
+        target TEXT NOT NULL,
+        session TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS move_in (key TEXT NOT NULL, sid TEXT NOT NULL, PRIMARY KEY (key, sid)) WITHOUT ROWID;
+    `);
   }
   sql.exec("DELETE FROM schema_version");
   sql.exec("INSERT INTO schema_version (version) VALUES (?)", SCHEMA_VERSION);

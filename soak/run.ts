@@ -6,16 +6,21 @@
 //   - every stored session had exactly one begin and got exactly one end (events deduplicated by
 //     id, as a consumer does: the Queue delivers at least once);
 //   - nothing lost.
+// Then the resharding phase (soak/reshard.ts): a busy app goes 1 -> 4 -> 16 -> 3 shards while
+// clients read and commit, with the same invariants and no read of a live session answered
+// "not found". `-- --reshard-only` runs that phase alone.
 // Prints the counts and exits non-zero when an invariant fails. Binds only to 127.0.0.1.
 import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LogLevel } from "miniflare";
 import { type LocalWorker, startLocalWorker } from "../bench/workerd.ts";
+import { reshardPhase } from "./reshard.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const argSeconds = process.argv.indexOf("--seconds");
 const SECONDS = argSeconds > 0 ? Number(process.argv[argSeconds + 1]) : 20;
+const RESHARD_ONLY = process.argv.includes("--reshard-only");
 const CONCURRENCY = 64;
 const KEYS = 400;
 const APP = "soak";
@@ -145,8 +150,30 @@ async function client(until: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const started = Date.now();
   await start();
+  if (!RESHARD_ONLY) await steadyPhase();
+  const reshard = await reshardPhase({
+    api,
+    call,
+    events: async () => (await (await api("GET", "/soak/events")).json()) as never,
+  });
+  console.log(JSON.stringify({ resharding: reshard }, null, 2));
+  if (reshard.lost > 0 || reshard.unexpectedStatuses > 0 || reshard.liveReadsNotFound > 0) {
+    console.error(
+      "soak: an invariant of the resharding phase failed (see lost / unexpectedStatuses / liveReadsNotFound)",
+    );
+    process.exitCode = 1;
+  } else {
+    const moved = reshard.moves.map((m) => `${m.from}->${m.to} in ${m.seconds} s`).join(", ");
+    console.log(
+      `soak (resharding ${reshard.steps}): ${moved}; ${reshard.operations} operations, ${reshard.sessionsBegun} sessions begun and ended, 0 lost, no live session read as not found`,
+    );
+  }
+}
+
+/** The first phase: mixed traffic on a 4-shard app whose sessions expire and are swept. */
+async function steadyPhase(): Promise<void> {
+  const started = Date.now();
   const open = await api("PUT", `/v1/apps/${APP}`, {
     shards: SHARDS,
     timeout: TIMEOUT,

@@ -96,11 +96,14 @@ export class SettingsMismatchError extends SessionError {
 export class WrongShardError extends SessionError {
   readonly app: string;
   readonly key: string;
+  /** The app's shard count in force, when known: pick the new key with it. */
+  readonly shards: number | undefined;
 
-  constructor(app: string, key: string, message: string) {
+  constructor(app: string, key: string, message: string, shards?: number) {
     super("wrong_shard", 409, message);
     this.app = app;
     this.key = key;
+    this.shards = shards;
   }
 }
 

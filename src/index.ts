@@ -96,4 +96,20 @@ export {
 // Names: apps, keys, and the Durable Object that holds a key
 export { APP_NAME_PATTERN, assertAppName, assertSessionKey, SESSION_KEY_PATTERN } from "./names.js";
 export { objectName, shardOf } from "./naming.js";
-export { type Placement, type SessionObjectNamespace, SessionRouter } from "./router.js";
+export { type SessionObjectNamespace, SessionRouter } from "./router.js";
+
+// Layouts: where an app's keys live, and how they move when its shard count changes
+export {
+  type AppLayout,
+  cleanPlacement,
+  initialLayout,
+  type Layout,
+  layoutObjects,
+  MovedError,
+  objectsOf,
+  ownerOf,
+  type Placement,
+  parseLayout,
+  sourceOf,
+  wrongShard,
+} from "./layout.js";

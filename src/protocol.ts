@@ -1,6 +1,7 @@
+import type { AppLayout, Layout, Placement } from "./layout.js";
 import type { Result } from "./result.js";
 import type { AppSettings } from "./settings.js";
-import type { CommitResult, SessionView } from "./stored-session.js";
+import type { CommitResult, SessionView, StoredSession } from "./stored-session.js";
 
 /** What `stats` reports about an app (of one Durable Object, i.e. one shard). */
 export interface AppStats {
@@ -14,6 +15,10 @@ export interface AppStats {
   pendingEvents: number;
   /** Rows read and written by the object's statements since it started. */
   usage: { rowsRead: number; rowsWritten: number };
+  /** The app's layout: where keys are routed, and where they come from during a move. */
+  layout?: Layout;
+  /** Sessions this object handed off and took in (moves) since it started. */
+  moved?: { out: number; in: number };
 }
 
 /**
@@ -36,12 +41,50 @@ export interface SessionManagerRpc {
   stats(app: string): Promise<Result<AppStats>>;
 }
 
-/** What only a Durable Object stub offers beyond `SessionManagerRpc`. */
+/**
+ * What only a Durable Object stub offers beyond `SessionManagerRpc`. Session calls take the
+ * caller's layout epoch last: an object that does not own the key answers `moved` with its
+ * layout, and one that meets a newer epoch than its own learns it first (docs/RESHARDING.md).
+ */
 export interface SessionObjectRpc extends SessionManagerRpc {
-  /** A shard takes the app's settings on first use (no comparison with the home object's). */
-  adopt(app: string, settings: Partial<AppSettings>): Promise<Result<AppSettings>>;
-  /** The app's stored settings, or `null` for an app never stored. Stores nothing. */
-  storedSettings(app: string): Promise<Result<AppSettings | null>>;
+  get(app: string, key: string, epoch?: number): Promise<Result<SessionView>>;
+  query(app: string, key: string, epoch?: number): Promise<Result<SessionView | null>>;
+  has(app: string, key: string, epoch?: number): Promise<Result<boolean>>;
+  commit(app: string, changes: unknown, epoch?: number): Promise<Result<CommitResult>>;
+  invalidate(app: string, key: string, epoch?: number): Promise<Result<boolean>>;
+  regenerate(
+    app: string,
+    oldKey: string,
+    newKey: string,
+    epoch?: number,
+  ): Promise<Result<SessionView>>;
+  /**
+   * A shard takes the app's settings on first use (no comparison with the home object's), and
+   * `layout` when it is newer than its own.
+   */
+  adopt(app: string, settings: Partial<AppSettings>, layout?: Layout): Promise<Result<AppSettings>>;
+  /**
+   * The home object: the app's settings and layout. Stores nothing for an app never stored (the
+   * answer says `stored: false`); `placement.locationHint` is stored with the app's first layout.
+   */
+  layout(app: string, placement?: Placement): Promise<Result<AppLayout>>;
+  /**
+   * A source gives its owner `to` the sessions of `keys` it holds (kept until released), after
+   * forgetting the earlier hand-offs `confirmed` by the owner.
+   */
+  handOff(
+    app: string,
+    epoch: number,
+    keys: string[],
+    to: string,
+    confirmed?: { key: string; sid: string }[],
+  ): Promise<Result<StoredSession[]>>;
+  /** An owner takes in sessions handed off to it; answers the keys it now holds. */
+  receive(app: string, epoch: number, sessions: StoredSession[]): Promise<Result<string[]>>;
+  /** A source forgets the handed-off sessions its owner confirmed. */
+  release(app: string, sessions: { key: string; sid: string }[]): Promise<Result<number>>;
+  /** The home object: source `name` has handed off everything of the move of layout `epoch`. */
+  moveDone(app: string, epoch: number, name: string): Promise<Result<Layout>>;
   /** Ends every expired session now and sends the waiting events; returns how many ended. */
   sweep(app: string): Promise<Result<number>>;
   /** Rows read and written by the object's statements since it started. */

@@ -8,6 +8,7 @@ import {
   SettingsMismatchError,
   WrongShardError,
 } from "./errors.js";
+import { type Layout, MovedError } from "./layout.js";
 import { type SessionView, sessionView } from "./stored-session.js";
 
 /**
@@ -33,6 +34,10 @@ export interface ErrorBody {
   bytes?: number;
   /** On `session_too_large`: the app's `maxSessionBytes`. */
   limit?: number;
+  /** On `moved` (a redirection): the layout of the object that answered. */
+  layout?: Layout;
+  /** On `wrong_shard`: the app's shard count in force, when known. */
+  shards?: number;
 }
 
 /**
@@ -72,7 +77,9 @@ export function errorBody(error: SessionError): ErrorBody {
   if (error instanceof WrongShardError) {
     body.app = error.app;
     body.key = error.key;
+    if (error.shards !== undefined) body.shards = error.shards;
   }
+  if (error instanceof MovedError) body.layout = error.layout;
   return body;
 }
 
@@ -112,7 +119,7 @@ export function errorFromBody(body: ErrorBody, key = ""): SessionError {
         { message: body.message },
       );
     case "wrong_shard":
-      return new WrongShardError(body.app ?? "", about, body.message);
+      return new WrongShardError(body.app ?? "", about, body.message, body.shards);
     default:
       if (body.status === 400) return new InvalidInputError(body.message, body.code);
       return new SessionError(body.code, body.status, body.message);

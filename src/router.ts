@@ -1,9 +1,19 @@
-import { SessionError, WrongShardError } from "./errors.js";
+import { SessionError } from "./errors.js";
+import {
+  type AppLayout,
+  type Layout,
+  layoutObjects,
+  type Placement,
+  parseLayout,
+  wrongShard,
+} from "./layout.js";
 import { objectName, shardOf } from "./naming.js";
 import type { AppStats, SessionManagerRpc, SessionObjectRpc } from "./protocol.js";
 import { errorBody, type Result, resultOf, unwrap } from "./result.js";
-import { type AppSettings, resolveAppSettings } from "./settings.js";
+import type { AppSettings } from "./settings.js";
 import type { CommitResult, SessionView } from "./stored-session.js";
+
+export type { Placement } from "./layout.js";
 
 /** A Durable Object namespace, as far as the router needs it. */
 export interface SessionObjectNamespace {
@@ -11,19 +21,15 @@ export interface SessionObjectNamespace {
   jurisdiction?(name: string): SessionObjectNamespace;
 }
 
-/** Where an app's objects are created: data residency and placement. */
-export interface Placement {
-  /** Keep the objects in a jurisdiction, e.g. `"eu"` or `"fedramp"`. */
-  jurisdiction?: string;
-  /** Create new objects near a location, e.g. `"weur"` (a hint, not a guarantee). */
-  locationHint?: string;
-}
-
-/** An app's settings as this isolate knows them, and the shards it already introduced them to. */
+/** An app's settings and layout as this isolate knows them, and the objects it introduced them to. */
 interface KnownApp {
   settings: AppSettings;
-  adopted: Set<number>;
+  layout: Layout;
+  adopted: Set<string>;
 }
+
+/** Redirections followed in a row before a call gives up (a second one: the layout changed again). */
+const MAX_REDIRECTIONS = 2;
 
 /**
  * The session operations of every app over a Durable Object namespace, with sharding: an app
@@ -31,8 +37,10 @@ interface KnownApp {
  * `shards` objects, a key's object chosen by a stable hash. Each operation goes to the one
  * object that holds the key; `stats` adds up all of them; `configure` reaches all of them.
  *
- * The number of shards never changes after an app is created, so an isolate learns it once per
- * app (one call to the home object) and routes on its own from then on.
+ * An isolate learns each app's layout once (one call to the home object) and routes on its own
+ * from then on, one call per operation. When the app's shard count changes, an object asked for
+ * a key it no longer owns answers `moved` with the new layout: the router caches it and retries
+ * on the key's owner (docs/RESHARDING.md).
  *
  * @example
  * const router = new SessionRouter(env.SESSION_MANAGER);
@@ -56,45 +64,55 @@ export class SessionRouter implements SessionManagerRpc {
     this.#locationHint = locationHint;
   }
 
-  /** The object named `name`. */
-  object(name: string): SessionObjectRpc {
-    const options =
-      this.#locationHint === undefined ? undefined : { locationHint: this.#locationHint };
+  /**
+   * The object named `name`, created with the app's stored location hint (`layout`), else the
+   * router's.
+   */
+  object(name: string, layout?: Layout): SessionObjectRpc {
+    const locationHint = layout?.placement.locationHint ?? this.#locationHint;
+    const options = locationHint === undefined ? undefined : { locationHint };
     return this.#namespace.getByName(name, options) as SessionObjectRpc;
   }
 
   async open(app: string, settings?: Partial<AppSettings>): Promise<Result<AppSettings>> {
     const result = await this.object(objectName(app)).open(app, settings);
-    if (result.ok) this.#learn(app, result.value);
+    const known = this.#apps.get(app);
+    if (result.ok && known !== undefined) known.settings = result.value;
     return result;
   }
 
   /**
-   * Changes the app's settings in its home object, then in each shard. Not one transaction: if a
-   * shard refuses, the error is returned and the call can simply be repeated (it is idempotent).
+   * Changes the app's settings in its home object, then in each of its objects. A new shard
+   * count starts a move of the sessions, which the home object runs in the background; every
+   * session stays reachable meanwhile. Not one transaction: if an object refuses, the error is
+   * returned and the call can simply be repeated (it is idempotent).
    */
   async configure(app: string, settings: Partial<AppSettings>): Promise<Result<AppSettings>> {
-    const result = await this.object(objectName(app)).configure(app, settings);
+    const home = objectName(app);
+    const result = await this.object(home).configure(app, settings);
     if (!result.ok) return result;
-    const next = result.value;
-    this.#learn(app, next);
-    // Every shard takes the new settings; a shard never used yet takes them on first use.
-    const shards = await Promise.all(
-      this.#shardNames(app, next.shards).map((name) => this.object(name).configure(app, next)),
+    const learned = await this.#refresh(app);
+    if (!learned.ok) return learned;
+    const { layout } = learned.value;
+    // Every object takes the new settings; an object never used yet takes them on first use.
+    const objects = await Promise.all(
+      layoutObjects(app, layout)
+        .filter((name) => name !== home)
+        .map((name) => this.object(name, layout).configure(app, result.value)),
     );
-    return shards.find((r) => !r.ok) ?? result;
+    return objects.find((r) => !r.ok) ?? result;
   }
 
   get(app: string, key: string): Promise<Result<SessionView>> {
-    return this.#onKey(app, key, (rpc) => rpc.get(app, key));
+    return this.#onKey(app, key, (rpc, epoch) => rpc.get(app, key, epoch));
   }
 
   query(app: string, key: string): Promise<Result<SessionView | null>> {
-    return this.#onKey(app, key, (rpc) => rpc.query(app, key));
+    return this.#onKey(app, key, (rpc, epoch) => rpc.query(app, key, epoch));
   }
 
   has(app: string, key: string): Promise<Result<boolean>> {
-    return this.#onKey(app, key, (rpc) => rpc.has(app, key));
+    return this.#onKey(app, key, (rpc, epoch) => rpc.has(app, key, epoch));
   }
 
   /** Applies a changeset; one that also moves the session (`newKey`) must stay on its shard. */
@@ -105,49 +123,49 @@ export class SessionRouter implements SessionManagerRpc {
       const sameShard = await this.#sameShard(app, oldKey, newKey);
       if (!sameShard.ok) return sameShard;
     }
-    return this.#onKey(app, oldKey, (rpc) => rpc.commit(app, changes));
+    return this.#onKey(app, oldKey, (rpc, epoch) => rpc.commit(app, changes, epoch));
   }
 
   invalidate(app: string, key: string): Promise<Result<boolean>> {
-    return this.#onKey(app, key, (rpc) => rpc.invalidate(app, key));
+    return this.#onKey(app, key, (rpc, epoch) => rpc.invalidate(app, key, epoch));
   }
 
   /**
    * Moves a session to a new key; both keys must live on the same shard for the move to be
    * atomic (pick `newKey` with `shardOf(newKey, shards) === shardOf(oldKey, shards)`), else it
-   * is refused.
+   * is refused with `wrong_shard`, which carries the shard count in force.
    */
   async regenerate(app: string, oldKey: string, newKey: string): Promise<Result<SessionView>> {
     const sameShard = await this.#sameShard(app, oldKey, newKey);
     if (!sameShard.ok) return sameShard;
-    return this.#onKey(app, oldKey, (rpc) => rpc.regenerate(app, oldKey, newKey));
+    return this.#onKey(app, oldKey, (rpc, epoch) => rpc.regenerate(app, oldKey, newKey, epoch));
   }
 
   /** Refuses a move between shards (409 `wrong_shard`): it could not be atomic. */
   async #sameShard(app: string, oldKey: string, newKey: string): Promise<Result<true>> {
     const learned = await this.#knownResult(app);
     if (!learned.ok) return learned;
-    const { settings } = learned.value;
+    const { shards } = learned.value.layout;
     return resultOf(() => {
-      if (shardOf(oldKey, settings.shards) !== shardOf(newKey, settings.shards)) {
-        throw new WrongShardError(
-          app,
-          newKey,
-          `Keys "${oldKey}" and "${newKey}" live on different shards of app "${app}", so the move could not be atomic. Pick the new key with shardOf(newKey) === shardOf(oldKey).`,
-        );
+      if (shardOf(oldKey, shards) !== shardOf(newKey, shards)) {
+        throw wrongShard(app, oldKey, newKey, shards);
       }
       return true as const;
     });
   }
 
-  /** The app's stats, added up over its shards. `404 app_not_found` for an app never used. */
+  /**
+   * The app's stats, added up over its objects (during a move: those of both layouts). `404
+   * app_not_found` for an app never used.
+   */
   async stats(app: string): Promise<Result<AppStats>> {
-    const home = await this.object(objectName(app)).stats(app);
-    if (!home.ok || home.value.settings.shards <= 1) return home;
-    this.#learn(app, home.value.settings);
-    const parts = await Promise.all(
-      this.#shardNames(app, home.value.settings.shards).map((n) => this.object(n).stats(app)),
-    );
+    const homeName = objectName(app);
+    const home = await this.object(homeName).stats(app);
+    if (!home.ok) return home;
+    const layout = home.value.layout;
+    const names =
+      layout === undefined ? [] : layoutObjects(app, layout).filter((name) => name !== homeName);
+    const parts = await Promise.all(names.map((n) => this.object(n, layout).stats(app)));
     const total = home.value;
     for (const part of parts) {
       if (!part.ok) continue; // a shard never used yet holds nothing
@@ -155,6 +173,10 @@ export class SessionRouter implements SessionManagerRpc {
       total.pendingEvents += part.value.pendingEvents;
       total.usage.rowsRead += part.value.usage.rowsRead;
       total.usage.rowsWritten += part.value.usage.rowsWritten;
+      if (total.moved !== undefined && part.value.moved !== undefined) {
+        total.moved.out += part.value.moved.out;
+        total.moved.in += part.value.moved.in;
+      }
       const sweep = part.value.nextSweep;
       if (sweep !== null && (total.nextSweep === null || sweep < total.nextSweep))
         total.nextSweep = sweep;
@@ -162,26 +184,47 @@ export class SessionRouter implements SessionManagerRpc {
     return { ok: true, value: total };
   }
 
-  /** Runs `call` on the object that holds `key`, introducing the app to a new shard first. */
+  /**
+   * Runs `call` on the object that owns `key` under the cached layout (introducing the app to an
+   * object first), with the layout's epoch. A redirection (`moved`) updates the cached layout
+   * and the call is made again on the key's owner.
+   */
   async #onKey<T>(
     app: string,
     key: string,
-    call: (rpc: SessionObjectRpc) => Promise<Result<T>>,
+    call: (rpc: SessionObjectRpc, epoch: number) => Promise<Result<T>>,
   ): Promise<Result<T>> {
     const learned = await this.#knownResult(app);
     if (!learned.ok) return learned;
     const known = learned.value;
-    const { shards } = known.settings;
-    const rpc = this.object(objectName(app, key, shards));
-    if (shards > 1) {
-      const shard = shardOf(key, shards);
-      if (!known.adopted.has(shard)) {
-        const adopted = await rpc.adopt(app, known.settings);
+    for (let redirections = 0; ; redirections++) {
+      const { layout, settings } = known;
+      const name = objectName(app, key, layout.shards);
+      const rpc = this.object(name, layout);
+      if (name !== objectName(app) && !known.adopted.has(name)) {
+        const adopted = await rpc.adopt(app, settings, layout);
         if (!adopted.ok) return adopted;
-        known.adopted.add(shard);
+        known.adopted.add(name);
+      }
+      const result = await call(rpc, layout.epoch);
+      if (result.ok || result.error.code !== "moved") return result;
+      if (redirections >= MAX_REDIRECTIONS) break;
+      const next = result.error.layout === undefined ? undefined : parseLayout(result.error.layout);
+      if (next !== undefined && next.epoch > known.layout.epoch) {
+        known.layout = next;
+      } else {
+        // The object knows no newer layout than ours: ours is stale in another way; ask home.
+        const refreshed = await this.#refresh(app);
+        if (!refreshed.ok) return refreshed;
       }
     }
-    return call(rpc);
+    return resultOf(() => {
+      throw new SessionError(
+        "unavailable",
+        503,
+        `The layout of app "${app}" is changing; retry the request in a moment.`,
+      );
+    });
   }
 
   /** `#known`, with a refusal from the home object (say, a bad app name) as an error result. */
@@ -195,37 +238,47 @@ export class SessionRouter implements SessionManagerRpc {
   }
 
   /**
-   * The app's settings: from this isolate's memory, or once from its home object. An app not
-   * stored yet runs on the defaults (one object) and is asked again next time, since it may be
-   * created with other settings meanwhile; asking stores nothing, so a refused call writes nothing.
+   * The app's settings and layout: from this isolate's memory, or once from its home object. An
+   * app not stored yet runs on the defaults (one object) and is asked again next time, since it
+   * may be created with other settings meanwhile; asking stores nothing, so a refused call writes
+   * nothing.
    */
   async #known(app: string): Promise<KnownApp> {
     const known = this.#apps.get(app);
     if (known !== undefined) return known;
     let loading = this.#loading.get(app);
     if (loading === undefined) {
-      loading = this.object(objectName(app))
-        .storedSettings(app)
-        .then((result) => {
-          const stored = unwrap(result);
-          if (stored !== null) return this.#learn(app, stored);
-          return { settings: resolveAppSettings(), adopted: new Set<number>() };
-        })
-        .finally(() => this.#loading.delete(app));
+      loading = this.#load(app).finally(() => this.#loading.delete(app));
       this.#loading.set(app, loading);
     }
     return loading;
   }
 
-  #learn(app: string, settings: AppSettings): KnownApp {
-    const known = this.#apps.get(app) ?? { settings, adopted: new Set<number>() };
-    known.settings = settings;
-    this.#apps.set(app, known);
-    return known;
+  /** Asks the home object for the app's settings and layout, and caches them. */
+  async #refresh(app: string): Promise<Result<KnownApp>> {
+    try {
+      return { ok: true, value: await this.#load(app) };
+    } catch (error) {
+      if (error instanceof SessionError) return { ok: false, error: errorBody(error) };
+      throw error;
+    }
   }
 
-  #shardNames(app: string, shards: number): string[] {
-    if (shards <= 1) return [];
-    return Array.from({ length: shards }, (_, i) => `${app}#${i}`);
+  async #load(app: string): Promise<KnownApp> {
+    const placement = this.#locationHint === undefined ? {} : { locationHint: this.#locationHint };
+    const answer = unwrap(await this.object(objectName(app)).layout(app, placement));
+    // Not stored yet: route on the defaults this once, and cache nothing.
+    if (answer.stored === false) {
+      return { settings: answer.settings, layout: answer.layout, adopted: new Set<string>() };
+    }
+    return this.#learn(app, answer);
+  }
+
+  #learn(app: string, { settings, layout }: AppLayout): KnownApp {
+    const known = this.#apps.get(app) ?? { settings, layout, adopted: new Set<string>() };
+    known.settings = settings;
+    if (layout.epoch >= known.layout.epoch) known.layout = layout;
+    this.#apps.set(app, known);
+    return known;
   }
 }

@@ -76,7 +76,9 @@ export interface AppSettings extends SessionSettings {
   beginEvents: boolean;
   /**
    * How many Durable Objects the app's sessions spread over, by a stable hash of the key.
-   * Fixed when the app is created. Default 1, at most `MAX_SHARDS`.
+   * Default 1, at most `MAX_SHARDS`. Reconfiguring it moves the sessions in the background while
+   * they stay reachable (docs/RESHARDING.md); until the move ends, the app's layout says where
+   * keys are routed.
    */
   shards: number;
 }

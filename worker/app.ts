@@ -110,8 +110,8 @@ route(api, ROUTES.invalidate, async (c, { params: { app, key } }) => {
 /**
  * regenerate: moves the live session to `{ newKey }` (ID rotation); the old one ends with reason
  * `regenerated`. 200 with the session at its new key; 409 `session_ended` when there is no live
- * session; 409 `key_taken` when `newKey` holds a live session; 409 `wrong_shard` when `newKey`
- * lives on another shard of the app.
+ * session; 409 `key_taken` when `newKey` holds a live session; 409 `wrong_shard` (with the app's
+ * `shards` in force) when `newKey` lives on another shard of the app.
  */
 route(api, ROUTES.regenerate, async (c, { params: { app, key }, body }) => {
   const { newKey } = body as { newKey: string };
@@ -133,7 +133,10 @@ route(api, ROUTES.open, async (c, { params: { app }, body }) => {
   return c.json({ app, settings: await unwrapCall(sessionRouter(c.env).open(app, settings)) });
 });
 
-/** configure: creates the app or changes its settings on purpose, keeping the ones not given. */
+/**
+ * configure: creates the app or changes its settings on purpose, keeping the ones not given. A new
+ * `shards` moves the sessions in the background; they stay reachable meanwhile.
+ */
 route(api, ROUTES.configure, async (c, { params: { app }, body }) => {
   const settings = parseAppSettings(body);
   return c.json({ app, settings: await unwrapCall(sessionRouter(c.env).configure(app, settings)) });

@@ -233,7 +233,7 @@ export class SessionManagerFactory {
  *
  * @example
  * const factory = new DurableObjectSessionManagerFactory(env.SESSION_MANAGER, "shop", {
- *   shards: 4, // spread over 4 objects; fixed when the app is created
+ *   shards: 4, // spread over 4 objects when the app is created (configure changes it later)
  *   jurisdiction: "eu", // optional: data residency
  * });
  * const manager = await factory.open();

@@ -4,7 +4,7 @@ import { matchedRoutes } from "hono/route";
 import type { CookieOptions } from "hono/utils/cookie";
 import type { RemoteSessionManager, SessionManagerFactory } from "../client/factory.js";
 import type { SessionData } from "../data.js";
-import { ConflictError, SessionError } from "../errors.js";
+import { ConflictError, SessionError, WrongShardError } from "../errors.js";
 import type { JsonValue } from "../json.js";
 import { shardOf } from "../naming.js";
 import { CookieSigner, newSessionId, rawCookie } from "./cookie-signature.js";
@@ -382,7 +382,14 @@ export class SessionState {
       after = await manager.save(data, this.#newKey === undefined ? {} : { newKey: this.#newKey });
     } catch (error) {
       if (error instanceof ConflictError) this.conflict = error;
-      throw error;
+      // The app's shard count changed since the factory opened it: the answer names the count in
+      // force, so pick the new ID for it and try once more (the refused commit wrote nothing).
+      if (!(error instanceof WrongShardError && error.shards !== undefined)) throw error;
+      if (this.#newKey === undefined) throw error;
+      this.#ids.delete(this.#newKey);
+      this.#newKey = newSessionIdNear(data.key, error.shards);
+      this.#ids.add(this.#newKey);
+      after = await manager.save(data, { newKey: this.#newKey });
     }
     if (sends) this.saved = true;
     this.#newKey = undefined;

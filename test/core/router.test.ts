@@ -2,10 +2,10 @@ import { describe, expect, it } from "vitest";
 import { type Result, type SessionObjectNamespace, SessionRouter, shardOf } from "../../src/index";
 
 /**
- * A namespace that records what it was asked for and answers with given settings (`stored`
- * false: an app never stored, whose settings lookup answers `null`).
+ * A namespace that records what it was asked for and answers with given settings and layout
+ * (`stored` false: an app never stored, whose layout answer says so).
  */
-function fakeNamespace(shards = 1, stored = true) {
+function fakeNamespace(shards = 1, placement: { locationHint?: string } = {}, stored = true) {
   const calls: {
     name: string;
     options?: { locationHint?: string };
@@ -29,7 +29,12 @@ function fakeNamespace(shards = 1, stored = true) {
       };
       return {
         open: () => ok("open", settings),
-        storedSettings: () => ok("storedSettings", stored ? settings : null),
+        layout: () =>
+          ok("layout", {
+            settings,
+            layout: { epoch: 1, shards, from: null, placement },
+            ...(stored ? {} : { stored: false }),
+          }),
         adopt: () => ok("adopt", settings),
         has: () => ok("has", true),
       };
@@ -63,12 +68,21 @@ describe("SessionRouter", () => {
   });
 
   it("routes the keys of an app never stored to its one object, without storing the app", async () => {
-    const { calls, namespace } = fakeNamespace(1, false);
+    const { calls, namespace } = fakeNamespace(1, {}, false);
     const router = new SessionRouter(namespace);
     for (const key of ["a", "b"]) await router.has("shop", key);
     expect(calls.every((c) => c.name === "shop")).toBe(true);
     // Asked each time (the app may be created with other settings meanwhile); never opened.
-    expect(calls.map((c) => c.method)).toEqual(["storedSettings", "has", "storedSettings", "has"]);
+    expect(calls.map((c) => c.method)).toEqual(["layout", "has", "layout", "has"]);
+  });
+
+  it("creates an app's objects with the location hint stored with the app, not its own", async () => {
+    const { calls, namespace } = fakeNamespace(4, { locationHint: "enam" });
+    const router = new SessionRouter(namespace, { locationHint: "weur" });
+    for (const key of ["a", "b", "c"]) await router.has("shop", key);
+    const shards = calls.filter((c) => c.name.startsWith("shop#"));
+    expect(shards.length).toBeGreaterThan(0);
+    for (const call of shards) expect(call.options).toEqual({ locationHint: "enam" });
   });
 
   it("refuses a jurisdiction when the namespace cannot place objects", () => {

@@ -245,14 +245,16 @@ describe("a shard's object, called directly", () => {
     });
   });
 
-  it("refuses any key on the home object of a sharded app, which holds no session", async () => {
+  it("redirects any key on the home object of a sharded app, which holds no session", async () => {
     const app = newApp();
     expect((await call("PUT", `/v1/apps/${app}`, { shards: 2 })).status).toBe(200);
     const home = manager(app);
-    expect(errorOf(await home.regenerate(app, "a", "b"))).toMatchObject({ code: "wrong_shard" });
+    // The home object knows the app's layout: it redirects (421 moved, with the layout).
+    const moved = { code: "moved", status: 421, layout: expect.objectContaining({ shards: 2 }) };
+    expect(errorOf(await home.regenerate(app, "a", "b"))).toMatchObject(moved);
     const commit = await home.commit(app, { key: "a", version: 0, set: { n: 1 } });
-    expect(errorOf(commit)).toMatchObject({ code: "wrong_shard", key: "a" });
-    expect(errorOf(await home.get(app, "a"))).toMatchObject({ code: "wrong_shard" });
+    expect(errorOf(commit)).toMatchObject(moved);
+    expect(errorOf(await home.get(app, "a"))).toMatchObject(moved);
     expect(unwrap(await home.stats(app)).sessions).toBe(0);
   });
 

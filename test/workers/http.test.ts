@@ -484,6 +484,8 @@ describe("GET and PUT /v1/apps/:app (settings and stats)", () => {
       nextSweep: expect.any(Number),
       pendingEvents: expect.any(Number),
       usage: { rowsRead: expect.any(Number), rowsWritten: expect.any(Number) },
+      layout: { epoch: 1, shards: 1, from: null, placement: {} },
+      moved: { out: 0, in: 0 },
     });
   });
 

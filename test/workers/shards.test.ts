@@ -51,12 +51,14 @@ describe("an app with shards", () => {
     expect(stats.sessions).toBe(KEYS.length - 1);
   });
 
-  it("keeps the number of shards fixed once the app exists", async () => {
+  it("changes the number of shards of an existing app on purpose, and open still compares it", async () => {
     const app = "sharded-fixed";
     await call("PUT", `/v1/apps/${app}`, { shards: 4 });
     const res = await call("PUT", `/v1/apps/${app}`, { shards: 2 });
-    expect(res.status).toBe(409);
-    expect(await res.json()).toMatchObject({ error: { code: "shards_fixed" } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ settings: { shards: 2 } });
+    const stats = (await (await call("GET", `/v1/apps/${app}`)).json()) as { layout: unknown };
+    expect(stats.layout).toMatchObject({ epoch: 2, shards: 2, from: 4 });
     const open = await call("POST", `/v1/apps/${app}`, { shards: 8 });
     expect(open.status).toBe(409);
     expect(await open.json()).toMatchObject({
@@ -113,7 +115,7 @@ describe("an app with shards", () => {
     const other = KEYS.find((k) => shardOf(k, 4) !== shardOf("user-1", 4)) as string;
     const res = await call("POST", `/v1/apps/${app}/sessions/user-1/regenerate`, { newKey: other });
     expect(res.status).toBe(409);
-    expect(await res.json()).toMatchObject({ error: { code: "wrong_shard" } });
+    expect(await res.json()).toMatchObject({ error: { code: "wrong_shard", shards: 4 } });
 
     const factory = new DurableObjectSessionManagerFactory(env.SESSION_MANAGER, app);
     const web = new Hono();

@@ -1,0 +1,139 @@
+import { InvalidInputError, SessionError, WrongShardError } from "./errors.js";
+import { objectName } from "./naming.js";
+import { type AppSettings, MAX_SHARDS } from "./settings.js";
+
+/** Where an app's objects are created: data residency and placement. */
+export interface Placement {
+  /** Keep the objects in a jurisdiction, e.g. `"eu"` or `"fedramp"`. */
+  jurisdiction?: string;
+  /** Create new objects near a location, e.g. `"weur"` (a hint, not a guarantee). */
+  locationHint?: string;
+}
+
+/**
+ * Where an app's sessions live: the number of objects keys are routed to, and during a move the
+ * number they come from. The app's home object makes every layout; each new one has the next
+ * epoch, so a higher epoch always wins (docs/RESHARDING.md).
+ */
+export interface Layout {
+  /** Grows by one with every new layout of the app. */
+  epoch: number;
+  /** The objects keys are routed to: `objectName(app, key, shards)`. */
+  shards: number;
+  /** While sessions move: the shard count they move from. `null` when nothing moves. */
+  from: number | null;
+  /** The placement the app's objects are created with. */
+  placement: Placement;
+}
+
+/** An app's settings and layout, as the home object gives them to a router. */
+export interface AppLayout {
+  settings: AppSettings;
+  layout: Layout;
+  /**
+   * `false` for an app never stored: it runs on these defaults until it is, and a router asks
+   * again next time instead of caching them.
+   */
+  stored?: boolean;
+}
+
+/** The first layout of an app created with `shards`. */
+export function initialLayout(shards: number, placement: Placement = {}): Layout {
+  return { epoch: 1, shards, from: null, placement: cleanPlacement(placement) };
+}
+
+/** The object that owns `key` under `layout`. */
+export function ownerOf(app: string, key: string, layout: Layout): string {
+  return objectName(app, key, layout.shards);
+}
+
+/** During a move, the object `key` comes from; `undefined` when nothing moves. */
+export function sourceOf(app: string, key: string, layout: Layout): string | undefined {
+  return layout.from === null ? undefined : objectName(app, key, layout.from);
+}
+
+/** The names of the objects of an app with `shards` shards (its home object when 1). */
+export function objectsOf(app: string, shards: number): string[] {
+  if (shards <= 1) return [objectName(app)];
+  return Array.from({ length: shards }, (_, i) => `${app}#${i}`);
+}
+
+/** Every object that may hold sessions under `layout`: its owners, and its sources while moving. */
+export function layoutObjects(app: string, layout: Layout): string[] {
+  const names = objectsOf(app, layout.shards);
+  if (layout.from !== null) names.push(...objectsOf(app, layout.from));
+  return [...new Set(names)];
+}
+
+/** The placement without unset fields (so that layouts compare and serialize plainly). */
+export function cleanPlacement(placement: Placement): Placement {
+  const clean: Placement = {};
+  if (placement.jurisdiction) clean.jurisdiction = placement.jurisdiction;
+  if (placement.locationHint) clean.locationHint = placement.locationHint;
+  return clean;
+}
+
+/** Checks a layout that came over RPC; throws `InvalidInputError` when it is not one. */
+export function parseLayout(input: unknown): Layout {
+  const l = input as Partial<Layout> | null;
+  const count = (n: unknown) =>
+    Number.isInteger(n) && (n as number) >= 1 && (n as number) <= MAX_SHARDS;
+  if (
+    l === null ||
+    typeof l !== "object" ||
+    !Number.isInteger(l.epoch) ||
+    (l.epoch as number) < 1 ||
+    !count(l.shards) ||
+    !(l.from === null || count(l.from)) ||
+    l.placement === null ||
+    typeof l.placement !== "object"
+  ) {
+    throw new InvalidInputError(
+      "Not a layout: { epoch, shards, from, placement }.",
+      "invalid_layout",
+    );
+  }
+  return {
+    epoch: l.epoch as number,
+    shards: l.shards as number,
+    from: l.from as number | null,
+    placement: cleanPlacement(l.placement),
+  };
+}
+
+/**
+ * The answer of an object asked for a key it does not own (421, `moved`): it carries the
+ * object's layout, which the router caches before it retries on the key's owner. Routers follow
+ * it; callers never see it.
+ */
+export class MovedError extends SessionError {
+  readonly layout: Layout;
+
+  constructor(app: string, key: string, layout: Layout) {
+    super(
+      "moved",
+      421,
+      `Key "${key}" of app "${app}" lives in ${ownerOf(app, key, layout)} under layout ${layout.epoch} (${layout.shards} shard(s)). Route with the layout given.`,
+    );
+    this.layout = layout;
+  }
+}
+
+/**
+ * `regenerate` to a key that another object owns (409, `wrong_shard`): the move could not be one
+ * transaction. The error carries the shard count in force: pick the new key with
+ * `shardOf(newKey, shards) === shardOf(oldKey, shards)`.
+ */
+export function wrongShard(
+  app: string,
+  oldKey: string,
+  newKey: string,
+  shards: number,
+): WrongShardError {
+  return new WrongShardError(
+    app,
+    newKey,
+    `Keys "${oldKey}" and "${newKey}" live on different shards of app "${app}" (${shards} shard(s) now), so the move could not be atomic. Pick the new key with shardOf(newKey, ${shards}) === shardOf(oldKey, ${shards}).`,
+    shards,
+  );
+}
