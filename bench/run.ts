@@ -59,7 +59,7 @@ const LOST_INCREMENTS = 25;
 const SHARD_KEYS = 64;
 /** A time far in the future (seconds), so that no alarm the bench arms fires on its own. */
 const T0 = 4_000_000_000;
-/** Default app settings (SPEC §2): timeout 1200 s, period 20 s. */
+/** Default app settings (docs/DESIGN.md#settings): timeout 1200 s, period 20 s. */
 const TIMEOUT = 1200;
 const PERIOD = 20;
 
@@ -445,7 +445,7 @@ async function benchRows(): Promise<void> {
   let used = delta(before, await usage(name));
   record("rows_written_per_created_session", [used.rowsWritten / created]);
 
-  // Reads within the period of the last access: no write at all (SPEC §2).
+  // Reads within the period of the last access: no write at all (docs/DESIGN.md#access-and-touch).
   await call(name, "setClock", T0 + PERIOD / 2);
   const reads = 2_000;
   before = await usage(name);

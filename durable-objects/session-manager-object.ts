@@ -320,7 +320,7 @@ export class SessionManagerObject extends DurableObject<Env> {
 
   /**
    * Applies a changeset `{ key, sid, version, set?, delete?, clear?, invalidate?, lastModified? }`
-   * atomically (SPEC §5). Returns the stored session after it, or `{ key, stored: false, valid }`
+   * atomically (docs/DESIGN.md#commit-and-merge). Returns the stored session after it, or `{ key, stored: false, valid }`
    * when none is stored (the same `CommitResult` as the HTTP API's `PATCH`).
    */
   commit(

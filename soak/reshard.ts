@@ -86,6 +86,9 @@ export async function reshardPhase(soak: SoakContext) {
   let stop = false;
   const increment = async (key: string): Promise<void> => {
     for (;;) {
+      // An invalidation sent while this commit is in flight may land after it: then the session
+      // this commit stored is gone, and it must not count as live.
+      const sentBefore = invalidationsSent.get(key) ?? 0;
       const got = await api("POST", `/v1/apps/${RESHARD_APP}/sessions/${key}`);
       if (got.status !== 200) {
         counts.unexpectedStatuses++;
@@ -113,7 +116,7 @@ export async function reshardPhase(soak: SoakContext) {
       counts.commits++;
       const sid = stored.sid as string;
       acknowledged.set(sid, (acknowledged.get(sid) ?? 0) + 1);
-      live.set(key, true);
+      if ((invalidationsSent.get(key) ?? 0) === sentBefore) live.set(key, true);
       return;
     }
   };

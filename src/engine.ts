@@ -11,7 +11,7 @@ import { expiresAt, isExpired, sliceEnd } from "./timeslice.js";
 export const DEFAULT_SWEEP_BATCH = 500;
 
 /**
- * The session rules of SPEC §2–§5 on top of a synchronous `SessionStore`: access and touch,
+ * The session rules (docs/DESIGN.md#session-rules) on top of a synchronous `SessionStore`: access and touch,
  * expiry, commit with per-key merge, invalidation and the sweep. Every operation runs in one
  * store transaction and hands the events it caused to `emit` inside that transaction, so a
  * Durable Object can write them to its outbox atomically with the change.
@@ -58,7 +58,7 @@ export class SessionEngine {
   }
 
   /**
-   * Applies a changeset (SPEC §5). Returns the stored session after it, or `null` when nothing is
+   * Applies a changeset (docs/DESIGN.md#commit-and-merge). Returns the stored session after it, or `null` when nothing is
    * stored (invalidated, or a session never stored whose data the changeset leaves empty).
    * A changeset that changes no data (nor assigns a new `lastModified`) writes nothing and
    * returns the stored session as it is. With `newKey`, the session then moves there in the same

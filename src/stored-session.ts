@@ -29,7 +29,7 @@ export interface StoredSession extends SessionSnapshot {
   sliceEnd: number;
   /**
    * For each key changed since the last `clear`, the version that last changed it (deleted keys
-   * included). The per-key merge of SPEC §5 reads it to know what changed after a snapshot.
+   * included). The per-key merge (docs/DESIGN.md#commit-and-merge) reads it to know what changed after a snapshot.
    */
   keyVersions: Record<string, number>;
   /** The version of the last `clear` (0 if none). Every key counts as changed by it. */

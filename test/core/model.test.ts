@@ -1,5 +1,5 @@
 /**
- * Property-based test of the core against a simple model of SPEC §2–§5: random interleavings of
+ * Property-based test of the core against a simple model of the session rules (docs/DESIGN.md#session-rules): random interleavings of
  * get/query/has, changes, commit, abort, invalidate, sweep and clock moves across two managers on
  * one store. The model keeps every stored version of every session and decides conflicts from
  * those snapshots, independently of the engine's per-key bookkeeping.
@@ -188,7 +188,7 @@ class Model {
       }
       const before = this.current(stored);
       const data = this.applied(before, e);
-      // A change that leaves the data as it was stores nothing (SPEC §5).
+      // A change that leaves the data as it was stores nothing (docs/DESIGN.md#no-op-commit).
       if (sameData(before, data)) continue;
       sessions.set(key, {
         ...stored,
@@ -360,7 +360,7 @@ function run(ops: Op[]): void {
   expect(new Set(ends).size).toBe(ends.length);
 }
 
-describe("the core against a model of SPEC §2–§5", () => {
+describe("the core against a model of the session rules", () => {
   it("agrees on data, versions, conflicts and events for random interleavings of two managers", () => {
     fc.assert(
       fc.property(fc.array(op, { minLength: 10, maxLength: 80, size: "max" }), (ops) => run(ops)),

@@ -1,4 +1,4 @@
-// Concurrent commits over HTTP (SPEC §5): competing changes from one snapshot, and the
+// Concurrent commits over HTTP (docs/DESIGN.md#commit-and-merge): competing changes from one snapshot, and the
 // read-modify-write loop that a client runs to get every change in.
 import { describe, expect, it } from "vitest";
 import { call } from "./helpers";

@@ -1,4 +1,4 @@
-// Bad requests to the HTTP API (SPEC §9): each gets a clear JSON error with its status, changes
+// Bad requests to the HTTP API (docs/DESIGN.md#errors): each gets a clear JSON error with its status, changes
 // nothing, and none reaches a Durable Object it should not, or ends in a 500.
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";

@@ -1,4 +1,4 @@
-// The HTTP API route by route (README "HTTP API"; SPEC §3-§5, §8-§9), through the worker's
+// The HTTP API route by route (README "HTTP API"; docs/DESIGN.md#access-and-touch, #commit-and-merge, #settings, #errors), through the worker's
 // fetch handler, with the Durable Object behind it.
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";

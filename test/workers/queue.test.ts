@@ -1,4 +1,4 @@
-// Session events on the Queue (SPEC §6): the example consumer, and events travelling from an HTTP
+// Session events on the Queue (docs/DESIGN.md#events): the example consumer, and events travelling from an HTTP
 // call through the Durable Object's outbox and the Queue to the worker's queue handler.
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";

@@ -1,4 +1,4 @@
-// The SessionService entrypoint (SPEC §8): what another Worker reaches through a service binding
+// The SessionService entrypoint (docs/DESIGN.md#units-of-work): what another Worker reaches through a service binding
 // with `entrypoint = "SessionService"`, each call forwarded to the Durable Object over RPC.
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
