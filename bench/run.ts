@@ -579,7 +579,7 @@ async function reshard(app: string, shards: number): Promise<void> {
 }
 
 /**
- * Resharding (docs/RESHARDING.md), 1 -> 4 shards: a move with no traffic (sessions moved per
+ * Resharding (docs/DESIGN.md#resharding), 1 -> 4 shards: a move with no traffic (sessions moved per
  * second by the alarms, rows written per moved session, over all objects), and a move under reads
  * through the worker's router (read throughput during the move against before it, same keys).
  */

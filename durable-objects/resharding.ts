@@ -77,7 +77,7 @@ interface LayoutRecord {
 }
 
 /**
- * The resharding protocol on the side of one Durable Object (docs/RESHARDING.md): its layout,
+ * The resharding protocol on the side of one Durable Object (docs/DESIGN.md#resharding): its layout,
  * the redirection of keys it does not own, the pull of a key from its source on first access,
  * the hand-off (copy to `move_out`, then delete when the owner confirms), the background drain
  * in bounded batches and, in the home object, the layouts themselves.

@@ -183,7 +183,7 @@ export class SessionManagerObject extends DurableObject<Env> {
   /**
    * Creates `app` or changes its settings on purpose. Stored sessions keep the end of the
    * timeslice of their last access, so none ends sooner than the new `timeout` after it. A new
-   * shard count starts a move of the sessions in the home object's layout (docs/RESHARDING.md);
+   * shard count starts a move of the sessions in the home object's layout (docs/DESIGN.md#resharding);
    * during a move, the next one goes to the latest count.
    */
   configure(app: string, settings: Partial<AppSettings>): Result<AppSettings> {

@@ -240,7 +240,7 @@ function migrate(sql: SqlStorage): void {
     );
   }
   if (current < 4) {
-    // Version 4: resharding (docs/RESHARDING.md). This object's layout; the sessions it handed
+    // Version 4: resharding (docs/DESIGN.md#resharding). This object's layout; the sessions it handed
     // off until their owner confirms them; the sessions it took in during the current move.
     sql.exec(`
       CREATE TABLE IF NOT EXISTS layout (id INTEGER PRIMARY KEY CHECK (id = 1), body TEXT NOT NULL);

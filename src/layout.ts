@@ -13,7 +13,7 @@ export interface Placement {
 /**
  * Where an app's sessions live: the number of objects keys are routed to, and during a move the
  * number they come from. The app's home object makes every layout; each new one has the next
- * epoch, so a higher epoch always wins (docs/RESHARDING.md).
+ * epoch, so a higher epoch always wins (docs/DESIGN.md#resharding).
  */
 export interface Layout {
   /** Grows by one with every new layout of the app. */

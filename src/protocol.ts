@@ -44,7 +44,7 @@ export interface SessionManagerRpc {
 /**
  * What only a Durable Object stub offers beyond `SessionManagerRpc`. Session calls take the
  * caller's layout epoch last: an object that does not own the key answers `moved` with its
- * layout, and one that meets a newer epoch than its own learns it first (docs/RESHARDING.md).
+ * layout, and one that meets a newer epoch than its own learns it first (docs/DESIGN.md#resharding).
  */
 export interface SessionObjectRpc extends SessionManagerRpc {
   get(app: string, key: string, epoch?: number): Promise<Result<SessionView>>;

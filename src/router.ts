@@ -40,7 +40,7 @@ const MAX_REDIRECTIONS = 2;
  * An isolate learns each app's layout once (one call to the home object) and routes on its own
  * from then on, one call per operation. When the app's shard count changes, an object asked for
  * a key it no longer owns answers `moved` with the new layout: the router caches it and retries
- * on the key's owner (docs/RESHARDING.md).
+ * on the key's owner (docs/DESIGN.md#resharding).
  *
  * @example
  * const router = new SessionRouter(env.SESSION_MANAGER);

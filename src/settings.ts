@@ -77,7 +77,7 @@ export interface AppSettings extends SessionSettings {
   /**
    * How many Durable Objects the app's sessions spread over, by a stable hash of the key.
    * Default 1, at most `MAX_SHARDS`. Reconfiguring it moves the sessions in the background while
-   * they stay reachable (docs/RESHARDING.md); until the move ends, the app's layout says where
+   * they stay reachable (docs/DESIGN.md#resharding); until the move ends, the app's layout says where
    * keys are routed.
    */
   shards: number;

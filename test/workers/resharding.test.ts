@@ -1,5 +1,5 @@
 /**
- * Changing a live app's shard count (docs/RESHARDING.md): every session stays reachable and
+ * Changing a live app's shard count (docs/DESIGN.md#resharding): every session stays reachable and
  * correct while it moves, a move is neither an end nor a begin, commits during a move are never
  * lost and conflict exactly as without one, clients follow redirections, and the shard count goes
  * up and down any time.
