@@ -4,15 +4,12 @@
 // Bench only: never deploy it. bench/run.mjs bundles it and binds it in Miniflare.
 
 import { Hono } from "hono";
-import {
-  type Changeset,
-  isStored,
-  type JsonObject,
-  objectName,
-  type Result,
-  type SessionObjectRpc,
-  type SessionSnapshot,
-} from "../src/index";
+import type { Changeset } from "../src/changeset";
+import type { JsonObject } from "../src/json";
+import { objectName } from "../src/naming";
+import type { SessionObjectRpc } from "../src/protocol";
+import type { Result } from "../src/result";
+import { isStored, type SessionSnapshot } from "../src/stored-session";
 import { bearerAuth } from "../worker/auth";
 import worker, { SessionManagerObject } from "../worker/index";
 import { sessionRouter } from "../worker/manager";

@@ -1,11 +1,3 @@
-// For Workers that host the session manager's Durable Object class themselves.
-
-export {
-  MAX_BATCH_BYTES,
-  MAX_BATCH_MESSAGES,
-  MAX_MESSAGE_BYTES,
-  Outbox,
-  type SendBatch,
-} from "./outbox.js";
+// For Workers that host the session manager's Durable Object class themselves: the class to
+// export (or extend, for the onSessionBegin / onSessionEnd hooks). Nothing else is public here.
 export { SessionManagerObject } from "./session-manager-object.js";
-export { SCHEMA_VERSION, SqlStore } from "./sql-store.js";

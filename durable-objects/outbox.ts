@@ -1,4 +1,4 @@
-import type { SessionEventBody } from "../src/index.js";
+import type { SessionEventBody } from "../src/events.js";
 import type { SqlStore } from "./sql-store.js";
 
 /** Queue limits: 100 messages and 256 KB a batch; 128 KB a message. Keep a margin for framing. */

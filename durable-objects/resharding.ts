@@ -1,25 +1,21 @@
+import { SessionError, WrongShardError } from "../src/errors.js";
 import {
-  type AppSettings,
   cleanPlacement,
-  errorBody,
-  errorFromBody,
   initialLayout,
   type Layout,
   layoutObjects,
   MovedError,
-  objectName,
   objectsOf,
   ownerOf,
   type Placement,
   parseLayout,
-  type Result,
-  resultOf,
-  SessionError,
-  type SessionObjectRpc,
-  type StoredSession,
   sourceOf,
-  WrongShardError,
-} from "../src/index.js";
+} from "../src/layout.js";
+import { objectName } from "../src/naming.js";
+import type { SessionObjectRpc } from "../src/protocol.js";
+import { errorBody, errorFromBody, type Result, resultOf } from "../src/result.js";
+import type { AppSettings } from "../src/settings.js";
+import type { StoredSession } from "../src/stored-session.js";
 import type { SqlStore } from "./sql-store.js";
 
 /** Keys a drain batch reads from `sessions` (in key order, after its cursor). */

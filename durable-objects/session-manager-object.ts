@@ -1,41 +1,44 @@
 import { DurableObject } from "cloudflare:workers";
+import { parseChangeset } from "../src/changeset.js";
+import { DEFAULT_SWEEP_BATCH, SessionEngine } from "../src/engine.js";
 import {
-  type AppLayout,
-  type AppSettings,
-  type AppStats,
-  assertAppName,
-  assertSessionKey,
-  type CommitResult,
-  commitResult,
-  DEFAULT_SWEEP_BATCH,
-  differingSetting,
   InvalidInputError,
-  initialLayout,
-  type Layout,
-  objectName,
-  type Placement,
-  parseAppSettings,
-  parseChangeset,
-  parseLayout,
-  type Result,
-  resolveAppSettings,
-  resultOf,
+  SessionError,
+  SettingsMismatchError,
+  WrongShardError,
+} from "../src/errors.js";
+import {
   type SessionBeginEvent,
   SessionEndEvent,
-  SessionEngine,
-  SessionError,
   type SessionEvent,
   type SessionEventBody,
-  type SessionObjectNamespace,
-  type SessionObjectRpc,
+} from "../src/events.js";
+import {
+  type AppLayout,
+  initialLayout,
+  type Layout,
+  type Placement,
+  parseLayout,
+} from "../src/layout.js";
+import { assertAppName, assertSessionKey } from "../src/names.js";
+import { objectName, shardOf } from "../src/naming.js";
+import type { AppStats, SessionObjectRpc } from "../src/protocol.js";
+import { type Result, resultOf } from "../src/result.js";
+import type { SessionObjectNamespace } from "../src/router.js";
+import {
+  type AppSettings,
+  differingSetting,
+  parseAppSettings,
+  resolveAppSettings,
+} from "../src/settings.js";
+import {
+  type CommitResult,
+  commitResult,
   type SessionView,
-  SettingsMismatchError,
   type StoredSession,
   sessionView,
-  shardOf,
   snapshotOf,
-  WrongShardError,
-} from "../src/index.js";
+} from "../src/stored-session.js";
 import { Outbox } from "./outbox.js";
 import { Resharding } from "./resharding.js";
 import { SqlStore } from "./sql-store.js";

@@ -1,4 +1,6 @@
-import { DEFAULT_SETTINGS, type SessionStore, type StoredSession } from "../src/index.js";
+import { DEFAULT_SETTINGS } from "../src/settings.js";
+import type { SessionStore } from "../src/store.js";
+import type { StoredSession } from "../src/stored-session.js";
 
 /** The schema this code reads and writes. Bump it with a migration in `migrate()`. */
 export const SCHEMA_VERSION = 4;

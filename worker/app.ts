@@ -1,12 +1,8 @@
 import { Hono } from "hono";
-import {
-  type Changeset,
-  isStored,
-  parseAppSettings,
-  parseChangeset,
-  SessionError,
-  type SessionSnapshot,
-} from "../src/index";
+import { type Changeset, parseChangeset } from "../src/changeset";
+import { SessionError } from "../src/errors";
+import { parseAppSettings } from "../src/settings";
+import { isStored, type SessionSnapshot } from "../src/stored-session";
 import { ROUTES } from "./api-schema";
 import { bearerAuth } from "./auth";
 import { notFound, onError } from "./errors";

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { MAX_SESSION_BYTES_LIMIT } from "../src/index";
+import { MAX_SESSION_BYTES_LIMIT } from "../src/settings";
 import { HttpError } from "./errors";
 
 /**

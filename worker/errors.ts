@@ -1,7 +1,8 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { errorBody, SessionError } from "../src/index";
+import { SessionError } from "../src/errors";
+import { errorBody } from "../src/result";
 import { sessionView } from "./session-view";
 
 /**

@@ -1,4 +1,4 @@
-import type { SessionSnapshot } from "../src/index";
+import type { SessionSnapshot } from "../src/stored-session";
 import { HttpError } from "./errors";
 
 /**

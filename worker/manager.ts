@@ -1,4 +1,5 @@
-import { type Result, SessionRouter, unwrap } from "../src/index";
+import { type Result, unwrap } from "../src/result";
+import { SessionRouter } from "../src/router";
 
 const routers = new WeakMap<object, SessionRouter>();
 

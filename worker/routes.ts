@@ -1,6 +1,6 @@
 import type { Context, Hono } from "hono";
 import * as v from "valibot";
-import { InvalidInputError, InvalidKeyError, type SessionError } from "../src/index";
+import { InvalidInputError, InvalidKeyError, type SessionError } from "../src/errors";
 import type { BodyDeclaration, RouteDeclaration } from "./api-schema";
 import { readJsonBody } from "./body";
 import { methodNotAllowed } from "./errors";

@@ -1,17 +1,10 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import {
-  type AppSettings,
-  type AppStats,
-  assertAppName,
-  assertSessionKey,
-  type CommitResult,
-  parseAppSettings,
-  parseChangeset,
-  type Result,
-  resultOf,
-  type SessionManagerRpc,
-  type SessionView,
-} from "../src/index";
+import { parseChangeset } from "../src/changeset";
+import { assertAppName, assertSessionKey } from "../src/names";
+import type { AppStats, SessionManagerRpc } from "../src/protocol";
+import { type Result, resultOf } from "../src/result";
+import { type AppSettings, parseAppSettings } from "../src/settings";
+import type { CommitResult, SessionView } from "../src/stored-session";
 import { sessionRouter } from "./manager";
 
 /**

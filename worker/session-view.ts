@@ -1,2 +1,2 @@
 // The HTTP API shows sessions in the one form every transport uses (src/stored-session.ts).
-export { type SessionView, sessionView } from "../src/index";
+export { type SessionView, sessionView } from "../src/stored-session";

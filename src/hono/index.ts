@@ -1,5 +1,4 @@
-// Hono middleware: cookie sessions for any Hono app.
-export { CookieSigner, newSessionId, rawCookie, SESSION_ID_BYTES } from "./cookie-signature.js";
+// Hono middleware: cookie sessions for any Hono app. The public API of the `./hono` entry.
 export {
   type AnySessionData,
   FLASH_KEY,

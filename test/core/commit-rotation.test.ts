@@ -1,14 +1,9 @@
 import { describe, expect, it } from "vitest";
-import {
-  ConflictError,
-  errorBody,
-  InvalidInputError,
-  MemoryStore,
-  parseChangeset,
-  resolveSettings,
-  SessionEngine,
-  type SessionEvent,
-} from "../../src/index";
+import { parseChangeset } from "../../src/changeset";
+import { SessionEngine } from "../../src/engine";
+import { ConflictError, InvalidInputError, MemoryStore, type SessionEvent } from "../../src/index";
+import { errorBody } from "../../src/result";
+import { resolveSettings } from "../../src/settings";
 
 /** An engine over a memory store that records the events it emits. */
 function engine() {

@@ -1,12 +1,8 @@
 import { describe, expect, it } from "vitest";
-import {
-  ConflictError,
-  MemoryStore,
-  parseChangeset,
-  resolveSettings,
-  type SessionData,
-  SessionEngine,
-} from "../../src/index";
+import { parseChangeset } from "../../src/changeset";
+import { SessionEngine } from "../../src/engine";
+import { ConflictError, MemoryStore, type SessionData } from "../../src/index";
+import { resolveSettings } from "../../src/settings";
 import { makeManager } from "./helpers";
 
 /**

@@ -12,17 +12,17 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { SessionEngine } from "../../src/engine";
 import {
   type Changeset,
   ConflictError,
   type JsonObject,
   MemoryStore,
-  resolveSettings,
   SessionEndEvent,
-  SessionEngine,
   type SessionEvent,
   type SessionSettings,
 } from "../../src/index";
+import { resolveSettings } from "../../src/settings";
 
 const KEYS = ["a", "b"] as const;
 const FIELDS = ["x", "y", "z"] as const;

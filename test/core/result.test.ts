@@ -2,20 +2,19 @@
 // carries what the thrown one did, and a conflict carries the current session in the one shape
 // that every transport hands sessions out in.
 import { describe, expect, it } from "vitest";
+import { SessionEngine } from "../../src/engine";
 import {
   ConflictError,
-  errorBody,
-  errorFromBody,
   MemoryStore,
-  resolveSettings,
   SessionDataManager,
-  SessionEngine,
   SessionTooLargeError,
   SettingsMismatchError,
-  sessionView,
   unwrap,
   WrongShardError,
 } from "../../src/index";
+import { errorBody, errorFromBody } from "../../src/result";
+import { resolveSettings } from "../../src/settings";
+import { sessionView } from "../../src/stored-session";
 
 /** Through `errorBody`, JSON (as RPC and HTTP carry it) and `unwrap` on the other side. */
 function roundTrip<E extends Error>(error: E): E {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { httpTransport } from "../../src/client/http-transport";
+import { rpcTransport } from "../../src/client/rpc-transport";
 import {
-  httpTransport,
-  rpcTransport,
   type SessionManagerRpc,
   SessionOverloadedError,
   SessionTimeoutError,

@@ -2,7 +2,8 @@
 // router of a sharded app.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { SessionRouter, type SessionSnapshot, shardOf, unwrap } from "../../src/index";
+import { SessionRouter, shardOf, unwrap } from "../../src/index";
+import type { SessionSnapshot } from "../../src/stored-session";
 import { call } from "./helpers";
 
 describe("a commit with newKey", () => {

@@ -5,9 +5,9 @@ import {
   type JsonObject,
   objectName,
   type SessionObjectRpc,
-  type SessionSnapshot,
   unwrap,
 } from "../../src/index";
+import type { SessionSnapshot } from "../../src/stored-session";
 import { api } from "../../worker/app";
 import { expectContract } from "./contract";
 

@@ -1,8 +1,10 @@
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { beforeEach, describe, expect, expectTypeOf, it } from "vitest";
+import { rpcTransport } from "../../src/client/rpc-transport";
+import type { SessionTransport } from "../../src/client/transport";
+import { CookieSigner } from "../../src/hono/cookie-signature";
 import {
-  CookieSigner,
   type Session,
   type SessionEnv,
   type SessionsOptions,
@@ -11,13 +13,11 @@ import {
 import {
   ConflictError,
   DurableObjectSessionManagerFactory,
-  rpcTransport,
   SessionError,
   SessionManagerFactory,
   type SessionManagerRpc,
   type SessionObjectNamespace,
   SessionRouter,
-  type SessionTransport,
 } from "../../src/index";
 import { testClock } from "./clock";
 import { T0 } from "./helpers";

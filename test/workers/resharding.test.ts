@@ -19,20 +19,17 @@ import {
   DurableObjectSessionManagerFactory,
   isStored,
   type Layout,
-  layoutObjects,
   objectName,
-  objectsOf,
-  ownerOf,
   type Result,
   ServiceSessionManagerFactory,
   type SessionObjectNamespace,
   type SessionObjectRpc,
   SessionRouter,
-  type SessionSnapshot,
-  sourceOf,
   unwrap,
   withRetry,
 } from "../../src/index";
+import { layoutObjects, objectsOf, ownerOf, sourceOf } from "../../src/layout";
+import type { SessionSnapshot } from "../../src/stored-session";
 import { testClock } from "./clock";
 import { call, T0 } from "./helpers";
 import { flakyQueue } from "./main";

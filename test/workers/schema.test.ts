@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { SCHEMA_VERSION, SqlStore } from "../../durable-objects/index";
+import { SCHEMA_VERSION, SqlStore } from "../../durable-objects/sql-store";
 import { unwrap } from "../../src/index";
 import { manager, T0 } from "./helpers";
 

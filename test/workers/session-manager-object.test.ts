@@ -7,9 +7,9 @@ import {
   type JsonObject,
   objectName,
   type SessionManagerRpc,
-  type SessionSnapshot,
   unwrap,
 } from "../../src/index";
+import type { SessionSnapshot } from "../../src/stored-session";
 import { testClock } from "./clock";
 
 const T0 = 4_000_000_000;

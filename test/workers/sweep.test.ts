@@ -6,7 +6,8 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { expiresAt, sliceEnd, unwrap } from "../../src/index";
+import { unwrap } from "../../src/index";
+import { expiresAt, sliceEnd } from "../../src/timeslice";
 import { testClock } from "./clock";
 import { create, manager, T0 } from "./helpers";
 import { flakyQueue } from "./main";
