@@ -9,6 +9,7 @@ import {
   InvalidInputError,
   parseAppSettings,
   parseChangeset,
+  parseChangesets,
   type Result,
   resolveAppSettings,
   resultOf,
@@ -20,6 +21,8 @@ import {
   type SessionEventBody,
   type SessionSnapshot,
   SettingsMismatchError,
+  type StoredSession,
+  sessionViewJson,
   snapshotOf,
 } from "../src/index";
 import { Outbox } from "./outbox";
@@ -35,6 +38,15 @@ const REARM_DELAY_MS = 1_000;
 const ALARM_RETRIES_BEFORE_REARM = 3;
 
 type Env = { SESSION_EVENTS?: Queue };
+
+/** Commits that arrived while a write was in flight: applied together once it is durable. */
+interface QueuedCommit {
+  app: string;
+  changes: Changeset[];
+  settle(results: Result<SessionSnapshot | null>[] | Error): void;
+}
+
+type Changeset = ReturnType<typeof parseChangeset>;
 
 /** The app this object holds, once known. */
 interface OpenApp {
@@ -65,6 +77,10 @@ export class SessionManagerObject extends DurableObject<Env> {
   #alarmAt: number | null = null;
   #hookEvents: SessionEvent[] = [];
   #sendFailures = 0;
+  /** Commits waiting for the write in flight (group commit). */
+  #queue: QueuedCommit[] = [];
+  /** Whether a write is in flight: set when a commit is applied, cleared once it is durable. */
+  #writing = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -120,6 +136,7 @@ export class SessionManagerObject extends DurableObject<Env> {
    * that differ from the stored ones, naming the setting.
    */
   open(app: string, settings?: Partial<AppSettings>): Result<AppSettings> {
+    this.#applyQueued();
     return resultOf(() => {
       const given = parseAppSettings(settings);
       const current = this.#ensureApp(app, given);
@@ -136,6 +153,7 @@ export class SessionManagerObject extends DurableObject<Env> {
    * number of shards is fixed at creation: changing it is refused (409 `shards_fixed`).
    */
   configure(app: string, settings: Partial<AppSettings>): Result<AppSettings> {
+    this.#applyQueued();
     return resultOf(() => {
       const given = parseAppSettings(settings);
       const existed = this.#app !== undefined;
@@ -159,6 +177,7 @@ export class SessionManagerObject extends DurableObject<Env> {
    * use, and returns the settings it holds. Never compares: the home object is the reference.
    */
   adopt(app: string, settings: Partial<AppSettings>): Result<AppSettings> {
+    this.#applyQueued();
     return resultOf(() => this.#ensureApp(app, parseAppSettings(settings)).settings);
   }
 
@@ -167,7 +186,19 @@ export class SessionManagerObject extends DurableObject<Env> {
     return this.#op(app, checkKey(key), (engine, now) => {
       const stored = engine.access(key, now);
       if (stored !== undefined) return snapshotOf(stored);
-      return { key, sid: null, version: 0, created: now, lastModified: null, data: {} };
+      return newSnapshot(key, now);
+    });
+  }
+
+  /**
+   * `get`, answered compactly: the session as the HTTP API shows it, as JSON text, its data
+   * passed on as stored (neither parsed nor stringified again, and one string to carry back).
+   */
+  getView(app: string, key: string): Result<string> {
+    return this.#op(app, checkKey(key), (engine, now) => {
+      const stored = engine.access(key, now);
+      if (stored !== undefined) return this.#viewJson(stored);
+      return sessionViewJson(newSnapshot(key, now), "{}");
     });
   }
 
@@ -176,6 +207,14 @@ export class SessionManagerObject extends DurableObject<Env> {
     return this.#op(app, checkKey(key), (engine, now) => {
       const stored = engine.access(key, now);
       return stored === undefined ? null : snapshotOf(stored);
+    });
+  }
+
+  /** `query`, answered compactly (see `getView`): JSON text, or `null`. */
+  queryView(app: string, key: string): Result<string | null> {
+    return this.#op(app, checkKey(key), (engine, now) => {
+      const stored = engine.access(key, now);
+      return stored === undefined ? null : this.#viewJson(stored);
     });
   }
 
@@ -189,14 +228,45 @@ export class SessionManagerObject extends DurableObject<Env> {
   /**
    * Applies a changeset `{ key, sid, version, set?, delete?, clear?, invalidate?, lastModified? }`
    * atomically (SPEC §5). Returns the stored session after it, or `null` when none is stored.
+   *
+   * Group commit: a commit that arrives while an earlier write is in flight waits for it, and
+   * then all that waited are applied in one storage transaction, each in its own savepoint (a
+   * conflict in one does not touch the others). Every answer leaves only once its write is
+   * durable (the object's output gate holds it until then).
    */
-  commit(app: string, changes: unknown): Result<SessionSnapshot | null> {
-    const check = () =>
-      parseChangeset((changes as { key?: unknown } | null)?.key as string, changes);
-    return this.#op(app, check, (engine, now, parsed) => {
-      const stored = engine.commit(parsed, now);
-      return stored === null ? null : snapshotOf(stored);
+  commit(
+    app: string,
+    changes: unknown,
+  ): Result<SessionSnapshot | null> | Promise<Result<SessionSnapshot | null>> {
+    const checked = resultOf(() => {
+      assertAppName(app);
+      return [parseChangeset((changes as { key?: unknown } | null)?.key as string, changes)];
     });
+    if (!checked.ok) return checked;
+    const results = this.#commitGroup(app, checked.value);
+    return results instanceof Promise
+      ? results.then((all) => all[0] as Result<SessionSnapshot | null>)
+      : (results[0] as Result<SessionSnapshot | null>);
+  }
+
+  /**
+   * Commits several changesets (each with its `key`) in one call and one storage transaction:
+   * each atomic on its own, one result each, in order (see `commit`). A malformed list is
+   * refused whole (400 `invalid_changeset`) before anything is written.
+   */
+  commitMany(
+    app: string,
+    changes: unknown,
+  ): Result<Result<SessionSnapshot | null>[]> | Promise<Result<Result<SessionSnapshot | null>[]>> {
+    const checked = resultOf(() => {
+      assertAppName(app);
+      return parseChangesets(changes);
+    });
+    if (!checked.ok) return checked;
+    const results = this.#commitGroup(app, checked.value);
+    return results instanceof Promise
+      ? results.then((value) => ({ ok: true, value }))
+      : { ok: true, value: results };
   }
 
   /** Ends the live session for `key` (reason `invalidated`); returns whether there was one. */
@@ -219,6 +289,7 @@ export class SessionManagerObject extends DurableObject<Env> {
 
   /** The app's settings, stored sessions, next sweep and storage usage. Never creates the app. */
   stats(app: string): Result<AppStats> {
+    this.#applyQueued();
     return resultOf(() => {
       assertAppName(app);
       if (this.#app === undefined) {
@@ -256,6 +327,7 @@ export class SessionManagerObject extends DurableObject<Env> {
    * outbox, and re-arms for the next moment a session can expire. Safe to run twice.
    */
   override async alarm(info?: AlarmInvocationInfo): Promise<void> {
+    this.#applyQueued();
     this.#alarmAt = null;
     try {
       const app = this.#app;
@@ -286,18 +358,118 @@ export class SessionManagerObject extends DurableObject<Env> {
     check: () => A,
     fn: (engine: SessionEngine, now: number, checked: A) => T,
   ): Result<T> {
+    // Commits waiting for a write in flight go first: every call sees the ones before it.
+    this.#applyQueued();
     // Arguments first: bad input is refused before anything, the app's row included, is written.
     const result = resultOf(() => {
       assertAppName(app);
       const checked = check();
       return fn(this.#ensureApp(app).engine, this.now(), checked);
     });
+    this.#afterChange();
+    return result;
+  }
+
+  /** Hands the events of the last change to the hooks, re-arms, and sends them in the background. */
+  #afterChange(): void {
     if (this.#hookEvents.length > 0) {
       this.#runHooks();
       this.#arm();
       this.ctx.waitUntil(this.#flushQuietly());
     }
-    return result;
+  }
+
+  /**
+   * Group commit. With no write in flight, the changesets are applied at once (one transaction)
+   * and their write becomes the one in flight; otherwise they wait for it (`#queue`), and are
+   * applied with all others that waited, in one transaction, as soon as it is durable.
+   */
+  #commitGroup(
+    app: string,
+    changes: Changeset[],
+  ): Result<SessionSnapshot | null>[] | Promise<Result<SessionSnapshot | null>[]> {
+    if (!this.#writing) {
+      this.#applyQueued();
+      const [results] = this.#applyCommits([{ app, changes }]);
+      this.#watchWrite();
+      if (results instanceof Error) throw results;
+      return results as Result<SessionSnapshot | null>[];
+    }
+    return new Promise((resolve, reject) => {
+      this.#queue.push({
+        app,
+        changes,
+        settle: (results) => (results instanceof Error ? reject(results) : resolve(results)),
+      });
+    });
+  }
+
+  /** Marks a write in flight until the storage says it is durable; then applies what waited. */
+  #watchWrite(): void {
+    if (this.#writing) return;
+    this.#writing = true;
+    const durable = () => {
+      this.#writing = false;
+      this.#applyQueued();
+    };
+    this.ctx.storage.sync().then(durable, durable);
+  }
+
+  /** Applies the commits that waited, in one transaction, and answers each. */
+  #applyQueued(): void {
+    if (this.#queue.length === 0) return;
+    const queued = this.#queue;
+    this.#queue = [];
+    let results: (Result<SessionSnapshot | null>[] | Error)[];
+    try {
+      results = this.#applyCommits(queued);
+    } catch (error) {
+      // The transaction itself failed: nothing of it was kept, and every waiting call hears so.
+      const failure = error instanceof Error ? error : new Error(String(error));
+      for (const item of queued) item.settle(failure);
+      return;
+    }
+    for (const [i, item] of queued.entries()) {
+      item.settle(results[i] ?? new Error("group commit: no result"));
+    }
+    this.#watchWrite();
+  }
+
+  /**
+   * Applies groups of changesets in one storage transaction (`SqlStore.batch`: a session changed
+   * twice is written once), each changeset in a savepoint of its own: a refused one (conflict,
+   * too large, wrong app) rolls back alone and answers its error. A group whose changeset failed
+   * for another reason (a storage error) answers that error for the whole group.
+   */
+  #applyCommits(
+    groups: { app: string; changes: Changeset[] }[],
+  ): (Result<SessionSnapshot | null>[] | Error)[] {
+    const now = this.now();
+    try {
+      return this.#store.batch(() =>
+        groups.map(({ app, changes }) => {
+          try {
+            const engine = resultOf(() => this.#ensureApp(app).engine);
+            if (!engine.ok) return changes.map(() => engine);
+            return changes.map((change) =>
+              resultOf(() => {
+                const stored = engine.value.commit(change, now);
+                return stored === null ? null : snapshotOf(stored);
+              }),
+            );
+          } catch (error) {
+            return error instanceof Error ? error : new Error(String(error));
+          }
+        }),
+      );
+    } finally {
+      this.#afterChange();
+    }
+  }
+
+  /** A stored session's view as JSON text, its data as stored. */
+  #viewJson(stored: StoredSession): string {
+    return sessionViewJson(stored, this.#store.dataJson(stored));
   }
 
   #ensureApp(app: string, settings: Partial<AppSettings> = {}): OpenApp {
@@ -391,6 +563,11 @@ export class SessionManagerObject extends DurableObject<Env> {
       void this.ctx.storage.setAlarm(due);
     }
   }
+}
+
+/** A session that is not stored (yet): what `get` hands out for a key with no live session. */
+function newSnapshot(key: string, now: number): SessionSnapshot {
+  return { key, sid: null, version: 0, created: now, lastModified: null, data: {} };
 }
 
 /** A check that `key` is a session key, for `#op`. */

@@ -62,12 +62,19 @@ export { type ErrorBody, errorBody, errorFromBody, type Result, resultOf, unwrap
 export type { AppStats, SessionManagerRpc, SessionObjectRpc } from "./protocol";
 
 // Storage: the interface a store implements, the in-memory store, and the rules engine on top
-export { type Changeset, isEmptyChangeset, parseChangeset } from "./changeset";
+export {
+  type Changeset,
+  isEmptyChangeset,
+  MAX_CHANGESETS_PER_CALL,
+  parseChangeset,
+  parseChangesets,
+} from "./changeset";
 export { DEFAULT_SWEEP_BATCH, SessionEngine } from "./engine";
 export { assertJsonValue, type JsonObject, type JsonValue } from "./json";
 export { MemoryStore } from "./memory-store";
 export type { SessionStore } from "./store";
 export { type SessionSnapshot, type StoredSession, snapshotOf } from "./stored-session";
+export { type SessionView, sessionView, sessionViewJson, snapshotOfView } from "./view";
 
 // Names: apps, keys, and the Durable Object that holds a key
 export { APP_NAME_PATTERN, assertAppName, assertSessionKey, SESSION_KEY_PATTERN } from "./names";

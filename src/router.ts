@@ -1,3 +1,4 @@
+import { parseChangesets } from "./changeset";
 import { SessionError } from "./errors";
 import { objectName, shardOf } from "./naming";
 import type { AppStats, SessionManagerRpc, SessionObjectRpc } from "./protocol";
@@ -5,11 +6,19 @@ import { errorBody, type Result, resultOf, unwrap } from "./result";
 import type { AppSettings } from "./settings";
 import type { SessionSnapshot } from "./stored-session";
 
-/** A Durable Object namespace, as far as the router needs it. */
+/**
+ * A Durable Object namespace, as far as the router needs it. With `idFromName` and `get` (a real
+ * namespace has both), the router derives each object's id once per isolate and reuses it.
+ */
 export interface SessionObjectNamespace {
   getByName(name: string, options?: { locationHint?: string }): unknown;
+  idFromName?(name: string): unknown;
+  get?(id: never, options?: { locationHint?: string }): unknown;
   jurisdiction?(name: string): SessionObjectNamespace;
 }
+
+/** Object ids the router keeps per isolate; past this many it starts afresh (names are few). */
+const MAX_CACHED_IDS = 10_000;
 
 /** Where an app's objects are created: data residency and placement. */
 export interface Placement {
@@ -43,6 +52,7 @@ export class SessionRouter implements SessionManagerRpc {
   readonly #locationHint: string | undefined;
   readonly #apps = new Map<string, KnownApp>();
   readonly #loading = new Map<string, Promise<KnownApp>>();
+  readonly #ids = new Map<string, unknown>();
 
   constructor(namespace: SessionObjectNamespace, placement: Placement = {}) {
     const { jurisdiction, locationHint } = placement;
@@ -56,11 +66,28 @@ export class SessionRouter implements SessionManagerRpc {
     this.#locationHint = locationHint;
   }
 
-  /** The object named `name`. */
+  /**
+   * The object named `name`: a new stub for every call, on an id derived once per isolate.
+   *
+   * Why not keep the stubs too: in workerd a stub belongs to the request (I/O context) that made
+   * it, and using it from another request throws "Cannot perform I/O on behalf of a different
+   * request"; an id is plain data and may be kept. Deriving the id (`idFromName`, a hash of the
+   * name) is most of what `getByName` costs; making a stub from a known id is cheap.
+   */
   object(name: string): SessionObjectRpc {
     const options =
       this.#locationHint === undefined ? undefined : { locationHint: this.#locationHint };
-    return this.#namespace.getByName(name, options) as SessionObjectRpc;
+    const namespace = this.#namespace;
+    if (typeof namespace.idFromName !== "function" || typeof namespace.get !== "function") {
+      return namespace.getByName(name, options) as SessionObjectRpc;
+    }
+    let id = this.#ids.get(name);
+    if (id === undefined) {
+      if (this.#ids.size >= MAX_CACHED_IDS) this.#ids.clear();
+      id = namespace.idFromName(name);
+      this.#ids.set(name, id);
+    }
+    return namespace.get(id as never, options) as SessionObjectRpc;
   }
 
   async open(app: string, settings?: Partial<AppSettings>): Promise<Result<AppSettings>> {
@@ -89,8 +116,16 @@ export class SessionRouter implements SessionManagerRpc {
     return this.#onKey(app, key, (rpc) => rpc.get(app, key));
   }
 
+  getView(app: string, key: string): Promise<Result<string>> {
+    return this.#onKey(app, key, (rpc) => rpc.getView(app, key));
+  }
+
   query(app: string, key: string): Promise<Result<SessionSnapshot | null>> {
     return this.#onKey(app, key, (rpc) => rpc.query(app, key));
+  }
+
+  queryView(app: string, key: string): Promise<Result<string | null>> {
+    return this.#onKey(app, key, (rpc) => rpc.queryView(app, key));
   }
 
   has(app: string, key: string): Promise<Result<boolean>> {
@@ -100,6 +135,41 @@ export class SessionRouter implements SessionManagerRpc {
   commit(app: string, changes: unknown): Promise<Result<SessionSnapshot | null>> {
     const key = (changes as { key?: unknown } | null)?.key;
     return this.#onKey(app, typeof key === "string" ? key : "", (rpc) => rpc.commit(app, changes));
+  }
+
+  /**
+   * Commits several changesets of `app`: one `commitMany` call per object that holds some of
+   * them (in parallel), so a unit of work pays one storage write per object, not one per session.
+   * Each changeset is atomic on its own; the results come back in the order given.
+   */
+  async commitMany(
+    app: string,
+    changes: unknown[],
+  ): Promise<Result<Result<SessionSnapshot | null>[]>> {
+    const parsed = resultOf(() => parseChangesets(changes));
+    if (!parsed.ok) return parsed;
+    const learned = await this.#knownResult(app);
+    if (!learned.ok) return learned;
+    const { shards } = learned.value.settings;
+    const byObject = new Map<string, number[]>();
+    parsed.value.forEach((change, i) => {
+      const name = objectName(app, change.key, shards);
+      byObject.set(name, [...(byObject.get(name) ?? []), i]);
+    });
+    const results: Result<SessionSnapshot | null>[] = [];
+    await Promise.all(
+      [...byObject.values()].map(async (indexes) => {
+        const first = parsed.value[indexes[0] as number]?.key ?? "";
+        const group = indexes.map((i) => parsed.value[i]);
+        const answer = await this.#onKey(app, first, (rpc) => rpc.commitMany(app, group));
+        indexes.forEach((index, j) => {
+          results[index] = answer.ok
+            ? (answer.value[j] as Result<SessionSnapshot | null>)
+            : { ok: false, error: answer.error };
+        });
+      }),
+    );
+    return { ok: true, value: results };
   }
 
   invalidate(app: string, key: string): Promise<Result<boolean>> {

@@ -6,6 +6,7 @@ import {
   assertSessionKey,
   parseAppSettings,
   parseChangeset,
+  parseChangesets,
   type Result,
   resultOf,
   type SessionManagerRpc,
@@ -58,6 +59,22 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
     );
   }
 
+  /** `get`, answered compactly: the session as the HTTP API shows it, as JSON text. */
+  getView(app: string, key: string): Promise<Result<string>> {
+    return this.#call(
+      () => checkNames(app, key),
+      () => sessionRouter(this.env).getView(app, key),
+    );
+  }
+
+  /** `query`, answered compactly: the session as JSON text, or `null`. */
+  queryView(app: string, key: string): Promise<Result<string | null>> {
+    return this.#call(
+      () => checkNames(app, key),
+      () => sessionRouter(this.env).queryView(app, key),
+    );
+  }
+
   /** The live session (touched), or `null`. Never creates. */
   query(app: string, key: string): Promise<Result<SessionSnapshot | null>> {
     return this.#call(
@@ -85,6 +102,20 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
         return parseChangeset((changes as { key?: unknown } | null)?.key as string, changes);
       },
       (parsed) => sessionRouter(this.env).commit(app, parsed),
+    );
+  }
+
+  /**
+   * Commits several changesets (each with its `key`) in one call: one storage transaction per
+   * object that holds some of them, each changeset atomic on its own; one result each, in order.
+   */
+  commitMany(app: string, changes: unknown[]): Promise<Result<Result<SessionSnapshot | null>[]>> {
+    return this.#call(
+      () => {
+        assertAppName(app);
+        return parseChangesets(changes);
+      },
+      (parsed) => sessionRouter(this.env).commitMany(app, parsed),
     );
   }
 

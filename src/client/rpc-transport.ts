@@ -1,7 +1,9 @@
 import type { Changeset } from "../changeset";
 import type { SessionManagerRpc } from "../protocol";
-import { unwrap } from "../result";
+import { errorFromBody, unwrap } from "../result";
 import type { AppSettings } from "../settings";
+import type { SessionSnapshot } from "../stored-session";
+import { snapshotOfView } from "../view";
 import type { SessionTransport } from "./transport";
 
 /** How often a call that failed with a `retryable` (and not `overloaded`) error is tried again. */
@@ -35,13 +37,30 @@ export function rpcTransport(
   return {
     open: (settings: Partial<AppSettings>) =>
       call("", async (rpc) => unwrap(await rpc.open(app, settings))),
-    get: (key) => call(key, async (rpc) => unwrap(await rpc.get(app, key))),
-    query: (key) => call(key, async (rpc) => unwrap(await rpc.query(app, key))),
+    // Reads come back compactly (one JSON string) and are parsed here: the same snapshot.
+    get: (key) => call(key, async (rpc) => snapshotOfView(unwrap(await rpc.getView(app, key)))),
+    query: (key) =>
+      call(key, async (rpc) => {
+        const view = unwrap(await rpc.queryView(app, key));
+        return view === null ? null : snapshotOfView(view);
+      }),
     has: (key) => call(key, async (rpc) => unwrap(await rpc.has(app, key))),
     // Changes are never retried: a commit that was applied before the connection broke would be
     // applied twice (or answer a conflict with itself). The caller sees the error and re-reads.
     commit: (changes: Changeset) =>
       call(changes.key, async (rpc) => unwrap(await rpc.commit(app, changes)), false),
+    commitMany: (changes: Changeset[]) =>
+      call(
+        changes[0]?.key ?? "",
+        async (rpc) =>
+          unwrap(await rpc.commitMany(app, changes)).map(
+            (result, i): PromiseSettledResult<SessionSnapshot | null> =>
+              result.ok
+                ? { status: "fulfilled", value: result.value }
+                : { status: "rejected", reason: errorFromBody(result.error, changes[i]?.key) },
+          ),
+        false,
+      ),
     invalidate: (key) => call(key, async (rpc) => unwrap(await rpc.invalidate(app, key)), false),
     regenerate: (oldKey, newKey) =>
       call(oldKey, async (rpc) => unwrap(await rpc.regenerate(app, oldKey, newKey)), false),

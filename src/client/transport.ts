@@ -13,6 +13,12 @@ export interface SessionTransport {
   query(key: string): Promise<SessionSnapshot | null>;
   has(key: string): Promise<boolean>;
   commit(changes: Changeset): Promise<SessionSnapshot | null>;
+  /**
+   * Commits several changesets in one request, where the transport can (RPC: one call per
+   * object, one storage transaction each). Each is atomic on its own; one outcome each, in order,
+   * a refused one rejected with its typed error.
+   */
+  commitMany?(changes: Changeset[]): Promise<PromiseSettledResult<SessionSnapshot | null>[]>;
   invalidate(key: string): Promise<boolean>;
   regenerate(oldKey: string, newKey: string): Promise<SessionSnapshot>;
 }
