@@ -45,3 +45,32 @@ export function call(method: string, path: string, json?: unknown): Promise<Resp
     }),
   );
 }
+
+/**
+ * Stores a new session at each of `keys` with `data`, 100 per call (`commitMany`): setup for
+ * tests that need many sessions. Returns the stored sessions in order.
+ */
+export async function createMany(
+  stub: SessionObjectRpc,
+  app: string,
+  keys: string[],
+  data: JsonObject = { n: 1 },
+): Promise<SessionSnapshot[]> {
+  const stored: SessionSnapshot[] = [];
+  for (let i = 0; i < keys.length; i += 100) {
+    const changes = keys
+      .slice(i, i + 100)
+      .map((key) => ({ key, sid: null, version: 0, set: data }));
+    for (const result of unwrap(await stub.commitMany(app, changes))) {
+      const session = unwrap(result);
+      if (session === null) throw new Error("nothing stored");
+      stored.push(session);
+    }
+  }
+  return stored;
+}
+
+/** `count` keys `prefix0`, `prefix1`, … */
+export function keys(prefix: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+}
