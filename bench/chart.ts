@@ -46,20 +46,30 @@ const fixed = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits)
 
 /** The chart as SVG text. */
 export function chartSvg(input: ChartInput): string {
-  const width = 760;
+  const width = 860;
   const left = 250;
-  const plotWidth = 440;
+  const plotWidth = 460;
   const rowHeight = 34;
-  const top = 58;
-  const maxValue = 2.5;
+  const top = 72;
+  const highest = Math.max(
+    2.5,
+    ...RATIO_GOALS.map((g) => input.spreads[g.metric]?.q3 ?? 0).filter(Number.isFinite),
+    ...RATIO_GOALS.map((g) => {
+      const s = input.spreads[g.metric];
+      return s === undefined ? 0 : s.median + s.ci95;
+    }).filter(Number.isFinite),
+  );
+  const maxValue = Math.ceil(highest * 2) / 2;
+  const step = maxValue <= 3 ? 0.5 : 1;
   const x = (v: number) => left + (Math.min(Math.max(v, 0), maxValue) / maxValue) * plotWidth;
   const parts: string[] = [];
   const ratioBottom = top + RATIO_GOALS.length * rowHeight;
   parts.push(
     `<text x="16" y="24" font-size="15" font-weight="bold">edge sessions bench: ratios against their goals</text>`,
-    `<text x="16" y="42" font-size="11" fill="#555">${esc(`${input.mode} run, ${input.date.slice(0, 16).replace("T", " ")} UTC, commit ${input.source.commit.slice(0, 7)}; bar: interquartile range of the slice-by-slice ratios, dot: median, whiskers: its 95 % interval, red line: the goal`)}</text>`,
+    `<text x="16" y="42" font-size="11" fill="#555">${esc(`${input.mode} run, ${input.date.slice(0, 16).replace("T", " ")} UTC, commit ${input.source.commit.slice(0, 7)}${input.noise?.steady === false ? " (too noisy to judge some goals)" : ""}`)}</text>`,
+    `<text x="16" y="56" font-size="11" fill="#555">bar: interquartile range of the slice-by-slice ratios; dot: median; line through it: the median's 95 % interval; red mark: the goal</text>`,
   );
-  for (let t = 0; t <= maxValue; t += 0.5) {
+  for (let t = 0; t <= maxValue + 1e-9; t += step) {
     parts.push(
       `<line x1="${x(t)}" y1="${top - 6}" x2="${x(t)}" y2="${ratioBottom}" stroke="#ddd"/>`,
       `<text x="${x(t)}" y="${ratioBottom + 14}" font-size="10" text-anchor="middle" fill="#555">${t.toFixed(1)}</text>`,
