@@ -87,7 +87,10 @@ const GROUPS: Record<string, [string, string][]> = {
       "rows written by the first read of a session in a new period (row + `slice` index)",
     ],
     ["rows_written_per_commit", "rows written per one-key commit, 32 in flight"],
-    ["rows_read_per_commit", "rows read per commit (0: cached)"],
+    [
+      "rows_read_per_commit",
+      "rows read per commit (1: the row's UPDATE reads it; the session itself comes from the cache)",
+    ],
     ["rows_written_per_created_session", "rows written to store a new session"],
     [
       "rows_written_same_session_twice_apart",
@@ -151,7 +154,7 @@ const GROUPS: Record<string, [string, string][]> = {
     ["diag_in_process_get_view_us", "µs per compact get (JSON text) inside one call"],
     [
       "diag_in_process_commit_us",
-      "µs per commit in a group of 128 (one `commitMany`, one session)",
+      "µs per commit in a group of 128 (one `commitMany`, 128 sessions)",
     ],
     ["diag_in_process_sql_us", "µs per SELECT of the row inside one call"],
   ],

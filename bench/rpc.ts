@@ -149,7 +149,8 @@ export async function benchDiagnostics(worker: BenchWorker, plan: Plan): Promise
   const app = "diag";
   const name = await worker.objectOf(app);
   await worker.call(name, "setClock", T0);
-  await worker.call(name, "seed", app, { keys: ["k", "c"] }, { n: 0 });
+  await worker.call(name, "seed", app, { keys: ["k"] }, { n: 0 });
+  await worker.call(name, "seed", app, { prefix: "c", count: 128 }, { n: 0 });
   const ping: CallSpec = { op: "ping", app, keys: ["k"], concurrency: CONCURRENCY };
   for (const probe of ["none", "result", "result-json", "sql", "sql-json"] as const) {
     await compare(

@@ -126,18 +126,15 @@ export class BenchSessionManagerObject extends SessionManagerObject {
 
   /**
    * Runs `kind` `n` times in this one call (one event): the cost of the work itself, without an
-   * RPC round trip or a storage commit per operation. `commit` is `n` changesets of `key` in one
-   * `commitMany` (each sets a key of its own, so they merge): the cost of a commit in a group.
+   * RPC round trip or a storage commit per operation. `commit` is one-key changes of the `n`
+   * sessions `key0` … in one `commitMany`: the cost of a commit in a group.
    */
   async repeat(kind: RepeatKind, app: string, key: string, n: number): Promise<number> {
     if (kind === "commit") {
-      const snapshot = unwrapOk(this.get(app, key));
-      const changes: Changeset[] = Array.from({ length: n }, (_, i) => ({
-        key,
-        sid: snapshot.sid,
-        version: snapshot.version,
-        set: { [`n${i}`]: i },
-      }));
+      const changes: Changeset[] = Array.from({ length: n }, (_, i) => {
+        const snapshot = unwrapOk(this.get(app, `${key}${i}`));
+        return { key: snapshot.key, sid: snapshot.sid, version: snapshot.version, set: { n: i } };
+      });
       const results = await this.commitMany(app, changes);
       if (!results.ok || results.value.some((r) => !r.ok)) throw new Error("bench commit failed");
       return n;
