@@ -443,8 +443,8 @@ export class SessionManagerObject extends DurableObject<Env> {
   /**
    * Applies groups of changesets in one storage transaction (`SqlStore.batch`: a session changed
    * twice is written once), each changeset in a savepoint of its own: a refused one (conflict,
-   * too large, wrong app) rolls back alone and answers its error. A group whose changeset failed
-   * for another reason (a storage error) answers that error for the whole group.
+   * too large, wrong app) or one whose write failed (500 `storage_error`) rolls back alone and
+   * answers its error.
    */
   #applyCommits(
     groups: { app: string; changes: Changeset[] }[],
@@ -456,12 +456,17 @@ export class SessionManagerObject extends DurableObject<Env> {
           try {
             const engine = resultOf(() => this.#ensureApp(app).engine);
             if (!engine.ok) return changes.map(() => engine);
-            return changes.map((change) =>
-              resultOf(() => {
-                const stored = engine.value.commit(change, now);
-                return stored === null ? null : snapshotOf(stored);
-              }),
-            );
+            return changes.map((change) => {
+              try {
+                return resultOf(() => {
+                  const stored = engine.value.commit(change, now);
+                  return stored === null ? null : snapshotOf(stored);
+                });
+              } catch (error) {
+                // Its savepoint rolled back: this one failed alone, the others go on.
+                return storageFailure(change.key, error);
+              }
+            });
           } catch (error) {
             return error instanceof Error ? error : new Error(String(error));
           }
@@ -573,6 +578,18 @@ export class SessionManagerObject extends DurableObject<Env> {
 /** A session that is not stored (yet): what `get` hands out for a key with no live session. */
 function newSnapshot(key: string, now: number): SessionSnapshot {
   return { key, sid: null, version: 0, created: now, lastModified: null, data: {} };
+}
+
+/** The answer of a commit whose write failed (its savepoint rolled back): 500, try again. */
+function storageFailure(key: string, error: unknown): Result<never> {
+  return {
+    ok: false,
+    error: {
+      code: "storage_error",
+      status: 500,
+      message: `The commit of session "${key}" could not be written (${errorName(error)}); nothing of it was stored. Read the session again and retry.`,
+    },
+  };
 }
 
 /** A check that `key` is a session key, for `#op`. */

@@ -219,8 +219,28 @@ export class SessionRouter implements SessionManagerRpc {
     return { ok: true, value: total };
   }
 
-  /** Runs `call` on the object that holds `key`, introducing the app to a new shard first. */
-  async #onKey<T>(
+  /**
+   * Runs `call` on the object that holds `key`. The common case (app known, shard introduced)
+   * goes straight to the object, without an async step of its own.
+   */
+  #onKey<T>(
+    app: string,
+    key: string,
+    call: (rpc: SessionObjectRpc) => Promise<Result<T>>,
+  ): Promise<Result<T>> {
+    const known = this.#apps.get(app);
+    if (known !== undefined) {
+      const { shards } = known.settings;
+      // A known app's name was checked when it was learned.
+      if (shards <= 1) return call(this.object(app));
+      const shard = shardOf(key, shards);
+      if (known.adopted.has(shard)) return call(this.object(`${app}#${shard}`));
+    }
+    return this.#onKeyFirst(app, key, call);
+  }
+
+  /** `#onKey` the first time: learns the app's settings, introduces the app to a new shard. */
+  async #onKeyFirst<T>(
     app: string,
     key: string,
     call: (rpc: SessionObjectRpc) => Promise<Result<T>>,
