@@ -36,12 +36,12 @@ const GROUPS: Record<string, [string, string][]> = {
     ["rpc_noop_ops_per_s", "ops/s of `ping()`, the empty RPC method: the cost of a call"],
     [
       "rpc_get_ops_per_s",
-      "ops/s of a get as clients make it: `getView` (JSON text back), parsed by the caller",
+      "ops/s of `get(app, key)` of a live session (read in its period: no write): the snapshot as an object, as clients read it",
     ],
     ["get_vs_noop_rpc_ratio", "get ÷ ping, slice by slice. **Goal ≥ 0.85**"],
     [
-      "diag_rpc_get_object_vs_noop_ratio",
-      "`get` returning the snapshot as an object ÷ ping (the form before compact reads)",
+      "diag_rpc_get_view_vs_noop_ratio",
+      "the compact read: `getView` (JSON text back) parsed by the caller ÷ ping",
     ],
     ["rpc_commit_c1_ops_per_s", "commits/s of a one-key change, one at a time"],
     [

@@ -47,26 +47,15 @@ export async function benchRpc(worker: BenchWorker, plan: Plan): Promise<void> {
   const commit32: CallSpec = { ...c32, op: "commit", keys: commitKeys };
   const ab = plan.ab;
 
+  await compare(worker, ab, "get_vs_noop_rpc_ratio", { ...c32, op: "get", keys: ["k"] }, ping, {
+    a: "rpc_get_ops_per_s",
+    b: "rpc_noop_ops_per_s",
+  });
   await compare(
     worker,
     ab,
-    "get_vs_noop_rpc_ratio",
+    "diag_rpc_get_view_vs_noop_ratio",
     { ...c32, op: "get-view", keys: ["k"] },
-    ping,
-    {
-      a: "rpc_get_ops_per_s",
-      b: "rpc_noop_ops_per_s",
-    },
-  );
-  await compare(
-    worker,
-    ab,
-    "diag_rpc_get_object_vs_noop_ratio",
-    {
-      ...c32,
-      op: "get",
-      keys: ["k"],
-    },
     ping,
   );
   await compare(

@@ -3,7 +3,6 @@ import type { SessionManagerRpc } from "../protocol";
 import { errorFromBody, unwrap } from "../result";
 import type { AppSettings } from "../settings";
 import type { SessionSnapshot } from "../stored-session";
-import { snapshotOfView } from "../view";
 import type { SessionTransport } from "./transport";
 
 /** How often a call that failed with a `retryable` (and not `overloaded`) error is tried again. */
@@ -37,13 +36,10 @@ export function rpcTransport(
   return {
     open: (settings: Partial<AppSettings>) =>
       call("", async (rpc) => unwrap(await rpc.open(app, settings))),
-    // Reads come back compactly (one JSON string) and are parsed here: the same snapshot.
-    get: (key) => call(key, async (rpc) => snapshotOfView(unwrap(await rpc.getView(app, key)))),
-    query: (key) =>
-      call(key, async (rpc) => {
-        const view = unwrap(await rpc.queryView(app, key));
-        return view === null ? null : snapshotOfView(view);
-      }),
+    // Reads take the snapshot as an object: for sessions of a few hundred bytes the compact form
+    // (getView, JSON text parsed here) measured no faster over RPC (BENCHMARKS.md).
+    get: (key) => call(key, async (rpc) => unwrap(await rpc.get(app, key))),
+    query: (key) => call(key, async (rpc) => unwrap(await rpc.query(app, key))),
     has: (key) => call(key, async (rpc) => unwrap(await rpc.has(app, key))),
     // Changes are never retried: a commit that was applied before the connection broke would be
     // applied twice (or answer a conflict with itself). The caller sees the error and re-reads.
