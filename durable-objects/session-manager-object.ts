@@ -4,6 +4,7 @@ import {
   type AppStats,
   assertAppName,
   assertSessionKey,
+  type Changeset,
   type CommitResult,
   commitResult,
   DEFAULT_SWEEP_BATCH,
@@ -11,6 +12,7 @@ import {
   InvalidInputError,
   parseAppSettings,
   parseChangeset,
+  parseChangesets,
   type Result,
   resolveAppSettings,
   resultOf,
@@ -20,9 +22,12 @@ import {
   SessionError,
   type SessionEvent,
   type SessionEventBody,
+  type SessionSnapshot,
   type SessionView,
   SettingsMismatchError,
+  type StoredSession,
   sessionView,
+  sessionViewJson,
   shardOf,
   snapshotOf,
   WrongShardError,
@@ -40,6 +45,13 @@ const REARM_DELAY_MS = 1_000;
 const ALARM_RETRIES_BEFORE_REARM = 3;
 
 type Env = { SESSION_EVENTS?: Queue };
+
+/** Commits that arrived while a write was in flight: applied together once it is durable. */
+interface QueuedCommit {
+  app: string;
+  changes: Changeset[];
+  settle(results: Result<CommitResult>[] | Error): void;
+}
 
 /** The app this object holds, once known. */
 interface OpenApp {
@@ -76,6 +88,10 @@ export class SessionManagerObject extends DurableObject<Env> {
   #alarmAt: number | null = null;
   #hookEvents: SessionEvent[] = [];
   #sendFailures = 0;
+  /** Commits waiting for the write in flight (group commit). */
+  #queue: QueuedCommit[] = [];
+  /** Whether a write is in flight: set when a commit is applied, cleared once it is durable. */
+  #writing = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -133,6 +149,7 @@ export class SessionManagerObject extends DurableObject<Env> {
    * that differ from the stored ones, naming the setting.
    */
   open(app: string, settings?: Partial<AppSettings>): Result<AppSettings> {
+    this.#applyQueued();
     return resultOf(() => {
       const given = parseAppSettings(settings);
       const current = this.#storeApp(app, given);
@@ -150,6 +167,7 @@ export class SessionManagerObject extends DurableObject<Env> {
    * number of shards is fixed at creation: changing it is refused (409 `shards_fixed`).
    */
   configure(app: string, settings: Partial<AppSettings>): Result<AppSettings> {
+    this.#applyQueued();
     return resultOf(() => {
       const given = parseAppSettings(settings);
       const existed = this.#app?.stored === true;
@@ -173,6 +191,7 @@ export class SessionManagerObject extends DurableObject<Env> {
    * use, and returns the settings it holds. Never compares: the home object is the reference.
    */
   adopt(app: string, settings: Partial<AppSettings>): Result<AppSettings> {
+    this.#applyQueued();
     return resultOf(() => this.#storeApp(app, parseAppSettings(settings)).settings);
   }
 
@@ -181,6 +200,7 @@ export class SessionManagerObject extends DurableObject<Env> {
    * defaults until then). Stores nothing: a router asks this before it routes a session call.
    */
   storedSettings(app: string): Result<AppSettings | null> {
+    this.#applyQueued();
     return resultOf(() => {
       const current = this.#appFor(app);
       return current.stored ? current.settings : null;
@@ -193,14 +213,20 @@ export class SessionManagerObject extends DurableObject<Env> {
       this.#assertHere(app, key);
       const stored = engine.access(key, now);
       if (stored !== undefined) return sessionView(snapshotOf(stored));
-      return sessionView({
-        key,
-        sid: null,
-        version: 0,
-        created: now,
-        lastModified: null,
-        data: {},
-      });
+      return sessionView(newSnapshot(key, now));
+    });
+  }
+
+  /**
+   * `get`, answered compactly: the `SessionView` as JSON text, its data passed on as stored
+   * (neither parsed nor stringified again, and one string to carry back).
+   */
+  getView(app: string, key: string): Result<string> {
+    return this.#op(app, checkKey(key), (engine, now) => {
+      this.#assertHere(app, key);
+      const stored = engine.access(key, now);
+      if (stored !== undefined) return this.#viewJson(stored);
+      return sessionViewJson(newSnapshot(key, now), "{}");
     });
   }
 
@@ -210,6 +236,15 @@ export class SessionManagerObject extends DurableObject<Env> {
       this.#assertHere(app, key);
       const stored = engine.access(key, now);
       return stored === undefined ? null : sessionView(snapshotOf(stored));
+    });
+  }
+
+  /** `query`, answered compactly (see `getView`): JSON text, or `null`. */
+  queryView(app: string, key: string): Result<string | null> {
+    return this.#op(app, checkKey(key), (engine, now) => {
+      this.#assertHere(app, key);
+      const stored = engine.access(key, now);
+      return stored === undefined ? null : this.#viewJson(stored);
     });
   }
 
@@ -224,16 +259,44 @@ export class SessionManagerObject extends DurableObject<Env> {
   /**
    * Applies a changeset `{ key, sid, version, set?, delete?, clear?, invalidate?, lastModified? }`
    * atomically (SPEC §5). Returns the stored session after it, or `{ key, stored: false, valid }`
-   * when none is stored (the same `CommitResult` as the HTTP API's `PATCH`).
+   * when none is stored (the same `CommitResult` as the HTTP API's `PATCH`). With `newKey`, the
+   * new key must live on this object too (409 `wrong_shard`, as for `regenerate`).
+   *
+   * Group commit: a commit that arrives while an earlier write is in flight waits for it, and
+   * then all that waited are applied in one storage transaction, each in its own savepoint (a
+   * conflict in one does not touch the others). Every answer leaves only once its write is
+   * durable (the object's output gate holds it until then).
    */
-  commit(app: string, changes: unknown): Result<CommitResult> {
-    const check = () =>
-      parseChangeset((changes as { key?: unknown } | null)?.key as string, changes);
-    return this.#op(app, check, (engine, now, parsed) => {
-      this.#assertHere(app, parsed.key);
-      const stored = engine.commit(parsed, now);
-      return commitResult(parsed.key, stored && snapshotOf(stored), parsed.invalidate === true);
+  commit(app: string, changes: unknown): Result<CommitResult> | Promise<Result<CommitResult>> {
+    const checked = resultOf(() => {
+      assertAppName(app);
+      return [parseChangeset((changes as { key?: unknown } | null)?.key as string, changes)];
     });
+    if (!checked.ok) return checked;
+    const results = this.#commitGroup(app, checked.value);
+    return results instanceof Promise
+      ? results.then((all) => all[0] as Result<CommitResult>)
+      : (results[0] as Result<CommitResult>);
+  }
+
+  /**
+   * Commits several changesets (each with its `key`) in one call and one storage transaction:
+   * each atomic on its own, one `CommitResult` each, in order (see `commit`). A malformed list
+   * is refused whole (400 `invalid_changeset`) before anything is written.
+   */
+  commitMany(
+    app: string,
+    changes: unknown,
+  ): Result<Result<CommitResult>[]> | Promise<Result<Result<CommitResult>[]>> {
+    const checked = resultOf(() => {
+      assertAppName(app);
+      return parseChangesets(changes);
+    });
+    if (!checked.ok) return checked;
+    const results = this.#commitGroup(app, checked.value);
+    return results instanceof Promise
+      ? results.then((value) => ({ ok: true, value }))
+      : { ok: true, value: results };
   }
 
   /** Ends the live session for `key` (reason `invalidated`); returns whether there was one. */
@@ -263,6 +326,7 @@ export class SessionManagerObject extends DurableObject<Env> {
 
   /** The app's settings, stored sessions, next sweep and storage usage. Never creates the app. */
   stats(app: string): Result<AppStats> {
+    this.#applyQueued();
     return resultOf(() => {
       assertAppName(app);
       if (this.#app?.stored !== true) {
@@ -300,6 +364,7 @@ export class SessionManagerObject extends DurableObject<Env> {
    * outbox, and re-arms for the next moment a session can expire. Safe to run twice.
    */
   override async alarm(info?: AlarmInvocationInfo): Promise<void> {
+    this.#applyQueued();
     this.#alarmAt = null;
     try {
       const app = this.#app;
@@ -334,24 +399,165 @@ export class SessionManagerObject extends DurableObject<Env> {
     check: () => A,
     fn: (engine: SessionEngine, now: number, checked: A) => T,
   ): Result<T> {
+    // Commits waiting for a write in flight go first: every call sees the ones before it.
+    this.#applyQueued();
     const result = resultOf(() => {
       assertAppName(app);
       const checked = check();
       const current = this.#appFor(app);
-      if (current.stored) return fn(current.engine, this.now(), checked);
-      return this.#store.transaction(() => {
-        const written = this.#store.usage.rowsWritten;
-        const value = fn(current.engine, this.now(), checked);
-        if (this.#store.usage.rowsWritten > written) this.#saveApp(app, current.settings);
-        return value;
-      });
+      return this.#storingApp(current, () => fn(current.engine, this.now(), checked));
     });
+    this.#afterChange();
+    return result;
+  }
+
+  /** Hands the events of the last change to the hooks, re-arms, and sends them in the background. */
+  #afterChange(): void {
     if (this.#hookEvents.length > 0) {
       this.#runHooks();
       this.#arm();
       this.ctx.waitUntil(this.#flushQuietly());
     }
+  }
+
+  /**
+   * Group commit. With no write in flight, the changesets are applied at once (one transaction)
+   * and their write becomes the one in flight; otherwise they wait for it (`#queue`), and are
+   * applied with all others that waited, in one transaction, as soon as it is durable.
+   */
+  #commitGroup(
+    app: string,
+    changes: Changeset[],
+  ): Result<CommitResult>[] | Promise<Result<CommitResult>[]> {
+    if (!this.#writing) {
+      this.#applyQueued();
+      const [results] = this.#applyCommits([{ app, changes }]);
+      this.#watchWrite();
+      if (results instanceof Error) throw results;
+      return results as Result<CommitResult>[];
+    }
+    // The storage says when the write is durable only some time after the answers it held have
+    // left (measured: a commit made one at a time waited for it half as long again as its own
+    // write). So the commits that waited are also applied after one turn of the event loop:
+    // by then, all that arrived while the write blocked the thread (local SQLite) are here.
+    if (this.#queue.length === 0) setTimeout(() => this.#applyQueued(), 0);
+    return new Promise((resolve, reject) => {
+      this.#queue.push({
+        app,
+        changes,
+        settle: (results) => (results instanceof Error ? reject(results) : resolve(results)),
+      });
+    });
+  }
+
+  /** Marks a write in flight until the storage says it is durable; then applies what waited. */
+  #watchWrite(): void {
+    if (this.#writing) return;
+    this.#writing = true;
+    const durable = () => {
+      this.#writing = false;
+      this.#applyQueued();
+    };
+    this.ctx.storage.sync().then(durable, durable);
+  }
+
+  /** Applies the commits that waited, in one transaction, and answers each. */
+  #applyQueued(): void {
+    if (this.#queue.length === 0) return;
+    const queued = this.#queue;
+    this.#queue = [];
+    let results: (Result<CommitResult>[] | Error)[];
+    try {
+      results = this.#applyCommits(queued);
+    } catch (error) {
+      // The transaction itself failed: nothing of it was kept, and every waiting call hears so.
+      const failure = error instanceof Error ? error : new Error(String(error));
+      for (const item of queued) item.settle(failure);
+      return;
+    }
+    for (const [i, item] of queued.entries()) {
+      item.settle(results[i] ?? new Error("group commit: no result"));
+    }
+    this.#watchWrite();
+  }
+
+  /**
+   * Applies groups of changesets in one storage transaction (`SqlStore.batch`: a session changed
+   * twice is written once), each changeset in a savepoint of its own, with the same rules as a
+   * lone commit: its key (and `newKey`) must live on this object, a commit that changes nothing
+   * writes nothing, and an app not stored yet is stored in the savepoint of the first commit
+   * that stores something. A refused one (conflict, too large, wrong shard, key taken) or one
+   * whose write failed (500 `storage_error`) rolls back alone, its move (`newKey`) with it, and
+   * answers its error.
+   */
+  #applyCommits(
+    groups: { app: string; changes: Changeset[] }[],
+  ): (Result<CommitResult>[] | Error)[] {
+    const now = this.now();
+    const events = this.#hookEvents.length;
+    const before = this.#app;
+    try {
+      return this.#store.batch(() =>
+        groups.map(({ app, changes }) => {
+          try {
+            const known = resultOf(() => this.#appFor(app));
+            if (!known.ok) return changes.map(() => known);
+            return changes.map((change) => this.#applyCommit(app, change, now));
+          } catch (error) {
+            return error instanceof Error ? error : new Error(String(error));
+          }
+        }),
+      );
+    } catch (error) {
+      // Nothing of the batch was kept: neither its events nor an app first stored in it.
+      this.#hookEvents.length = events;
+      if (before?.stored !== true && this.#app?.stored === true) this.#app = undefined;
+      throw error;
+    } finally {
+      this.#afterChange();
+    }
+  }
+
+  /** One changeset of a group, in a savepoint of its own (see `#applyCommits`). */
+  #applyCommit(app: string, change: Changeset, now: number): Result<CommitResult> {
+    const events = this.#hookEvents.length;
+    let result: Result<CommitResult>;
+    try {
+      result = resultOf(() => {
+        this.#assertHere(app, change.key);
+        if (change.newKey !== undefined) this.#assertHere(app, change.newKey, change.key);
+        const current = this.#appFor(app);
+        // The engine's commit is a savepoint (with its move, for a newKey); `#storingApp` adds
+        // one around it and the app's row for an app not stored yet.
+        const stored = this.#storingApp(current, () => current.engine.commit(change, now));
+        return commitResult(change.key, stored && snapshotOf(stored), change.invalidate === true);
+      });
+    } catch (error) {
+      // Its savepoint rolled back: this one failed alone, the others go on.
+      result = storageFailure(change.key, error);
+    }
+    // A refused commit's events were rolled back with it.
+    if (!result.ok) this.#hookEvents.length = events;
     return result;
+  }
+
+  /**
+   * Runs `fn` for `current`. An app not stored yet is stored in the same transaction once `fn`
+   * changed a session: a read or a refused call (bad input, conflict, too large) writes nothing.
+   */
+  #storingApp<T>(current: OpenApp, fn: () => T): T {
+    if (current.stored) return fn();
+    return this.#store.transaction(() => {
+      const writes = this.#store.writes;
+      const value = fn();
+      if (this.#store.writes > writes) this.#saveApp(current.name, current.settings);
+      return value;
+    });
+  }
+
+  /** A stored session's view as JSON text, its data as stored. */
+  #viewJson(stored: StoredSession): string {
+    return sessionViewJson(stored, this.#store.dataJson(stored));
   }
 
   /**
@@ -489,6 +695,24 @@ function shardOfName(name: string | undefined, app: string, shards: number): num
   if (name === undefined || !name.startsWith(`${app}#`)) return undefined;
   const index = Number(name.slice(app.length + 1));
   return Number.isInteger(index) && index >= 0 ? index : undefined;
+}
+
+/** A session that is not stored (yet): what `get` hands out for a key with no live session. */
+function newSnapshot(key: string, now: number): SessionSnapshot {
+  return { key, sid: null, version: 0, created: now, lastModified: null, data: {} };
+}
+
+/** The answer of a commit whose write failed (its savepoint rolled back): 500, try again. */
+function storageFailure(key: string, error: unknown): Result<never> {
+  return {
+    ok: false,
+    error: {
+      code: "storage_error",
+      status: 500,
+      key,
+      message: `The commit of session "${key}" could not be written (${errorName(error)}); nothing of it was stored. Read the session again and retry.`,
+    },
+  };
 }
 
 /** A check that `key` is a session key, for `#op`. */

@@ -76,7 +76,13 @@ export {
 export type { AppStats, SessionManagerRpc, SessionObjectRpc } from "./protocol.js";
 
 // Storage: the interface a store implements, the in-memory store, and the rules engine on top
-export { type Changeset, isEmptyChangeset, parseChangeset } from "./changeset.js";
+export {
+  type Changeset,
+  isEmptyChangeset,
+  MAX_CHANGESETS_PER_CALL,
+  parseChangeset,
+  parseChangesets,
+} from "./changeset.js";
 export { DEFAULT_SWEEP_BATCH, SessionEngine } from "./engine.js";
 export { assertJsonValue, type JsonObject, type JsonValue } from "./json.js";
 export { MemoryStore } from "./memory-store.js";
@@ -92,6 +98,7 @@ export {
   sessionView,
   snapshotOf,
 } from "./stored-session.js";
+export { sessionViewJson, snapshotOfView } from "./view.js";
 
 // Names: apps, keys, and the Durable Object that holds a key
 export { APP_NAME_PATTERN, assertAppName, assertSessionKey, SESSION_KEY_PATTERN } from "./names.js";

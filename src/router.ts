@@ -1,3 +1,4 @@
+import { parseChangesets } from "./changeset.js";
 import { SessionError, WrongShardError } from "./errors.js";
 import { objectName, shardOf } from "./naming.js";
 import type { AppStats, SessionManagerRpc, SessionObjectRpc } from "./protocol.js";
@@ -5,11 +6,19 @@ import { errorBody, type Result, resultOf, unwrap } from "./result.js";
 import { type AppSettings, resolveAppSettings } from "./settings.js";
 import type { CommitResult, SessionView } from "./stored-session.js";
 
-/** A Durable Object namespace, as far as the router needs it. */
+/**
+ * A Durable Object namespace, as far as the router needs it. With `idFromName` and `get` (a real
+ * namespace has both), the router derives each object's id once per isolate and reuses it.
+ */
 export interface SessionObjectNamespace {
   getByName(name: string, options?: { locationHint?: string }): unknown;
+  idFromName?(name: string): unknown;
+  get?(id: never, options?: { locationHint?: string }): unknown;
   jurisdiction?(name: string): SessionObjectNamespace;
 }
+
+/** Object ids the router keeps per isolate; past this many it starts afresh (names are few). */
+const MAX_CACHED_IDS = 10_000;
 
 /** Where an app's objects are created: data residency and placement. */
 export interface Placement {
@@ -43,6 +52,7 @@ export class SessionRouter implements SessionManagerRpc {
   readonly #locationHint: string | undefined;
   readonly #apps = new Map<string, KnownApp>();
   readonly #loading = new Map<string, Promise<KnownApp>>();
+  readonly #ids = new Map<string, unknown>();
 
   constructor(namespace: SessionObjectNamespace, placement: Placement = {}) {
     const { jurisdiction, locationHint } = placement;
@@ -56,11 +66,28 @@ export class SessionRouter implements SessionManagerRpc {
     this.#locationHint = locationHint;
   }
 
-  /** The object named `name`. */
+  /**
+   * The object named `name`: a new stub for every call, on an id derived once per isolate.
+   *
+   * Why not keep the stubs too: in workerd a stub belongs to the request (I/O context) that made
+   * it, and using it from another request throws "Cannot perform I/O on behalf of a different
+   * request"; an id is plain data and may be kept. Deriving the id (`idFromName`, a hash of the
+   * name) is most of what `getByName` costs; making a stub from a known id is cheap.
+   */
   object(name: string): SessionObjectRpc {
     const options =
       this.#locationHint === undefined ? undefined : { locationHint: this.#locationHint };
-    return this.#namespace.getByName(name, options) as SessionObjectRpc;
+    const namespace = this.#namespace;
+    if (typeof namespace.idFromName !== "function" || typeof namespace.get !== "function") {
+      return namespace.getByName(name, options) as SessionObjectRpc;
+    }
+    let id = this.#ids.get(name);
+    if (id === undefined) {
+      if (this.#ids.size >= MAX_CACHED_IDS) this.#ids.clear();
+      id = namespace.idFromName(name);
+      this.#ids.set(name, id);
+    }
+    return namespace.get(id as never, options) as SessionObjectRpc;
   }
 
   async open(app: string, settings?: Partial<AppSettings>): Promise<Result<AppSettings>> {
@@ -89,8 +116,16 @@ export class SessionRouter implements SessionManagerRpc {
     return this.#onKey(app, key, (rpc) => rpc.get(app, key));
   }
 
+  getView(app: string, key: string): Promise<Result<string>> {
+    return this.#onKey(app, key, (rpc) => rpc.getView(app, key));
+  }
+
   query(app: string, key: string): Promise<Result<SessionView | null>> {
     return this.#onKey(app, key, (rpc) => rpc.query(app, key));
+  }
+
+  queryView(app: string, key: string): Promise<Result<string | null>> {
+    return this.#onKey(app, key, (rpc) => rpc.queryView(app, key));
   }
 
   has(app: string, key: string): Promise<Result<boolean>> {
@@ -106,6 +141,47 @@ export class SessionRouter implements SessionManagerRpc {
       if (!sameShard.ok) return sameShard;
     }
     return this.#onKey(app, oldKey, (rpc) => rpc.commit(app, changes));
+  }
+
+  /**
+   * Commits several changesets of `app`: one `commitMany` call per object that holds some of
+   * them (in parallel), so a unit of work pays one storage write per object, not one per session.
+   * Each changeset is atomic on its own; the results come back in the order given. A changeset
+   * whose `newKey` lives on another shard than its key is refused alone (409 `wrong_shard`), as
+   * `commit` refuses it.
+   */
+  async commitMany(app: string, changes: unknown[]): Promise<Result<Result<CommitResult>[]>> {
+    const parsed = resultOf(() => parseChangesets(changes));
+    if (!parsed.ok) return parsed;
+    const learned = await this.#knownResult(app);
+    if (!learned.ok) return learned;
+    const { shards } = learned.value.settings;
+    const results: Result<CommitResult>[] = [];
+    const byObject = new Map<string, number[]>();
+    parsed.value.forEach((change, i) => {
+      if (change.newKey !== undefined) {
+        const sameShard = this.#sameShardOf(app, change.key, change.newKey, shards);
+        if (!sameShard.ok) {
+          results[i] = sameShard;
+          return;
+        }
+      }
+      const name = objectName(app, change.key, shards);
+      byObject.set(name, [...(byObject.get(name) ?? []), i]);
+    });
+    await Promise.all(
+      [...byObject.values()].map(async (indexes) => {
+        const first = parsed.value[indexes[0] as number]?.key ?? "";
+        const group = indexes.map((i) => parsed.value[i]);
+        const answer = await this.#onKey(app, first, (rpc) => rpc.commitMany(app, group));
+        indexes.forEach((index, j) => {
+          results[index] = answer.ok
+            ? (answer.value[j] as Result<CommitResult>)
+            : { ok: false, error: answer.error };
+        });
+      }),
+    );
+    return { ok: true, value: results };
   }
 
   invalidate(app: string, key: string): Promise<Result<boolean>> {
@@ -127,9 +203,13 @@ export class SessionRouter implements SessionManagerRpc {
   async #sameShard(app: string, oldKey: string, newKey: string): Promise<Result<true>> {
     const learned = await this.#knownResult(app);
     if (!learned.ok) return learned;
-    const { settings } = learned.value;
+    return this.#sameShardOf(app, oldKey, newKey, learned.value.settings.shards);
+  }
+
+  /** `#sameShard` for an app whose number of shards is known. */
+  #sameShardOf(app: string, oldKey: string, newKey: string, shards: number): Result<true> {
     return resultOf(() => {
-      if (shardOf(oldKey, settings.shards) !== shardOf(newKey, settings.shards)) {
+      if (shardOf(oldKey, shards) !== shardOf(newKey, shards)) {
         throw new WrongShardError(
           app,
           newKey,
@@ -162,8 +242,28 @@ export class SessionRouter implements SessionManagerRpc {
     return { ok: true, value: total };
   }
 
-  /** Runs `call` on the object that holds `key`, introducing the app to a new shard first. */
-  async #onKey<T>(
+  /**
+   * Runs `call` on the object that holds `key`. The common case (app known, shard introduced)
+   * goes straight to the object, without an async step of its own.
+   */
+  #onKey<T>(
+    app: string,
+    key: string,
+    call: (rpc: SessionObjectRpc) => Promise<Result<T>>,
+  ): Promise<Result<T>> {
+    const known = this.#apps.get(app);
+    if (known !== undefined) {
+      const { shards } = known.settings;
+      // A known app's name was checked when it was learned.
+      if (shards <= 1) return call(this.object(app));
+      const shard = shardOf(key, shards);
+      if (known.adopted.has(shard)) return call(this.object(`${app}#${shard}`));
+    }
+    return this.#onKeyFirst(app, key, call);
+  }
+
+  /** `#onKey` the first time: learns the app's settings, introduces the app to a new shard. */
+  async #onKeyFirst<T>(
     app: string,
     key: string,
     call: (rpc: SessionObjectRpc) => Promise<Result<T>>,

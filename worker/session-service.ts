@@ -7,6 +7,7 @@ import {
   type CommitResult,
   parseAppSettings,
   parseChangeset,
+  parseChangesets,
   type Result,
   resultOf,
   type SessionManagerRpc,
@@ -59,6 +60,22 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
     );
   }
 
+  /** `get`, answered compactly: the `SessionView` as JSON text, its data passed on as stored. */
+  getView(app: string, key: string): Promise<Result<string>> {
+    return this.#call(
+      () => checkNames(app, key),
+      () => sessionRouter(this.env).getView(app, key),
+    );
+  }
+
+  /** `query`, answered compactly: the `SessionView` as JSON text, or `null`. */
+  queryView(app: string, key: string): Promise<Result<string | null>> {
+    return this.#call(
+      () => checkNames(app, key),
+      () => sessionRouter(this.env).queryView(app, key),
+    );
+  }
+
   /** The live session (touched), or `null`. Never creates. */
   query(app: string, key: string): Promise<Result<SessionView | null>> {
     return this.#call(
@@ -87,6 +104,21 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
         return parseChangeset((changes as { key?: unknown } | null)?.key as string, changes);
       },
       (parsed) => sessionRouter(this.env).commit(app, parsed),
+    );
+  }
+
+  /**
+   * Commits several changesets (each with its `key`) in one call: one storage transaction per
+   * object that holds some of them, each changeset atomic on its own; one `CommitResult` each,
+   * in order.
+   */
+  commitMany(app: string, changes: unknown[]): Promise<Result<Result<CommitResult>[]>> {
+    return this.#call(
+      () => {
+        assertAppName(app);
+        return parseChangesets(changes);
+      },
+      (parsed) => sessionRouter(this.env).commitMany(app, parsed),
     );
   }
 
