@@ -9,11 +9,10 @@ import type { JsonObject } from "../src/json";
 import { objectName } from "../src/naming";
 import type { SessionObjectRpc } from "../src/protocol";
 import type { Result } from "../src/result";
-import { isStored, type SessionSnapshot } from "../src/stored-session";
+import { isStored, type SessionSnapshot, sessionView } from "../src/stored-session";
 import { bearerAuth } from "../worker/auth";
 import worker, { SessionManagerObject } from "../worker/index";
 import { sessionRouter } from "../worker/manager";
-import { sessionView } from "../worker/session-view";
 
 export * from "../worker/index";
 

@@ -7,6 +7,8 @@
 //   - no read of a live session was answered "not found" (a session is live from the first
 //     acknowledged commit until an invalidation of it is sent; nothing expires in the phase).
 
+import { eventInvariants } from "./invariants.ts";
+
 /** What the phase needs of the soak: HTTP calls to the worker, RPC calls to objects, events. */
 export interface SoakContext {
   api(method: string, path: string, body?: unknown): Promise<Response>;
@@ -264,28 +266,7 @@ export async function reshardPhase(soak: SoakContext) {
     if (pending.every((n) => n === 0) && begins === ends && begins > 0) break;
     await pause(0.2);
   }
-  const unique = new Map(events.map((e) => [e.id, e]));
-  const sids = (suffix: string) =>
-    new Set(
-      [...unique.keys()]
-        .filter((id) => id.endsWith(suffix))
-        .map((id) => id.slice(0, -suffix.length)),
-    );
-  const begun = sids(":begin");
-  const ended = sids(":end");
-  const beginWithoutEnd = [...begun].filter((sid) => !ended.has(sid));
-  const endWithoutBegin = [...ended].filter((sid) => !begun.has(sid));
-  const ackWithoutBegin = [...acknowledged.keys()].filter((sid) => !begun.has(sid));
-  const lostAtEnd = [...ended].filter((sid) => {
-    const end = unique.get(`${sid}:end`);
-    return (end?.data?.n ?? 0) !== (acknowledged.get(sid) ?? 0);
-  });
-  const lost =
-    lostInStore.length +
-    lostAtEnd.length +
-    beginWithoutEnd.length +
-    endWithoutBegin.length +
-    ackWithoutBegin.length;
+  const outcome = eventInvariants(events, acknowledged, lostInStore);
 
   return {
     seeded: SEEDED,
@@ -298,18 +279,7 @@ export async function reshardPhase(soak: SoakContext) {
     ...counts,
     liveSessionsChecked: checked,
     sessionsStoredAfterMoves: storedAfter,
-    sessionsBegun: begun.size,
-    sessionsEnded: ended.size,
-    eventsDelivered: events.length,
-    duplicateDeliveries: events.length - unique.size,
-    lost,
-    lostDetail: {
-      storedCounterBehind: lostInStore.length,
-      endedCounterBehind: lostAtEnd.length,
-      beginWithoutEnd: beginWithoutEnd.length,
-      endWithoutBegin: endWithoutBegin.length,
-      acknowledgedWithoutBegin: ackWithoutBegin.length,
-    },
+    ...outcome,
     wallSeconds: Math.round((Date.now() - started) / 1000),
   };
 }

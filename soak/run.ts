@@ -15,6 +15,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LogLevel } from "miniflare";
 import { type LocalWorker, startLocalWorker } from "../bench/workerd.ts";
+import { eventInvariants } from "./invariants.ts";
 import { reshardPhase } from "./reshard.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -224,29 +225,7 @@ async function steadyPhase(): Promise<void> {
     if (pending.every((n) => n === 0) && begins === ends) break;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  const unique = new Map(events.map((e) => [e.id, e]));
-  const sids = (suffix: string) =>
-    new Set(
-      [...unique.keys()]
-        .filter((id) => id.endsWith(suffix))
-        .map((id) => id.slice(0, -suffix.length)),
-    );
-  const begun = sids(":begin");
-  const ended = sids(":end");
-  const beginWithoutEnd = [...begun].filter((sid) => !ended.has(sid));
-  const endWithoutBegin = [...ended].filter((sid) => !begun.has(sid));
-  const ackWithoutBegin = [...acknowledged.keys()].filter((sid) => !begun.has(sid));
-  // Each ended session's last data says how many increments it held.
-  const lostAtEnd = [...ended].filter((sid) => {
-    const end = unique.get(`${sid}:end`);
-    return (end?.data?.n ?? 0) !== (acknowledged.get(sid) ?? 0);
-  });
-  const lost =
-    lostInStore.length +
-    lostAtEnd.length +
-    beginWithoutEnd.length +
-    endWithoutBegin.length +
-    ackWithoutBegin.length;
+  const outcome = eventInvariants(events, acknowledged, lostInStore);
 
   const figures = {
     date: new Date().toISOString(),
@@ -255,27 +234,16 @@ async function steadyPhase(): Promise<void> {
     ...counts,
     operationsPerSecond: Math.round(counts.operations / SECONDS),
     liveSessionsChecked: checked,
-    sessionsBegun: begun.size,
-    sessionsEnded: ended.size,
-    eventsDelivered: events.length,
-    duplicateDeliveries: events.length - unique.size,
-    lost,
-    lostDetail: {
-      storedCounterBehind: lostInStore.length,
-      endedCounterBehind: lostAtEnd.length,
-      beginWithoutEnd: beginWithoutEnd.length,
-      endWithoutBegin: endWithoutBegin.length,
-      acknowledgedWithoutBegin: ackWithoutBegin.length,
-    },
+    ...outcome,
     wallSeconds: Math.round((Date.now() - started) / 1000),
   };
   console.log(JSON.stringify(figures, null, 2));
-  if (lost > 0 || counts.unexpectedStatuses > 0) {
+  if (outcome.lost > 0 || counts.unexpectedStatuses > 0) {
     console.error("soak: an invariant failed (see lost / unexpectedStatuses)");
     process.exitCode = 1;
   } else {
     console.log(
-      `soak: ${counts.operations} operations, ${counts.conflictsRetried} conflicts retried, ${begun.size} sessions begun and ended, ${events.length} events delivered, 0 lost`,
+      `soak: ${counts.operations} operations, ${counts.conflictsRetried} conflicts retried, ${outcome.sessionsBegun} sessions begun and ended, ${outcome.eventsDelivered} events delivered, 0 lost`,
     );
   }
 }

@@ -97,6 +97,10 @@ function isUnknownKey(issue: v.BaseIssue<unknown>): boolean {
   return issue.expected === "never" && !Array.isArray(issue.path?.[0]?.input);
 }
 
+const VERSION_MESSAGE = changesetMessage(
+  '"version" must be the integer version of the snapshot the changes were made to (0 for a new session)',
+);
+
 /** A `PATCH` body: the changes a unit of work made to the session at the path. */
 export const Changeset = v.pipe(
   v.strictObject(
@@ -109,22 +113,9 @@ export const Changeset = v.pipe(
       ),
       version: v.optional(
         v.pipe(
-          v.number(
-            changesetMessage(
-              '"version" must be the integer version of the snapshot the changes were made to (0 for a new session)',
-            ),
-          ),
-          v.integer(
-            changesetMessage(
-              '"version" must be the integer version of the snapshot the changes were made to (0 for a new session)',
-            ),
-          ),
-          v.minValue(
-            0,
-            changesetMessage(
-              '"version" must be the integer version of the snapshot the changes were made to (0 for a new session)',
-            ),
-          ),
+          v.number(VERSION_MESSAGE),
+          v.integer(VERSION_MESSAGE),
+          v.minValue(0, VERSION_MESSAGE),
           v.description(
             "The version of the session the changes were made to (0 for a new one). Required, unless If-Match names it.",
           ),
@@ -242,10 +233,7 @@ export const AppSettingsInput = v.pipe(
       ),
       maxSessionBytes: v.optional(
         v.pipe(
-          v.number((i) => maxBytesMessage(i.input)),
-          v.integer((i) => maxBytesMessage(i.input)),
-          v.minValue(1, (i) => maxBytesMessage(i.input)),
-          v.maxValue(MAX_SESSION_BYTES_LIMIT, (i) => maxBytesMessage(i.input)),
+          integerSetting("maxSessionBytes", MAX_SESSION_BYTES_LIMIT),
           v.description("Largest serialized session data in bytes. Default 131072."),
         ),
       ),
@@ -259,10 +247,7 @@ export const AppSettingsInput = v.pipe(
       ),
       shards: v.optional(
         v.pipe(
-          v.number((i) => shardsMessage(i.input)),
-          v.integer((i) => shardsMessage(i.input)),
-          v.minValue(1, (i) => shardsMessage(i.input)),
-          v.maxValue(MAX_SHARDS, (i) => shardsMessage(i.input)),
+          integerSetting("shards", MAX_SHARDS),
           v.description("Durable Objects the sessions spread over; fixed at creation. Default 1."),
         ),
       ),
@@ -275,12 +260,16 @@ export const AppSettingsInput = v.pipe(
   v.title("AppSettingsInput"),
 );
 
-function maxBytesMessage(got: unknown): string {
-  return settingMessage("maxSessionBytes", `an integer from 1 to ${MAX_SESSION_BYTES_LIMIT}`, got);
-}
-
-function shardsMessage(got: unknown): string {
-  return settingMessage("shards", `an integer from 1 to ${MAX_SHARDS}`, got);
+/** An integer setting from 1 to `max`, refused with a message that names it. */
+function integerSetting(name: string, max: number) {
+  const message = (issue: { input: unknown }) =>
+    settingMessage(name, `an integer from 1 to ${max}`, issue.input);
+  return v.pipe(
+    v.number(message),
+    v.integer(message),
+    v.minValue(1, message),
+    v.maxValue(max, message),
+  );
 }
 
 /** An app's settings as stored with it. */

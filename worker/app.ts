@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { type Changeset, parseChangeset } from "../src/changeset";
 import { SessionError } from "../src/errors";
 import { parseAppSettings } from "../src/settings";
-import { isStored, type SessionSnapshot } from "../src/stored-session";
+import { isStored, type SessionSnapshot, sessionView } from "../src/stored-session";
 import { ROUTES } from "./api-schema";
 import { bearerAuth } from "./auth";
 import { notFound, onError } from "./errors";
@@ -10,7 +10,6 @@ import { etagOf, noneMatchNames, parseIfMatch } from "./etag";
 import { sessionRouter, unwrapCall } from "./manager";
 import { openApiDocument } from "./openapi";
 import { refuseOtherMethods, route } from "./routes";
-import { sessionView } from "./session-view";
 
 type Env = { Bindings: Cloudflare.Env };
 

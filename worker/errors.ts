@@ -3,7 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { SessionError } from "../src/errors";
 import { errorBody } from "../src/result";
-import { sessionView } from "./session-view";
+import { sessionView } from "../src/stored-session";
 
 /**
  * An error of the HTTP layer itself (auth, routing, request bodies): a `SessionError` that also
