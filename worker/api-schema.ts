@@ -248,7 +248,9 @@ export const AppSettingsInput = v.pipe(
       shards: v.optional(
         v.pipe(
           integerSetting("shards", MAX_SHARDS),
-          v.description("Durable Objects the sessions spread over; fixed at creation. Default 1."),
+          v.description(
+            "Durable Objects the sessions spread over; a new count moves the sessions in the background. Default 1.",
+          ),
         ),
       ),
     },
@@ -759,7 +761,8 @@ export const ROUTES = {
     path: APP_PATH,
     operationId: "configure",
     summary: "configure: create the app or change its settings",
-    description: "Creates the app, or changes the given settings on purpose, keeping the others.",
+    description:
+      "Creates the app, or changes the given settings on purpose, keeping the others. A new shard count moves the sessions in the background; they stay reachable meanwhile.",
     params: APP_PARAMS,
     body: {
       schema: AppSettingsInput,
@@ -774,7 +777,6 @@ export const ROUTES = {
         "invalid_json",
         "invalid_settings",
       ]),
-      409: errors("The number of shards of an existing app cannot change.", ["shards_fixed"]),
       ...BODY_ANSWERS,
       ...TOKEN_ANSWERS,
     },

@@ -85,7 +85,6 @@ describe("GET /v1/openapi.json", () => {
       "conflict",
       "session_ended",
       "key_taken",
-      "shards_fixed",
       "wrong_shard",
       "settings_mismatch",
       "precondition_failed",
