@@ -1,7 +1,7 @@
 // The worker the benchmarks run in workerd: the real worker (HTTP API, RPC entrypoint) with
 // the real session manager class under a subclass whose clock the bench sets, plus `/bench/*`
 // routes that drive Durable Object RPC from inside workerd, so that RPC figures are not HTTP.
-// Bench only: never deploy it. bench/run.mjs bundles it and binds it in Miniflare.
+// Bench only: never deploy it. bench/run.ts bundles it and binds it in Miniflare.
 
 import { Hono } from "hono";
 import type { Changeset } from "../src/changeset";
@@ -9,17 +9,20 @@ import type { JsonObject } from "../src/json";
 import { objectName } from "../src/naming";
 import type { SessionObjectRpc } from "../src/protocol";
 import type { Result } from "../src/result";
+import { SessionRouter } from "../src/router";
 import { isStored, type SessionSnapshot, sessionView } from "../src/stored-session";
+import { snapshotOfView } from "../src/view";
 import { bearerAuth } from "../worker/auth";
 import worker, { SessionManagerObject } from "../worker/index";
-import { sessionRouter } from "../worker/manager";
+import type { CallSpec, ProbeKind } from "./calls";
 
 export * from "../worker/index";
+export type { CallSpec, ProbeKind } from "./calls";
 
 /** Where `BenchSessionManagerObject` keeps its clock, so that it survives an eviction. */
 const CLOCK_KEY = "bench:clock";
 
-/** What `/bench/seed` creates: keys `prefix + (start … start + count - 1)`, or `keys`. */
+/** What `seed` creates: keys `prefix + (start … start + count - 1)`, or `keys`. */
 export interface SeedSpec {
   prefix?: string;
   start?: number;
@@ -27,25 +30,8 @@ export interface SeedSpec {
   keys?: string[];
 }
 
-/**
- * Diagnostics, one part of a call alone: `none`, nothing (a call with a get's arguments and a
- * number back); `sql`, the session row's SELECT; `sql-tx`, the same in
- * `transactionSync`; `sql-json`, the SELECT with its data parsed and returned; `sql-write`, one
- * row written to a bench table (what any storage write costs the event); `result`, the `get`
- * result of the key, computed once and returned again (what returning a session costs);
- * `result-json`, that result as one JSON string.
- */
-export type ProbeKind =
-  | "none"
-  | "sql"
-  | "sql-tx"
-  | "sql-json"
-  | "sql-write"
-  | "result"
-  | "result-json";
-
-/** What `repeat` runs many times in one call: a get, a commit, or a probe. */
-export type RepeatKind = "get" | "commit" | ProbeKind;
+/** What `repeat` runs many times in one call: a get, a compact get, a group of commits, a probe. */
+export type RepeatKind = "get" | "get-view" | "commit" | ProbeKind;
 
 /** The RPC surface of `BenchSessionManagerObject`. */
 export interface BenchObjectRpc extends SessionObjectRpc {
@@ -55,9 +41,12 @@ export interface BenchObjectRpc extends SessionObjectRpc {
   repeat(kind: RepeatKind, app: string, key: string, n: number): Promise<number>;
 }
 
+/** Changesets one `commitMany` call may carry (MAX_CHANGESETS_PER_CALL). */
+const SEED_CHUNK = 128;
+
 /**
  * The real session manager; `now()` reads a clock the bench sets (`setClock`), or real time when
- * none is set. `seed` creates sessions through the real commit path, many in one call.
+ * none is set. `seed` creates sessions through the real commit path, many per call.
  */
 export class BenchSessionManagerObject extends SessionManagerObject {
   #clock: number | null = null;
@@ -82,19 +71,25 @@ export class BenchSessionManagerObject extends SessionManagerObject {
   }
 
   /**
-   * Creates sessions through the real `commit` RPC method (new session, one change each), in
-   * one synchronous run: SQLite coalesces it into one implicit transaction. Returns how many.
+   * Creates sessions through the real `commitMany` RPC method (new session, one change each),
+   * 128 per group commit. Returns how many.
    */
-  seed(app: string, spec: SeedSpec, data: JsonObject): number {
+  async seed(app: string, spec: SeedSpec, data: JsonObject): Promise<number> {
     const keys =
       spec.keys ??
       Array.from(
         { length: spec.count ?? 0 },
         (_, i) => `${spec.prefix ?? "s"}${(spec.start ?? 0) + i}`,
       );
-    for (const key of keys) {
-      const result = settled(this.commit(app, { key, sid: null, version: 0, set: data }));
-      if (!result.ok) throw new Error(`seeding ${key} failed: ${result.error.message}`);
+    for (let i = 0; i < keys.length; i += SEED_CHUNK) {
+      const changes = keys
+        .slice(i, i + SEED_CHUNK)
+        .map((key) => ({ key, sid: null, version: 0, set: data }));
+      const results = await this.commitMany(app, changes);
+      const failed = results.ok ? results.value.find((r) => !r.ok) : results;
+      if (failed !== undefined && !failed.ok) {
+        throw new Error(`seeding failed: ${failed.error.message}`);
+      }
     }
     return keys.length;
   }
@@ -109,8 +104,6 @@ export class BenchSessionManagerObject extends SessionManagerObject {
         return 1;
       case "sql":
         return select().length;
-      case "sql-tx":
-        return this.ctx.storage.transactionSync(select).length;
       case "sql-json": {
         const [row] = select();
         return row === undefined ? null : { key, data: JSON.parse(row.data) };
@@ -123,33 +116,30 @@ export class BenchSessionManagerObject extends SessionManagerObject {
         this.#result ??= settled(this.get(app, key));
         return this.#result;
       case "result-json":
-        this.#resultJson ??= JSON.stringify(this.get(app, key));
+        this.#resultJson ??= JSON.stringify(settled(this.get(app, key)));
         return this.#resultJson;
     }
   }
 
   /**
-   * Runs `kind` `n` times in this one call (one event, so one implicit transaction): the cost
-   * of the work itself, without an RPC round trip or a storage commit per operation.
+   * Runs `kind` `n` times in this one call (one event): the cost of the work itself, without an
+   * RPC round trip or a storage commit per operation. `commit` is one-key changes of the `n`
+   * sessions `key0` … in one `commitMany`: the cost of a commit in a group.
    */
-  repeat(kind: RepeatKind, app: string, key: string, n: number): number {
-    let snapshot: SessionSnapshot | null = null;
+  async repeat(kind: RepeatKind, app: string, key: string, n: number): Promise<number> {
+    if (kind === "commit") {
+      const changes: Changeset[] = Array.from({ length: n }, (_, i) => {
+        const snapshot = unwrapOk(settled(this.get(app, `${key}${i}`)));
+        return { key: snapshot.key, sid: snapshot.sid, version: snapshot.version, set: { n: i } };
+      });
+      const results = await this.commitMany(app, changes);
+      if (!results.ok || results.value.some((r) => !r.ok)) throw new Error("bench commit failed");
+      return n;
+    }
     for (let i = 0; i < n; i++) {
-      if (kind === "get") {
-        this.get(app, key);
-      } else if (kind === "commit") {
-        snapshot ??= unwrapOk(settled(this.get(app, key)));
-        const changes: Changeset = {
-          key,
-          sid: snapshot.sid,
-          version: snapshot.version,
-          set: { n: i },
-        };
-        const committed = unwrapOk(settled(this.commit(app, changes)));
-        snapshot = isStored(committed) ? committed : null;
-      } else {
-        this.probe(kind, app, key);
-      }
+      if (kind === "get") this.get(app, key);
+      else if (kind === "get-view") this.getView(app, key);
+      else this.probe(kind, app, key);
     }
     return n;
   }
@@ -168,27 +158,138 @@ function unwrapOk<T>(result: Result<T | null>): T {
 
 type Env = Cloudflare.Env;
 
-/** `POST /bench/rpc`: a timed loop of RPC calls to session manager objects. */
-interface RpcLoop {
-  /** `router-get`: a get through the worker's `SessionRouter` (layouts, redirections). */
-  op: "get" | "ping" | "commit" | "probe" | "router-get";
-  /** For `probe`: which part of a get. */
-  probe?: ProbeKind;
-  app: string;
-  /** Session keys the calls go over (round robin). For `commit`, one key per worker instead. */
-  keys: string[];
-  /** Total calls. */
-  n: number;
-  /** Calls in flight at once. */
-  concurrency: number;
-  /** Shards the keys spread over (`objectName(app, key, shards)`). Default 1. */
-  shards?: number;
-  /**
-   * `derive`: name the object (`objectName`, a hash) and get a stub for every call, as the
-   * worker does; `name`: name it for every call, its stub from a map by name; `fixed`: stubs
-   * looked up once per key before the timed loop. Default `fixed`.
-   */
-  routing?: "derive" | "name" | "fixed";
+/** A prepared call: `run(w, i)` makes call `i` of worker `w`. */
+interface Caller {
+  run(w: number, i: number): Promise<void>;
+}
+
+function stubOf(env: Env, name: string): BenchObjectRpc {
+  return env.SESSION_MANAGER.getByName(name) as unknown as BenchObjectRpc;
+}
+
+/** One router per isolate, as the worker has (worker/manager.ts). */
+let benchRouter: SessionRouter | undefined;
+
+function check<T>(result: Result<T>): T {
+  if (!result.ok) throw new Error(`${result.error.code}: ${result.error.message}`);
+  return result.value;
+}
+
+/** Prepares the stubs (and, for commits, each worker's snapshot) of a `CallSpec`. */
+async function caller(env: Env, spec: CallSpec): Promise<Caller> {
+  const { op, app, keys, concurrency } = spec;
+  const shards = spec.shards ?? 1;
+  const routing = spec.routing ?? "fixed";
+  const fixed = new Map(keys.map((key) => [key, stubOf(env, objectName(app, key, shards))]));
+  benchRouter ??= new SessionRouter(env.SESSION_MANAGER);
+  const router = benchRouter;
+  const keyOf = (w: number, i: number) => keys[(w + i * concurrency) % keys.length] as string;
+  const stub = (key: string): BenchObjectRpc =>
+    routing === "getByName"
+      ? stubOf(env, objectName(app, key, shards))
+      : (fixed.get(key) as BenchObjectRpc);
+  if (op === "ping") return { run: async (w, i) => void (await stub(keyOf(w, i)).ping()) };
+  if (op === "probe") {
+    const kind = spec.probe ?? "none";
+    return { run: async (w, i) => void (await stub(keyOf(w, i)).probe(kind, app, keyOf(w, i))) };
+  }
+  if (op === "get") {
+    return {
+      run: async (w, i) => {
+        const key = keyOf(w, i);
+        check(routing === "router" ? await router.get(app, key) : await stub(key).get(app, key));
+      },
+    };
+  }
+  if (op === "get-view") {
+    return {
+      run: async (w, i) => {
+        const key = keyOf(w, i);
+        const view =
+          routing === "router" ? await router.getView(app, key) : await stub(key).getView(app, key);
+        snapshotOfView(check(view));
+      },
+    };
+  }
+  if (keys.length < concurrency) throw new Error("commit needs one key per worker");
+  const snapshots: SessionSnapshot[] = [];
+  for (let w = 0; w < concurrency; w++) {
+    const key = keys[w] as string;
+    snapshots.push(check(await stub(key).get(app, key)));
+  }
+  return {
+    run: async (w, i) => {
+      const current = snapshots[w] as SessionSnapshot;
+      const changes: Changeset = {
+        key: current.key,
+        sid: current.sid,
+        version: current.version,
+        set: { n: i },
+      };
+      const stored = check(await stub(current.key).commit(app, changes));
+      if (isStored(stored)) snapshots[w] = stored;
+    },
+  };
+}
+
+/** Runs calls for about `ms` (time moves with each call's I/O); returns calls per second. */
+async function slice(run: Caller["run"], concurrency: number, ms: number): Promise<number> {
+  const started = Date.now();
+  const end = started + ms;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, w) => {
+      for (let i = 0; Date.now() < end; i++) {
+        await run(w, i);
+        done++;
+      }
+    }),
+  );
+  const elapsed = Math.max(1, Date.now() - started);
+  return (done / elapsed) * 1000;
+}
+
+/**
+ * `POST /bench/ab`: measures A and B interleaved in one window: a warm-up of each, then `pairs`
+ * pairs of short slices, A then B and B then A in turn, so that whatever the machine does
+ * meanwhile falls on both alike. Returns the calls per second of every slice.
+ */
+interface AbSpec {
+  a: CallSpec;
+  b: CallSpec;
+  pairs: number;
+  sliceMs: number;
+  warmupMs: number;
+}
+
+async function ab(env: Env, spec: AbSpec): Promise<Response> {
+  const a = await caller(env, spec.a);
+  const b = await caller(env, spec.b);
+  await slice(a.run, spec.a.concurrency, spec.warmupMs);
+  await slice(b.run, spec.b.concurrency, spec.warmupMs);
+  const rates = { a: [] as number[], b: [] as number[] };
+  for (let p = 0; p < spec.pairs; p++) {
+    const order = p % 2 === 0 ? (["a", "b"] as const) : (["b", "a"] as const);
+    for (const side of order) {
+      const runner = side === "a" ? a : b;
+      const concurrency = side === "a" ? spec.a.concurrency : spec.b.concurrency;
+      rates[side].push(await slice(runner.run, concurrency, spec.sliceMs));
+    }
+  }
+  return Response.json(rates);
+}
+
+/** `POST /bench/loop`: `n` calls of one `CallSpec` (rows are counted around it). */
+async function loop(env: Env, spec: CallSpec & { n: number }): Promise<Response> {
+  const { run } = await caller(env, spec);
+  const perWorker = Math.ceil(spec.n / spec.concurrency);
+  const started = Date.now();
+  await Promise.all(
+    Array.from({ length: spec.concurrency }, async (_, w) => {
+      for (let i = 0; i < perWorker; i++) await run(w, i);
+    }),
+  );
+  return Response.json({ ops: perWorker * spec.concurrency, elapsedMs: Date.now() - started });
 }
 
 /** `POST /bench/call`: one RPC call on the object `name`, timed around its await. */
@@ -196,88 +297,6 @@ interface OneCall {
   name: string;
   method: string;
   args: unknown[];
-}
-
-function stubOf(env: Env, name: string): BenchObjectRpc {
-  return env.SESSION_MANAGER.getByName(name) as unknown as BenchObjectRpc;
-}
-
-function failed(result: Result<unknown>): string | undefined {
-  return result.ok ? undefined : `${result.error.code}: ${result.error.message}`;
-}
-
-async function rpcLoop(env: Env, spec: RpcLoop): Promise<Response> {
-  const { op, app, keys, n, concurrency } = spec;
-  const shards = spec.shards ?? 1;
-  const fixed = new Map(keys.map((key) => [key, stubOf(env, objectName(app, key, shards))]));
-  const byName = new Map(keys.map((key) => [objectName(app, key, shards), fixed.get(key)]));
-  const stub = (key: string): BenchObjectRpc => {
-    if (spec.routing === "derive") return stubOf(env, objectName(app, key, shards));
-    if (spec.routing === "name") return byName.get(objectName(app, key, shards)) as BenchObjectRpc;
-    return fixed.get(key) as BenchObjectRpc;
-  };
-  let errors = 0;
-  let firstError: string | undefined;
-  const note = (message: string | undefined) => {
-    if (message === undefined) return;
-    errors++;
-    firstError ??= message;
-  };
-  const perWorker = Math.ceil(n / concurrency);
-
-  // Commit loops: worker w changes one key of its own (`keys[w]`), each commit against the
-  // version the last one returned, so that no commit conflicts.
-  const snapshots: SessionSnapshot[] = [];
-  if (op === "commit") {
-    if (keys.length < concurrency) throw new Error("commit needs one key per worker");
-    for (let w = 0; w < concurrency; w++) {
-      const key = keys[w] as string;
-      const result = await stub(key).get(app, key);
-      if (!result.ok) throw new Error(failed(result));
-      snapshots.push(result.value);
-    }
-  }
-
-  const started = Date.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, w) => {
-      for (let i = 0; i < perWorker; i++) {
-        if (op === "ping") {
-          await stub(keys[(w + i * concurrency) % keys.length] as string).ping();
-        } else if (op === "probe") {
-          const key = keys[(w + i * concurrency) % keys.length] as string;
-          await stub(key).probe(spec.probe ?? "sql", app, key);
-        } else if (op === "get") {
-          const key = keys[(w + i * concurrency) % keys.length] as string;
-          note(failed(await stub(key).get(app, key)));
-        } else if (op === "router-get") {
-          const key = keys[(w + i * concurrency) % keys.length] as string;
-          note(failed(await sessionRouter(env).get(app, key)));
-        } else {
-          const current = snapshots[w] as SessionSnapshot;
-          const changes: Changeset = {
-            key: current.key,
-            sid: current.sid,
-            version: current.version,
-            set: { n: i },
-          };
-          const result = await stub(current.key).commit(app, changes);
-          note(failed(result));
-          if (result.ok && isStored(result.value)) snapshots[w] = result.value;
-        }
-      }
-    }),
-  );
-  const elapsedMs = Date.now() - started;
-  const ops = perWorker * concurrency;
-  return Response.json({
-    op,
-    ops,
-    elapsedMs,
-    opsPerSecond: (ops / elapsedMs) * 1000,
-    errors,
-    firstError,
-  });
 }
 
 async function oneCall(env: Env, spec: OneCall): Promise<Response> {
@@ -301,15 +320,48 @@ function names(spec: { app: string; keys: string[]; shards?: number }): Response
   return Response.json(byName);
 }
 
+/**
+ * What the runtime allows with stubs and ids kept between requests: `POST /bench/reuse` keeps a
+ * stub and an id of `name` from the first request in this isolate's memory, and in every later
+ * request calls `ping()` on the kept stub, and on a stub made from the kept id; it answers what
+ * each did (`"ok"`, or the error's message).
+ */
+let kept: { stub: BenchObjectRpc; id: DurableObjectId } | undefined;
+
+async function reuse(env: Env, spec: { name: string }): Promise<Response> {
+  if (kept === undefined) {
+    const id = env.SESSION_MANAGER.idFromName(spec.name);
+    kept = { id, stub: env.SESSION_MANAGER.get(id) as unknown as BenchObjectRpc };
+    await kept.stub.ping();
+    return Response.json({ first: true });
+  }
+  const attempt = async (fn: () => Promise<unknown>) => {
+    try {
+      await fn();
+      return "ok";
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    }
+  };
+  const { stub, id } = kept;
+  return Response.json({
+    first: false,
+    keptStub: await attempt(() => stub.ping()),
+    keptId: await attempt(() => (env.SESSION_MANAGER.get(id) as unknown as BenchObjectRpc).ping()),
+  });
+}
+
 async function bench(request: Request, env: Env, path: string): Promise<Response> {
   if (request.headers.get("Authorization") !== `Bearer ${env.SESSIONS_API_TOKEN}`) {
     return Response.json({ error: "unauthorized" }, { status: 401 });
   }
   try {
     const body = await request.json();
-    if (path === "/bench/rpc") return await rpcLoop(env, body as RpcLoop);
+    if (path === "/bench/ab") return await ab(env, body as AbSpec);
+    if (path === "/bench/loop") return await loop(env, body as CallSpec & { n: number });
     if (path === "/bench/call") return await oneCall(env, body as OneCall);
     if (path === "/bench/names") return names(body as { app: string; keys: string[] });
+    if (path === "/bench/reuse") return await reuse(env, body as { name: string });
     return Response.json({ error: "not found" }, { status: 404 });
   } catch (error) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -134,12 +134,21 @@ export class Resharding {
     app: string,
     keys: string[],
     epoch: number | undefined,
-    run: () => Result<T>,
+    run: () => Result<T> | Promise<Result<T>>,
   ): Result<T> | Promise<Result<T>> {
     const verdict = this.#check(app, keys, epoch);
     if (verdict === "run") return run();
     if (verdict instanceof SessionError) return { ok: false, error: errorBody(verdict) };
     return this.#guardSlowly(app, keys, epoch, run);
+  }
+
+  /**
+   * The ownership check of `guard` alone, for a commit applied later than it arrived (group
+   * commit): `run` when this object owns `keys` and holds them; an error (`moved`, or
+   * `wrong_shard` for a second key); `slow` when it must learn a newer layout or pull first.
+   */
+  verdict(app: string, keys: string[], epoch: number | undefined): "run" | "slow" | SessionError {
+    return this.#check(app, keys, epoch);
   }
 
   /** The home object's layout, stored with `placement` the first time it is asked for. */
@@ -376,7 +385,7 @@ export class Resharding {
     app: string,
     keys: string[],
     epoch: number | undefined,
-    run: () => Result<T>,
+    run: () => Result<T> | Promise<Result<T>>,
   ): Promise<Result<T>> {
     if (epoch !== undefined) await this.#catchUp(app, epoch);
     for (let round = 0; round < 4; round++) {

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { parseChangeset } from "../src/changeset.js";
+import { type Changeset, parseChangeset, parseChangesets } from "../src/changeset.js";
 import { DEFAULT_SWEEP_BATCH, SessionEngine } from "../src/engine.js";
 import {
   InvalidInputError,
@@ -23,7 +23,7 @@ import {
 import { assertAppName, assertSessionKey } from "../src/names.js";
 import { objectName, shardOf } from "../src/naming.js";
 import type { AppStats, SessionObjectRpc } from "../src/protocol.js";
-import { type Result, resultOf } from "../src/result.js";
+import { errorBody, type Result, resultOf } from "../src/result.js";
 import type { SessionObjectNamespace } from "../src/router.js";
 import {
   type AppSettings,
@@ -34,11 +34,14 @@ import {
 import {
   type CommitResult,
   commitResult,
+  type SessionSnapshot,
   type SessionView,
   type StoredSession,
   sessionView,
   snapshotOf,
 } from "../src/stored-session.js";
+import { sessionViewJson } from "../src/view.js";
+import { type CommitGroup, GroupCommit } from "./group-commit.js";
 import { Outbox } from "./outbox.js";
 import { Resharding } from "./resharding.js";
 import { SqlStore } from "./sql-store.js";
@@ -53,6 +56,14 @@ const REARM_DELAY_MS = 1_000;
 const ALARM_RETRIES_BEFORE_REARM = 3;
 
 type Env = { SESSION_EVENTS?: Queue; SESSION_MANAGER?: DurableObjectNamespace };
+
+/**
+ * The answer to one changeset of a group, or `PULL_FIRST`: this object owns its key but must
+ * first learn a newer layout or pull the session from its source (a move began meanwhile), so it
+ * is committed again after that, alone.
+ */
+type GroupAnswer = Result<CommitResult> | typeof PULL_FIRST;
+const PULL_FIRST = Symbol("pull first");
 
 /** The app this object holds, once known. */
 interface OpenApp {
@@ -85,6 +96,7 @@ export class SessionManagerObject extends DurableObject<Env> {
   readonly #store: SqlStore;
   readonly #outbox: Outbox;
   readonly #resharding: Resharding;
+  readonly #commits: GroupCommit<GroupAnswer>;
   #app: OpenApp | undefined;
   /** The alarm time (ms) as last set or read; `null` when none. */
   #alarmAt: number | null = null;
@@ -100,6 +112,10 @@ export class SessionManagerObject extends DurableObject<Env> {
       this.#store,
       env.SESSION_EVENTS === undefined ? undefined : (events) => this.sendEvents(events),
     );
+    this.#commits = new GroupCommit({
+      apply: (groups) => this.#applyCommits(groups),
+      sync: () => ctx.storage.sync(),
+    });
     this.#resharding = new Resharding({
       store: this.#store,
       name: ctx.id.name,
@@ -172,6 +188,7 @@ export class SessionManagerObject extends DurableObject<Env> {
    * that differ from the stored ones, naming the setting.
    */
   open(app: string, settings?: Partial<AppSettings>): Result<AppSettings> {
+    this.#commits.flush();
     return resultOf(() => {
       const given = parseAppSettings(settings);
       const current = this.#storeApp(app, given);
@@ -190,6 +207,7 @@ export class SessionManagerObject extends DurableObject<Env> {
    * during a move, the next one goes to the latest count.
    */
   configure(app: string, settings: Partial<AppSettings>): Result<AppSettings> {
+    this.#commits.flush();
     return resultOf(() => {
       const given = parseAppSettings(settings);
       const current = this.#storeApp(app, given);
@@ -209,6 +227,7 @@ export class SessionManagerObject extends DurableObject<Env> {
    * Takes `layout` too when it is newer than the one it knows.
    */
   adopt(app: string, settings: Partial<AppSettings>, layout?: Layout): Result<AppSettings> {
+    this.#commits.flush();
     return resultOf(() => {
       const current = this.#storeApp(app, parseAppSettings(settings));
       if (layout !== undefined && this.ctx.id.name !== app) {
@@ -223,6 +242,7 @@ export class SessionManagerObject extends DurableObject<Env> {
    * the defaults on first use, and stores `placement.locationHint` with its first layout.
    */
   layout(app: string, placement?: Placement): Result<AppLayout> {
+    this.#commits.flush();
     return resultOf(() => {
       const current = this.#appFor(app);
       if (!current.stored) {
@@ -256,11 +276,13 @@ export class SessionManagerObject extends DurableObject<Env> {
     to: string,
     confirmed?: { key: string; sid: string }[],
   ): Promise<Result<StoredSession[]>> {
+    this.#commits.flush();
     return this.#resharding.handOff(app, epoch, keys, to, confirmed);
   }
 
   /** Resharding: an owner takes in sessions handed off to it; the keys it holds now. */
   async receive(app: string, epoch: number, sessions: StoredSession[]): Promise<Result<string[]>> {
+    this.#commits.flush();
     const result = await this.#resharding.receive(app, epoch, sessions);
     this.#arm();
     return result;
@@ -268,6 +290,7 @@ export class SessionManagerObject extends DurableObject<Env> {
 
   /** Resharding: a source forgets handed-off sessions their owner confirmed. */
   release(app: string, sessions: { key: string; sid: string }[]): Result<number> {
+    this.#commits.flush();
     return resultOf(() => {
       assertAppName(app);
       return this.#resharding.release(sessions);
@@ -276,6 +299,7 @@ export class SessionManagerObject extends DurableObject<Env> {
 
   /** Resharding, in the home object: source `name` is drained; the last one ends the move. */
   moveDone(app: string, epoch: number, name: string): Result<Layout> {
+    this.#commits.flush();
     return resultOf(() => {
       this.#appFor(app);
       return this.#resharding.moveDone(app, epoch, name);
@@ -291,14 +315,19 @@ export class SessionManagerObject extends DurableObject<Env> {
     return this.#sessionOp(app, [key], epoch, checkKey(key), (engine, now) => {
       const stored = engine.access(key, now);
       if (stored !== undefined) return sessionView(snapshotOf(stored));
-      return sessionView({
-        key,
-        sid: null,
-        version: 0,
-        created: now,
-        lastModified: null,
-        data: {},
-      });
+      return sessionView(newSnapshot(key, now));
+    });
+  }
+
+  /**
+   * `get`, answered compactly: the `SessionView` as JSON text, its data passed on as stored
+   * (neither parsed nor stringified again, and one string to carry back).
+   */
+  getView(app: string, key: string, epoch?: number): Result<string> | Promise<Result<string>> {
+    return this.#sessionOp(app, [key], epoch, checkKey(key), (engine, now) => {
+      const stored = engine.access(key, now);
+      if (stored !== undefined) return this.#viewJson(stored);
+      return sessionViewJson(newSnapshot(key, now), "{}");
     });
   }
 
@@ -314,6 +343,18 @@ export class SessionManagerObject extends DurableObject<Env> {
     });
   }
 
+  /** `query`, answered compactly (see `getView`): JSON text, or `null`. */
+  queryView(
+    app: string,
+    key: string,
+    epoch?: number,
+  ): Result<string | null> | Promise<Result<string | null>> {
+    return this.#sessionOp(app, [key], epoch, checkKey(key), (engine, now) => {
+      const stored = engine.access(key, now);
+      return stored === undefined ? null : this.#viewJson(stored);
+    });
+  }
+
   /** Whether a live session exists (touching it). Never creates. */
   has(app: string, key: string, epoch?: number): Result<boolean> | Promise<Result<boolean>> {
     return this.#sessionOp(app, [key], epoch, checkKey(key), (engine, now) => {
@@ -323,22 +364,50 @@ export class SessionManagerObject extends DurableObject<Env> {
 
   /**
    * Applies a changeset `{ key, sid, version, set?, delete?, clear?, invalidate?, lastModified? }`
-   * atomically (docs/DESIGN.md#commit-and-merge). Returns the stored session after it, or `{ key, stored: false, valid }`
-   * when none is stored (the same `CommitResult` as the HTTP API's `PATCH`).
+   * atomically (docs/DESIGN.md#commit-and-merge). Returns the stored session after it, or
+   * `{ key, stored: false, valid }` when none is stored (the same `CommitResult` as the HTTP API's
+   * `PATCH`). With `newKey`, the new key must belong to this object too (409 `wrong_shard`).
+   *
+   * Group commit (docs/DESIGN.md#group-commit): a commit that arrives while an earlier write is in
+   * flight waits for it, and then all that waited are applied in one storage transaction, each
+   * in its own savepoint (a conflict in one does not touch the others). Every answer leaves only
+   * once its write is durable (the object's output gate holds it until then).
    */
   commit(
     app: string,
     changes: unknown,
     epoch?: number,
   ): Result<CommitResult> | Promise<Result<CommitResult>> {
-    const { key, newKey } = (changes ?? {}) as { key?: unknown; newKey?: unknown };
-    const check = () => parseChangeset(key as string, changes);
-    // A commit that also moves the session (`newKey`) needs both keys on this object.
-    const keys = typeof newKey === "string" ? [key as string, newKey] : [key as string];
-    return this.#sessionOp(app, keys, epoch, check, (engine, now, parsed) => {
-      const stored = engine.commit(parsed, now);
-      return commitResult(parsed.key, stored && snapshotOf(stored), parsed.invalidate === true);
+    const checked = resultOf(() => {
+      assertAppName(app);
+      return [parseChangeset((changes as { key?: unknown } | null)?.key as string, changes)];
     });
+    if (!checked.ok) return checked;
+    const answers = this.#commitChanges(app, checked.value, epoch);
+    return answers instanceof Promise
+      ? answers.then((all) => all[0] as Result<CommitResult>)
+      : (answers[0] as Result<CommitResult>);
+  }
+
+  /**
+   * Commits several changesets (each with its `key`) in one call and one storage transaction:
+   * each atomic on its own, one `CommitResult` each, in order (see `commit`). A malformed list
+   * is refused whole (400 `invalid_changeset`) before anything is written.
+   */
+  commitMany(
+    app: string,
+    changes: unknown,
+    epoch?: number,
+  ): Result<Result<CommitResult>[]> | Promise<Result<Result<CommitResult>[]>> {
+    const checked = resultOf(() => {
+      assertAppName(app);
+      return parseChangesets(changes);
+    });
+    if (!checked.ok) return checked;
+    const answers = this.#commitChanges(app, checked.value, epoch);
+    return answers instanceof Promise
+      ? answers.then((value) => ({ ok: true, value }))
+      : { ok: true, value: answers };
   }
 
   /** Ends the live session for `key` (reason `invalidated`); returns whether there was one. */
@@ -370,6 +439,7 @@ export class SessionManagerObject extends DurableObject<Env> {
 
   /** The app's settings, stored sessions, next sweep and storage usage. Never creates the app. */
   stats(app: string): Result<AppStats> {
+    this.#commits.flush();
     return resultOf(() => {
       assertAppName(app);
       if (this.#app?.stored !== true) {
@@ -408,6 +478,7 @@ export class SessionManagerObject extends DurableObject<Env> {
    * outbox, and re-arms for the next moment a session can expire. Safe to run twice.
    */
   override async alarm(info?: AlarmInvocationInfo): Promise<void> {
+    this.#commits.flush();
     this.#alarmAt = null;
     try {
       const app = this.#app;
@@ -451,16 +522,10 @@ export class SessionManagerObject extends DurableObject<Env> {
       return check();
     });
     if (!checked.ok) return checked;
-    if (this.#resharding.current(app) === undefined) {
-      // No layout known here (a shard reached directly, never introduced by a router): the
-      // object's name and the app's shard count say which keys it holds.
-      const [key, newKey] = keys as [string, string | undefined];
-      const here = resultOf(() => {
-        this.#assertHere(app, key);
-        if (newKey !== undefined) this.#assertHere(app, newKey, key);
-      });
-      if (!here.ok) return here;
-    }
+    // Commits that wait go first: the ownership check sees the layout they leave.
+    this.#commits.flush();
+    const away = this.#notHere(app, keys);
+    if (away !== undefined) return away;
     return this.#resharding.guard(app, keys, epoch, () => this.#op(app, () => checked.value, fn));
   }
 
@@ -492,24 +557,178 @@ export class SessionManagerObject extends DurableObject<Env> {
     check: () => A,
     fn: (engine: SessionEngine, now: number, checked: A) => T,
   ): Result<T> {
+    // Commits waiting for a write in flight go first: every call sees the ones before it.
+    this.#commits.flush();
     const result = resultOf(() => {
       assertAppName(app);
       const checked = check();
       const current = this.#appFor(app);
-      if (current.stored) return fn(current.engine, this.now(), checked);
-      return this.#store.transaction(() => {
-        const written = this.#store.usage.rowsWritten;
-        const value = fn(current.engine, this.now(), checked);
-        if (this.#store.usage.rowsWritten > written) this.#saveApp(app, current.settings);
-        return value;
-      });
+      return this.#storingApp(current, () => fn(current.engine, this.now(), checked));
     });
+    this.#afterChange();
+    return result;
+  }
+
+  /** Hands the events of the last change to the hooks, re-arms, and sends them in the background. */
+  #afterChange(): void {
     if (this.#hookEvents.length > 0) {
       this.#runHooks();
       this.#arm();
       this.ctx.waitUntil(this.#flushQuietly());
     }
+  }
+
+  /**
+   * Runs `fn` for `current`. An app not stored yet is stored in the same transaction once `fn`
+   * changed a session: a read or a refused call (bad input, conflict, too large) writes nothing.
+   */
+  #storingApp<T>(current: OpenApp, fn: () => T): T {
+    if (current.stored) return fn();
+    return this.#store.transaction(() => {
+      const writes = this.#store.writes;
+      const value = fn();
+      if (this.#store.writes > writes) this.#saveApp(current.name, current.settings);
+      return value;
+    });
+  }
+
+  /**
+   * Commits checked changesets through group commit; one answer each, in order. Those that had
+   * to wait for a newer layout or a session's pull are committed again alone once it is here.
+   */
+  #commitChanges(
+    app: string,
+    changes: Changeset[],
+    epoch: number | undefined,
+  ): Result<CommitResult>[] | Promise<Result<CommitResult>[]> {
+    const answers = this.#commits.submit({ app, changes, epoch });
+    if (answers instanceof Promise) {
+      return answers.then((all) => this.#afterPulls(app, changes, epoch, all));
+    }
+    return this.#afterPulls(app, changes, epoch, answers);
+  }
+
+  /** The answers of a group, with those marked `PULL_FIRST` committed again after the pull. */
+  #afterPulls(
+    app: string,
+    changes: Changeset[],
+    epoch: number | undefined,
+    answers: GroupAnswer[],
+  ): Result<CommitResult>[] | Promise<Result<CommitResult>[]> {
+    if (!answers.includes(PULL_FIRST)) return answers as Result<CommitResult>[];
+    return Promise.all(
+      answers.map((answer, i) => {
+        if (answer !== PULL_FIRST) return answer;
+        const change = changes[i] as Changeset;
+        return this.#resharding.guard(app, keysOf(change), epoch, () => {
+          const again = this.#commitChanges(app, [change], undefined);
+          return again instanceof Promise
+            ? again.then((all) => all[0] as Result<CommitResult>)
+            : (again[0] as Result<CommitResult>);
+        });
+      }),
+    );
+  }
+
+  /**
+   * Applies groups of changesets in one storage transaction (`SqlStore.batch`: a session changed
+   * twice is written once), each changeset in a savepoint of its own, with the same rules as a
+   * lone commit: this object must own its key (and `newKey`) under the app's layout, a commit
+   * that changes nothing writes nothing, and an app not stored yet is stored in the savepoint of
+   * the first commit that stores something. A refused one (conflict, too large, moved, wrong
+   * shard, key taken) or one whose write failed (500 `storage_error`) rolls back alone, its move
+   * (`newKey`) with it, and answers its error.
+   */
+  #applyCommits(groups: CommitGroup[]): (GroupAnswer[] | Error)[] {
+    const now = this.now();
+    const events = this.#hookEvents.length;
+    const before = this.#app;
+    try {
+      return this.#store.batch(() =>
+        groups.map(({ app, changes, epoch }) => {
+          try {
+            const known = resultOf(() => this.#appFor(app));
+            if (!known.ok) return changes.map(() => known);
+            return changes.map((change) => this.#applyCommit(app, change, epoch, now));
+          } catch (error) {
+            return error instanceof Error ? error : new Error(String(error));
+          }
+        }),
+      );
+    } catch (error) {
+      // Nothing of the batch was kept: neither its events nor an app first stored in it.
+      this.#hookEvents.length = events;
+      if (before?.stored !== true && this.#app?.stored === true) this.#app = undefined;
+      throw error;
+    } finally {
+      this.#afterChange();
+    }
+  }
+
+  /** One changeset of a group, in a savepoint of its own (see `#applyCommits`). */
+  #applyCommit(
+    app: string,
+    change: Changeset,
+    epoch: number | undefined,
+    now: number,
+  ): GroupAnswer {
+    // Owned here, checked now: a layout may have changed while the commit waited.
+    const owned = this.#owns(app, keysOf(change), epoch);
+    if (owned !== true) return owned;
+    const events = this.#hookEvents.length;
+    let result: Result<CommitResult>;
+    try {
+      result = resultOf(() => {
+        const current = this.#appFor(app);
+        // The engine's commit is a savepoint (with its move, for a newKey); `#storingApp` adds
+        // one around it and the app's row for an app not stored yet.
+        const stored = this.#storingApp(current, () => current.engine.commit(change, now));
+        return commitResult(change.key, stored && snapshotOf(stored), change.invalidate === true);
+      });
+    } catch (error) {
+      // Its savepoint rolled back: this one failed alone, the others go on.
+      result = storageFailure(change.key, error);
+    }
+    // A refused commit's events were rolled back with it.
+    if (!result.ok) this.#hookEvents.length = events;
     return result;
+  }
+
+  /**
+   * Whether this object owns `keys` now: `true`; an error answer (`moved`, `wrong_shard`); or
+   * `PULL_FIRST` when it must learn a newer layout or pull a session first.
+   */
+  #owns(
+    app: string,
+    keys: string[],
+    epoch: number | undefined,
+  ): true | Result<never> | typeof PULL_FIRST {
+    const away = this.#notHere(app, keys);
+    if (away !== undefined) return away;
+    const verdict = this.#resharding.verdict(app, keys, epoch);
+    if (verdict === "run") return true;
+    if (verdict === "slow") return PULL_FIRST;
+    return { ok: false, error: errorBody(verdict) };
+  }
+
+  /**
+   * With no layout known here (a shard reached directly, never introduced by a router), the
+   * object's name and the app's shard count say which keys it holds: `wrong_shard` for one it
+   * does not. `undefined` when the keys may be here.
+   */
+  #notHere(app: string, keys: string[]): Result<never> | undefined {
+    if (this.#resharding.current(app) !== undefined) return undefined;
+    const [key, newKey] = keys as [string, string | undefined];
+    const here = resultOf(() => {
+      this.#assertHere(app, key);
+      if (newKey !== undefined) this.#assertHere(app, newKey, key);
+    });
+    return here.ok ? undefined : here;
+  }
+
+  /** A stored session's view as JSON text, its data as stored. */
+  #viewJson(stored: StoredSession): string {
+    return sessionViewJson(stored, this.#store.dataJson(stored));
   }
 
   /**
@@ -656,6 +875,29 @@ function shardOfName(name: string | undefined, app: string, shards: number): num
   if (name === undefined || !name.startsWith(`${app}#`)) return undefined;
   const index = Number(name.slice(app.length + 1));
   return Number.isInteger(index) && index >= 0 ? index : undefined;
+}
+
+/** A session that is not stored (yet): what `get` hands out for a key with no live session. */
+function newSnapshot(key: string, now: number): SessionSnapshot {
+  return { key, sid: null, version: 0, created: now, lastModified: null, data: {} };
+}
+
+/** The keys a changeset needs on this object: its key, and its `newKey` when it moves. */
+function keysOf(change: Changeset): string[] {
+  return change.newKey === undefined ? [change.key] : [change.key, change.newKey];
+}
+
+/** The answer of a commit whose write failed (its savepoint rolled back): 500, try again. */
+function storageFailure(key: string, error: unknown): Result<never> {
+  return {
+    ok: false,
+    error: {
+      code: "storage_error",
+      status: 500,
+      key,
+      message: `The commit of session "${key}" could not be written (${errorName(error)}); nothing of it was stored. Read the session again and retry.`,
+    },
+  };
 }
 
 /** A check that `key` is a session key, for `#op`. */

@@ -26,6 +26,30 @@ const COLUMNS =
  */
 export const CACHE_BYTES = 8 * 1024 * 1024;
 
+/** A session in memory: its data as stored (JSON), and the slice end its row holds in SQL. */
+interface Cached {
+  session: StoredSession;
+  /** `session.data` as JSON: what the row's `data` column holds (or will hold). */
+  data: string;
+  bytes: number;
+  /** The `slice_end` of the session's row in SQL now; `undefined` when unknown or not stored. */
+  rowSliceEnd: number | undefined;
+}
+
+/** A write held back by `batch` until its end: the last one per session wins. */
+type Pending =
+  | { kind: "save"; session: StoredSession; data: string; keyVersions: string }
+  | { kind: "touch"; sliceEnd: number }
+  | { kind: "remove" };
+
+/** What one open transaction changed, to undo it in memory if it fails. */
+interface Frame {
+  /** Sessions whose cache entry this transaction changed. */
+  written: Set<string>;
+  /** The pending write each session had before this transaction changed it. */
+  undo: Map<string, Pending | undefined>;
+}
+
 /**
  * A `SessionStore` on a Durable Object's SQLite storage (`ctx.storage.sql`, synchronous): the
  * part of ZODB's FileStorage file. One row per stored session, indexed on `slice_end` so the sweep
@@ -33,17 +57,25 @@ export const CACHE_BYTES = 8 * 1024 * 1024;
  *
  * Only this object writes its storage, so it keeps recently used sessions in memory (write
  * through, least recently used out first): a read of a cached session runs no SQL at all. A
- * transaction that fails drops the whole cache, so memory never holds a rolled-back write.
+ * transaction that fails forgets what memory holds of the sessions it touched, so memory never
+ * holds a rolled-back write. A transaction begun inside another is a savepoint: if it fails,
+ * only its own writes roll back, and the error goes on to the caller.
+ *
+ * `batch` holds session writes back until its end, so that a session changed several times in
+ * one batch (group commit) is written once: fewer rows written, the same result.
  */
 export class SqlStore implements SessionStore {
   readonly #storage: DurableObjectStorage;
   readonly #sql: SqlStorage;
-  /** The keys written by the transaction under way (`undefined` outside one). */
-  #written: Set<string> | undefined;
+  /** The transactions under way, outermost first. */
+  readonly #frames: Frame[] = [];
+  /** The writes `batch` holds back, by session key (`undefined` outside a batch). */
+  #pending: Map<string, Pending> | undefined;
   /** Rows read and written by this store's statements since the object started. */
   readonly usage = { rowsRead: 0, rowsWritten: 0 };
-  readonly #cache = new Map<string, { session: StoredSession; bytes: number }>();
+  readonly #cache = new Map<string, Cached>();
   #cacheBytes = 0;
+  #writes = 0;
 
   constructor(storage: DurableObjectStorage) {
     this.#storage = storage;
@@ -63,7 +95,18 @@ export class SqlStore implements SessionStore {
     return rows;
   }
 
+  /**
+   * Session writes (save, touch, remove) made, or held back by `batch` to be made, since the
+   * object started: whether a call changed a session, even before `batch` writes its rows.
+   */
+  get writes(): number {
+    return this.#writes;
+  }
+
   load(key: string): StoredSession | undefined {
+    const pending = this.#pending?.get(key);
+    if (pending?.kind === "save") return pending.session;
+    if (pending?.kind === "remove") return undefined;
     const cached = this.#cache.get(key);
     if (cached !== undefined) {
       // Most recently used last.
@@ -73,41 +116,65 @@ export class SqlStore implements SessionStore {
     }
     const [row] = this.exec<SessionRow>(`SELECT ${COLUMNS} FROM sessions WHERE key = ?`, key);
     if (row === undefined) return undefined;
-    const session = fromRow(row);
-    this.#remember(session, 2 * (row.data.length + row.key_versions.length));
+    let session = fromRow(row);
+    if (pending?.kind === "touch") session = { ...session, sliceEnd: pending.sliceEnd };
+    this.#remember(session, row.data, row.key_versions.length, row.slice_end);
     return session;
+  }
+
+  /**
+   * The data of the session `load` last returned for `key`, as stored JSON: what a compact read
+   * passes on without parsing and stringifying it again.
+   */
+  dataJson(session: StoredSession): string {
+    const pending = this.#pending?.get(session.key);
+    if (pending?.kind === "save" && pending.session.version === session.version) {
+      return pending.data;
+    }
+    const cached = this.#cache.get(session.key);
+    if (cached !== undefined && cached.session.version === session.version) return cached.data;
+    return JSON.stringify(session.data);
   }
 
   save(session: StoredSession): void {
     const data = JSON.stringify(session.data);
     const keyVersions = JSON.stringify(session.keyVersions);
-    this.#written?.add(session.key);
-    this.exec(
-      `INSERT OR REPLACE INTO sessions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      session.key,
-      session.sid,
-      session.version,
-      session.created,
-      session.lastModified,
-      session.sliceEnd,
-      data,
-      keyVersions,
-      session.clearedVersion,
-    );
-    this.#remember(session, 2 * (data.length + keyVersions.length));
+    const rowSliceEnd = this.#cache.get(session.key)?.rowSliceEnd;
+    this.#markWritten(session.key);
+    if (this.#pending !== undefined) {
+      this.#hold(session.key, { kind: "save", session, data, keyVersions });
+      this.#remember(session, data, keyVersions.length, rowSliceEnd);
+      return;
+    }
+    this.#write(session, data, keyVersions, rowSliceEnd);
+    this.#remember(session, data, keyVersions.length, session.sliceEnd);
   }
 
   touch(key: string, sliceEnd: number): void {
-    this.#written?.add(key);
-    this.exec("UPDATE sessions SET slice_end = ? WHERE key = ?", sliceEnd, key);
+    this.#markWritten(key);
     const cached = this.#cache.get(key);
     if (cached !== undefined) cached.session = { ...cached.session, sliceEnd };
+    if (this.#pending !== undefined) {
+      const pending = this.#pending.get(key);
+      if (pending?.kind === "save") {
+        this.#hold(key, { ...pending, session: { ...pending.session, sliceEnd } });
+      } else {
+        this.#hold(key, { kind: "touch", sliceEnd });
+      }
+      return;
+    }
+    this.exec("UPDATE sessions SET slice_end = ? WHERE key = ?", sliceEnd, key);
+    if (cached !== undefined) cached.rowSliceEnd = sliceEnd;
   }
 
   remove(key: string): void {
-    this.#written?.add(key);
-    this.exec("DELETE FROM sessions WHERE key = ?", key);
+    this.#markWritten(key);
     this.#forget(key);
+    if (this.#pending !== undefined) {
+      this.#hold(key, { kind: "remove" });
+      return;
+    }
+    this.exec("DELETE FROM sessions WHERE key = ?", key);
   }
 
   expired(cutoff: number, limit: number): StoredSession[] {
@@ -131,22 +198,125 @@ export class SqlStore implements SessionStore {
   }
 
   transaction<T>(fn: () => T): T {
-    if (this.#written !== undefined) return fn();
-    this.#written = new Set();
+    const frame: Frame = { written: new Set(), undo: new Map() };
+    this.#frames.push(frame);
+    let done = false;
     try {
-      return this.#storage.transactionSync(fn);
+      // Nested inside another transaction, this is a savepoint of it.
+      const result = this.#storage.transactionSync(fn);
+      done = true;
+      return result;
     } catch (error) {
-      // SQLite rolled the writes back; forget what memory holds of the sessions they touched.
-      for (const key of this.#written) this.#forget(key);
+      // SQLite rolled the writes back; undo what memory holds of them.
+      for (const [key, before] of frame.undo) {
+        if (before === undefined) this.#pending?.delete(key);
+        else this.#pending?.set(key, before);
+      }
+      for (const key of frame.written) this.#forget(key);
       throw error;
     } finally {
-      this.#written = undefined;
+      this.#frames.pop();
+      const parent = this.#frames.at(-1);
+      if (done && parent !== undefined) {
+        for (const key of frame.written) parent.written.add(key);
+        for (const [key, before] of frame.undo) {
+          if (!parent.undo.has(key)) parent.undo.set(key, before);
+        }
+      }
     }
   }
 
-  #remember(session: StoredSession, bytes: number): void {
+  /**
+   * Runs `fn` in one transaction, holding session writes back to its end: each session changed
+   * in it is written once, in its last state. Reads inside see the held-back writes. Used for a
+   * group of commits (each in its own nested transaction inside `fn`).
+   */
+  batch<T>(fn: () => T): T {
+    if (this.#pending !== undefined) return fn();
+    return this.transaction(() => {
+      const pending = new Map<string, Pending>();
+      this.#pending = pending;
+      try {
+        const result = fn();
+        this.#pending = undefined;
+        this.#writePending(pending);
+        return result;
+      } finally {
+        this.#pending = undefined;
+      }
+    });
+  }
+
+  #writePending(pending: Map<string, Pending>): void {
+    for (const [key, write] of pending) {
+      const cached = this.#cache.get(key);
+      if (write.kind === "save") {
+        this.#write(write.session, write.data, write.keyVersions, cached?.rowSliceEnd);
+        if (cached !== undefined) cached.rowSliceEnd = write.session.sliceEnd;
+      } else if (write.kind === "touch") {
+        this.exec("UPDATE sessions SET slice_end = ? WHERE key = ?", write.sliceEnd, key);
+        if (cached !== undefined) cached.rowSliceEnd = write.sliceEnd;
+      } else {
+        this.exec("DELETE FROM sessions WHERE key = ?", key);
+      }
+    }
+  }
+
+  /**
+   * Writes a session's row. When the row is known to hold the same slice end, it is left out of
+   * the statement, so its index entry is not rewritten: 1 row written instead of 2.
+   */
+  #write(session: StoredSession, data: string, keyVersions: string, rowSliceEnd?: number): void {
+    if (rowSliceEnd === session.sliceEnd) {
+      this.exec(
+        "UPDATE sessions SET sid = ?, version = ?, created = ?, last_modified = ?, data = ?, key_versions = ?, cleared_version = ? WHERE key = ?",
+        session.sid,
+        session.version,
+        session.created,
+        session.lastModified,
+        data,
+        keyVersions,
+        session.clearedVersion,
+        session.key,
+      );
+      return;
+    }
+    this.exec(
+      `INSERT OR REPLACE INTO sessions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      session.key,
+      session.sid,
+      session.version,
+      session.created,
+      session.lastModified,
+      session.sliceEnd,
+      data,
+      keyVersions,
+      session.clearedVersion,
+    );
+  }
+
+  /** Records a held-back write, keeping the one before it for the innermost transaction's undo. */
+  #hold(key: string, write: Pending): void {
+    const pending = this.#pending as Map<string, Pending>;
+    const frame = this.#frames.at(-1);
+    if (frame !== undefined && !frame.undo.has(key)) frame.undo.set(key, pending.get(key));
+    pending.set(key, write);
+  }
+
+  #markWritten(key: string): void {
+    this.#writes++;
+    this.#frames.at(-1)?.written.add(key);
+  }
+
+  #remember(
+    session: StoredSession,
+    data: string,
+    keyVersionsLength: number,
+    rowSliceEnd: number | undefined,
+  ): void {
     this.#forget(session.key);
-    this.#cache.set(session.key, { session, bytes });
+    const bytes = 2 * (data.length + keyVersionsLength);
+    this.#cache.set(session.key, { session, data, bytes, rowSliceEnd });
     this.#cacheBytes += bytes;
     for (const [key, entry] of this.#cache) {
       if (this.#cacheBytes <= CACHE_BYTES) break;

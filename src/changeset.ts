@@ -156,3 +156,27 @@ export function parseChangeset(key: string, input: unknown): Changeset {
 function invalid(what: string): InvalidInputError {
   return new InvalidInputError(`Invalid changeset: ${what}.`, "invalid_changeset");
 }
+
+/** The most changesets one `commitMany` call takes. */
+export const MAX_CHANGESETS_PER_CALL = 128;
+
+/**
+ * Checks a list of changesets that came from outside (an RPC argument), each as
+ * `parseChangeset` does with its own `key`. Throws `InvalidInputError` (400) for the first bad
+ * one, naming its place, so that a bad list is refused whole.
+ */
+export function parseChangesets(input: unknown): Changeset[] {
+  if (!Array.isArray(input) || input.length === 0 || input.length > MAX_CHANGESETS_PER_CALL) {
+    throw invalid(
+      `commitMany takes an array of 1 to ${MAX_CHANGESETS_PER_CALL} changesets, each with its "key"`,
+    );
+  }
+  return input.map((changes: unknown, i) => {
+    try {
+      return parseChangeset((changes as { key?: unknown } | null)?.key as string, changes);
+    } catch (error) {
+      if (error instanceof Error) error.message = `Changeset ${i}: ${error.message}`;
+      throw error;
+    }
+  });
+}

@@ -36,6 +36,20 @@ export interface SessionManagerRpc {
   query(app: string, key: string): Promise<Result<SessionView | null>>;
   has(app: string, key: string): Promise<Result<boolean>>;
   commit(app: string, changes: unknown): Promise<Result<CommitResult>>;
+  /**
+   * Commits several changesets (each with its `key`) in one call: each is atomic on its own (a
+   * conflict in one does not touch the others), and those that land on one object are written
+   * in one storage transaction. One `CommitResult` per changeset, in order. A malformed list is
+   * refused whole (400), before anything is written.
+   */
+  commitMany(app: string, changes: unknown[]): Promise<Result<Result<CommitResult>[]>>;
+  /**
+   * `get`, answered compactly: the `SessionView` as JSON text (`JSON.parse` gives the view), its
+   * data passed on as stored, neither parsed nor serialized again on the way.
+   */
+  getView(app: string, key: string): Promise<Result<string>>;
+  /** `query`, answered compactly: the `SessionView` as JSON text, or `null`. */
+  queryView(app: string, key: string): Promise<Result<string | null>>;
   invalidate(app: string, key: string): Promise<Result<boolean>>;
   regenerate(app: string, oldKey: string, newKey: string): Promise<Result<SessionView>>;
   stats(app: string): Promise<Result<AppStats>>;
@@ -51,6 +65,13 @@ export interface SessionObjectRpc extends SessionManagerRpc {
   query(app: string, key: string, epoch?: number): Promise<Result<SessionView | null>>;
   has(app: string, key: string, epoch?: number): Promise<Result<boolean>>;
   commit(app: string, changes: unknown, epoch?: number): Promise<Result<CommitResult>>;
+  commitMany(
+    app: string,
+    changes: unknown[],
+    epoch?: number,
+  ): Promise<Result<Result<CommitResult>[]>>;
+  getView(app: string, key: string, epoch?: number): Promise<Result<string>>;
+  queryView(app: string, key: string, epoch?: number): Promise<Result<string | null>>;
   invalidate(app: string, key: string, epoch?: number): Promise<Result<boolean>>;
   regenerate(
     app: string,

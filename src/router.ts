@@ -1,3 +1,4 @@
+import { parseChangesets } from "./changeset.js";
 import { SessionError } from "./errors.js";
 import {
   type AppLayout,
@@ -9,17 +10,25 @@ import {
 } from "./layout.js";
 import { objectName, shardOf } from "./naming.js";
 import type { AppStats, SessionManagerRpc, SessionObjectRpc } from "./protocol.js";
-import { errorBody, type Result, resultOf, unwrap } from "./result.js";
+import { type ErrorBody, errorBody, type Result, resultOf, unwrap } from "./result.js";
 import type { AppSettings } from "./settings.js";
 import type { CommitResult, SessionView } from "./stored-session.js";
 
 export type { Placement } from "./layout.js";
 
-/** A Durable Object namespace, as far as the router needs it. */
+/**
+ * A Durable Object namespace, as far as the router needs it. With `idFromName` and `get` (a real
+ * namespace has both), the router derives each object's id once per isolate and reuses it.
+ */
 export interface SessionObjectNamespace {
   getByName(name: string, options?: { locationHint?: string }): unknown;
+  idFromName?(name: string): unknown;
+  get?(id: never, options?: { locationHint?: string }): unknown;
   jurisdiction?(name: string): SessionObjectNamespace;
 }
+
+/** Object ids the router keeps per isolate; past this many it starts afresh (names are few). */
+const MAX_CACHED_IDS = 10_000;
 
 /** An app's settings and layout as this isolate knows them, and the objects it introduced them to. */
 interface KnownApp {
@@ -51,6 +60,7 @@ export class SessionRouter implements SessionManagerRpc {
   readonly #locationHint: string | undefined;
   readonly #apps = new Map<string, KnownApp>();
   readonly #loading = new Map<string, Promise<KnownApp>>();
+  readonly #ids = new Map<string, unknown>();
 
   constructor(namespace: SessionObjectNamespace, placement: Placement = {}) {
     const { jurisdiction, locationHint } = placement;
@@ -66,12 +76,27 @@ export class SessionRouter implements SessionManagerRpc {
 
   /**
    * The object named `name`, created with the app's stored location hint (`layout`), else the
-   * router's.
+   * router's: a new stub for every call, on an id derived once per isolate.
+   *
+   * Why not keep the stubs too: in workerd a stub belongs to the request (I/O context) that made
+   * it, and using it from another request throws "Cannot perform I/O on behalf of a different
+   * request"; an id is plain data and may be kept. Deriving the id (`idFromName`, a hash of the
+   * name) is most of what `getByName` costs; making a stub from a known id is cheap.
    */
   object(name: string, layout?: Layout): SessionObjectRpc {
     const locationHint = layout?.placement.locationHint ?? this.#locationHint;
     const options = locationHint === undefined ? undefined : { locationHint };
-    return this.#namespace.getByName(name, options) as SessionObjectRpc;
+    const namespace = this.#namespace;
+    if (typeof namespace.idFromName !== "function" || typeof namespace.get !== "function") {
+      return namespace.getByName(name, options) as SessionObjectRpc;
+    }
+    let id = this.#ids.get(name);
+    if (id === undefined) {
+      if (this.#ids.size >= MAX_CACHED_IDS) this.#ids.clear();
+      id = namespace.idFromName(name);
+      this.#ids.set(name, id);
+    }
+    return namespace.get(id as never, options) as SessionObjectRpc;
   }
 
   async open(app: string, settings?: Partial<AppSettings>): Promise<Result<AppSettings>> {
@@ -107,8 +132,21 @@ export class SessionRouter implements SessionManagerRpc {
     return this.#onKey(app, key, (rpc, epoch) => rpc.get(app, key, epoch));
   }
 
+  /**
+   * `get`, answered compactly: the `SessionView` as JSON text, its data as the object stores it
+   * (neither parsed nor serialized again on the way).
+   */
+  getView(app: string, key: string): Promise<Result<string>> {
+    return this.#onKey(app, key, (rpc, epoch) => rpc.getView(app, key, epoch));
+  }
+
   query(app: string, key: string): Promise<Result<SessionView | null>> {
     return this.#onKey(app, key, (rpc, epoch) => rpc.query(app, key, epoch));
+  }
+
+  /** `query`, answered compactly (see `getView`): JSON text, or `null`. */
+  queryView(app: string, key: string): Promise<Result<string | null>> {
+    return this.#onKey(app, key, (rpc, epoch) => rpc.queryView(app, key, epoch));
   }
 
   has(app: string, key: string): Promise<Result<boolean>> {
@@ -124,6 +162,54 @@ export class SessionRouter implements SessionManagerRpc {
       if (!sameShard.ok) return sameShard;
     }
     return this.#onKey(app, oldKey, (rpc, epoch) => rpc.commit(app, changes, epoch));
+  }
+
+  /**
+   * Commits several changesets of `app`: one `commitMany` call per object that owns some of
+   * them (in parallel), so a unit of work pays one storage write per object, not one per session.
+   * Each changeset is atomic on its own; the results come back in the order given. A changeset
+   * whose `newKey` lives on another shard than its key is refused alone (409 `wrong_shard`), as
+   * `commit` refuses it; one whose object answers `moved` (its layout changed) is made again
+   * alone through `commit`, which follows the redirection.
+   */
+  async commitMany(app: string, changes: unknown[]): Promise<Result<Result<CommitResult>[]>> {
+    const parsed = resultOf(() => parseChangesets(changes));
+    if (!parsed.ok) return parsed;
+    const learned = await this.#knownResult(app);
+    if (!learned.ok) return learned;
+    const { shards } = learned.value.layout;
+    const results: Result<CommitResult>[] = [];
+    const byObject = new Map<string, number[]>();
+    parsed.value.forEach((change, i) => {
+      if (change.newKey !== undefined) {
+        const sameShard = sameShardOf(app, change.key, change.newKey, shards);
+        if (!sameShard.ok) {
+          results[i] = sameShard;
+          return;
+        }
+      }
+      const name = objectName(app, change.key, shards);
+      byObject.set(name, [...(byObject.get(name) ?? []), i]);
+    });
+    await Promise.all(
+      [...byObject.values()].map(async (indexes) => {
+        const group = indexes.map((i) => parsed.value[i] as (typeof parsed.value)[number]);
+        const first = group[0]?.key ?? "";
+        const answer = await this.#onKey(app, first, (rpc, epoch) =>
+          rpc.commitMany(app, group, epoch),
+        );
+        await Promise.all(
+          indexes.map(async (index, j) => {
+            const one = answer.ok ? answer.value[j] : answer;
+            results[index] =
+              one === undefined || (!one.ok && one.error.code === "moved")
+                ? await this.commit(app, group[j])
+                : (one as Result<CommitResult>);
+          }),
+        );
+      }),
+    );
+    return { ok: true, value: results };
   }
 
   invalidate(app: string, key: string): Promise<Result<boolean>> {
@@ -145,13 +231,7 @@ export class SessionRouter implements SessionManagerRpc {
   async #sameShard(app: string, oldKey: string, newKey: string): Promise<Result<true>> {
     const learned = await this.#knownResult(app);
     if (!learned.ok) return learned;
-    const { shards } = learned.value.layout;
-    return resultOf(() => {
-      if (shardOf(oldKey, shards) !== shardOf(newKey, shards)) {
-        throw wrongShard(app, oldKey, newKey, shards);
-      }
-      return true as const;
-    });
+    return sameShardOf(app, oldKey, newKey, learned.value.layout.shards);
   }
 
   /**
@@ -185,19 +265,52 @@ export class SessionRouter implements SessionManagerRpc {
   }
 
   /**
-   * Runs `call` on the object that owns `key` under the cached layout (introducing the app to an
-   * object first), with the layout's epoch. A redirection (`moved`) updates the cached layout
-   * and the call is made again on the key's owner.
+   * Runs `call` on the object that owns `key` under the cached layout, with the layout's epoch.
+   * The common case (app known, object introduced) goes straight to the object, without an async
+   * step of its own; a redirection (`moved`) is followed on the slow path.
    */
-  async #onKey<T>(
+  #onKey<T>(
     app: string,
     key: string,
     call: (rpc: SessionObjectRpc, epoch: number) => Promise<Result<T>>,
   ): Promise<Result<T>> {
+    const known = this.#apps.get(app);
+    if (known !== undefined) {
+      const { layout } = known;
+      // A known app's name was checked when it was learned.
+      const name = layout.shards <= 1 ? app : `${app}#${shardOf(key, layout.shards)}`;
+      if (name === app || known.adopted.has(name)) {
+        return call(this.object(name, layout), layout.epoch).then((result) =>
+          result.ok || result.error.code !== "moved"
+            ? result
+            : this.#onKeySlowly(app, key, call, result.error),
+        );
+      }
+    }
+    return this.#onKeySlowly(app, key, call);
+  }
+
+  /**
+   * `#onKey` when the fast path cannot serve: learns the app's layout, introduces the app to an
+   * object first, and follows redirections (`moved`, given as `moved` when the fast path got one
+   * already): each updates the cached layout and the call is made again on the key's owner.
+   */
+  async #onKeySlowly<T>(
+    app: string,
+    key: string,
+    call: (rpc: SessionObjectRpc, epoch: number) => Promise<Result<T>>,
+    moved?: ErrorBody,
+  ): Promise<Result<T>> {
     const learned = await this.#knownResult(app);
     if (!learned.ok) return learned;
     const known = learned.value;
-    for (let redirections = 0; ; redirections++) {
+    let redirections = 0;
+    if (moved !== undefined) {
+      const followed = await this.#follow(app, known, moved);
+      if (!followed.ok) return followed;
+      redirections = 1;
+    }
+    for (; ; redirections++) {
       const { layout, settings } = known;
       const name = objectName(app, key, layout.shards);
       const rpc = this.object(name, layout);
@@ -209,14 +322,8 @@ export class SessionRouter implements SessionManagerRpc {
       const result = await call(rpc, layout.epoch);
       if (result.ok || result.error.code !== "moved") return result;
       if (redirections >= MAX_REDIRECTIONS) break;
-      const next = result.error.layout === undefined ? undefined : parseLayout(result.error.layout);
-      if (next !== undefined && next.epoch > known.layout.epoch) {
-        known.layout = next;
-      } else {
-        // The object knows no newer layout than ours: ours is stale in another way; ask home.
-        const refreshed = await this.#refresh(app);
-        if (!refreshed.ok) return refreshed;
-      }
+      const followed = await this.#follow(app, known, result.error);
+      if (!followed.ok) return followed;
     }
     return resultOf(() => {
       throw new SessionError(
@@ -225,6 +332,17 @@ export class SessionRouter implements SessionManagerRpc {
         `The layout of app "${app}" is changing; retry the request in a moment.`,
       );
     });
+  }
+
+  /** Takes the layout a redirection carries, or asks the home object when it is not newer. */
+  async #follow(app: string, known: KnownApp, moved: ErrorBody): Promise<Result<unknown>> {
+    const next = moved.layout === undefined ? undefined : parseLayout(moved.layout);
+    if (next !== undefined && next.epoch > known.layout.epoch) {
+      known.layout = next;
+      return { ok: true, value: undefined };
+    }
+    // The object knows no newer layout than ours: ours is stale in another way; ask home.
+    return this.#refresh(app);
   }
 
   /** `#known`, with a refusal from the home object (say, a bad app name) as an error result. */
@@ -281,4 +399,14 @@ export class SessionRouter implements SessionManagerRpc {
     this.#apps.set(app, known);
     return known;
   }
+}
+
+/** Refuses a move between shards (409 `wrong_shard`): it could not be atomic. */
+function sameShardOf(app: string, oldKey: string, newKey: string, shards: number): Result<true> {
+  return resultOf(() => {
+    if (shardOf(oldKey, shards) !== shardOf(newKey, shards)) {
+      throw wrongShard(app, oldKey, newKey, shards);
+    }
+    return true as const;
+  });
 }

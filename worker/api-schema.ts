@@ -528,6 +528,15 @@ const TOKEN_ANSWERS: Record<number, ResponseDeclaration> = {
   ),
 };
 
+/**
+ * The 500 of a route that commits: besides a bug, a commit whose write failed inside a group
+ * commit (nothing of it was stored; the other commits of the group went on).
+ */
+const COMMIT_FAILED: ResponseDeclaration = errors(
+  "A bug (`internal`; the details are in the worker's log), or the commit's write failed and nothing of it was stored (`storage_error`): read the session again and retry.",
+  ["internal", "storage_error"],
+);
+
 /** The answers of a route that reads a JSON body (besides its own 400 code). */
 const BODY_ANSWERS: Record<number, ResponseDeclaration> = {
   413: errors("The request body is over 1 MiB + 64 KiB.", ["body_too_large"]),
@@ -665,6 +674,7 @@ export const ROUTES = {
       ),
       415: BODY_ANSWERS[415] as ResponseDeclaration,
       ...TOKEN_ANSWERS,
+      500: COMMIT_FAILED,
     },
   },
   invalidate: {
@@ -688,6 +698,7 @@ export const ROUTES = {
         conflictBody(["precondition_failed"]),
       ),
       ...TOKEN_ANSWERS,
+      500: COMMIT_FAILED,
     },
   },
   regenerate: {

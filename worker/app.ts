@@ -3,6 +3,7 @@ import { type Changeset, parseChangeset } from "../src/changeset";
 import { SessionError } from "../src/errors";
 import { parseAppSettings } from "../src/settings";
 import { isStored, type SessionSnapshot, sessionView } from "../src/stored-session";
+import { sessionViewHead } from "../src/view";
 import { ROUTES } from "./api-schema";
 import { bearerAuth } from "./auth";
 import { notFound, onError } from "./errors";
@@ -43,7 +44,8 @@ api.use("/v1/*", bearerAuth());
 /**
  * query: the live session (touched) with its ETag, or 404. With an If-None-Match that names the
  * current ETag, 304 without a body (the read still touched the session). HEAD is `has`: 200 or
- * 404 without a body (Hono answers HEAD with the GET handler).
+ * 404 without a body (Hono answers HEAD with the GET handler). The object answers the session's
+ * JSON text (its data as stored), passed through as the body.
  */
 route(api, ROUTES.query, async (c, { params: { app, key } }) => {
   const manager = sessionRouter(c.env);
@@ -51,19 +53,23 @@ route(api, ROUTES.query, async (c, { params: { app, key } }) => {
     const exists = await unwrapCall(manager.has(app, key));
     return c.body(null, exists ? 200 : 404);
   }
-  const snapshot = await unwrapCall(manager.query(app, key));
-  if (snapshot === null) throw noSession(app, key);
-  const etag = etagOf(snapshot) as string;
+  const view = await unwrapCall(manager.queryView(app, key));
+  if (view === null) throw noSession(app, key);
+  const etag = etagOf(sessionViewHead(view)) as string;
   const ifNoneMatch = c.req.header("If-None-Match");
   if (ifNoneMatch !== undefined && noneMatchNames(ifNoneMatch, etag)) {
     return new Response(null, { status: 304, headers: { ETag: etag } });
   }
-  return sessionAnswer(snapshot);
+  return jsonAnswer(view, etag);
 });
 
-/** get: the live session (touched), or a new, empty one. Stores nothing. */
+/**
+ * get: the live session (touched), or a new, empty one. Stores nothing. Its JSON text is passed
+ * through as `query`'s is.
+ */
 route(api, ROUTES.get, async (c, { params: { app, key } }) => {
-  return sessionAnswer(await unwrapCall(sessionRouter(c.env).get(app, key)));
+  const view = await unwrapCall(sessionRouter(c.env).getView(app, key));
+  return jsonAnswer(view, etagOf(sessionViewHead(view)));
 });
 
 /**
@@ -139,15 +145,20 @@ route(api, ROUTES.configure, async (c, { params: { app }, body }) => {
 
 refuseOtherMethods(api, Object.values(ROUTES));
 
-/**
- * A session answer: the session, and its ETag once it is stored. Built directly: Hono's `c.json`
- * with a second header goes through an extra `Headers` object, a cost on every read.
- */
+/** A session answer: the session, and its ETag once it is stored. */
 function sessionAnswer(snapshot: SessionSnapshot): Response {
-  const etag = etagOf(snapshot);
+  return jsonAnswer(JSON.stringify(sessionView(snapshot)), etagOf(snapshot));
+}
+
+/**
+ * A 200 answer with JSON text already made (a session's, with its ETag if any). Built directly:
+ * Hono's `c.json` with a second header goes through an extra `Headers` object, a cost on every
+ * read.
+ */
+function jsonAnswer(json: string, etag: string | undefined): Response {
   const headers: Record<string, string> = { "Content-Type": "application/json" };
   if (etag !== undefined) headers.ETag = etag;
-  return new Response(JSON.stringify(sessionView(snapshot)), { headers });
+  return new Response(json, { headers });
 }
 
 /**

@@ -1,5 +1,5 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { parseChangeset } from "../src/changeset";
+import { parseChangeset, parseChangesets } from "../src/changeset";
 import { assertAppName, assertSessionKey } from "../src/names";
 import type { AppStats, SessionManagerRpc } from "../src/protocol";
 import { type Result, resultOf } from "../src/result";
@@ -52,6 +52,22 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
     );
   }
 
+  /** `get`, answered compactly: the `SessionView` as JSON text, its data passed on as stored. */
+  getView(app: string, key: string): Promise<Result<string>> {
+    return this.#call(
+      () => checkNames(app, key),
+      () => sessionRouter(this.env).getView(app, key),
+    );
+  }
+
+  /** `query`, answered compactly: the `SessionView` as JSON text, or `null`. */
+  queryView(app: string, key: string): Promise<Result<string | null>> {
+    return this.#call(
+      () => checkNames(app, key),
+      () => sessionRouter(this.env).queryView(app, key),
+    );
+  }
+
   /** The live session (touched), or `null`. Never creates. */
   query(app: string, key: string): Promise<Result<SessionView | null>> {
     return this.#call(
@@ -80,6 +96,21 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
         return parseChangeset((changes as { key?: unknown } | null)?.key as string, changes);
       },
       (parsed) => sessionRouter(this.env).commit(app, parsed),
+    );
+  }
+
+  /**
+   * Commits several changesets (each with its `key`) in one call: one storage transaction per
+   * object that holds some of them, each changeset atomic on its own; one `CommitResult` each,
+   * in order.
+   */
+  commitMany(app: string, changes: unknown[]): Promise<Result<Result<CommitResult>[]>> {
+    return this.#call(
+      () => {
+        assertAppName(app);
+        return parseChangesets(changes);
+      },
+      (parsed) => sessionRouter(this.env).commitMany(app, parsed),
     );
   }
 

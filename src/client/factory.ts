@@ -46,17 +46,37 @@ export class ConnectionManager {
   }
 
   /**
-   * Sends the changes of every modified session, in parallel (one request per session; each
-   * session's commit is atomic, the set of them is not). Resolves to the stored sessions
-   * (`SessionView`s, the same over every transport; `null` where nothing is stored). If any commit was refused, rejects with the first error
-   * (a `ConflictError` names the session and carries its current state) once all have settled.
-   * The unit of work ends either way.
+   * Sends the changes of every modified session. Over RPC the sessions of one object go in one
+   * call and one storage transaction (`commitMany`); over HTTP, one request per session; requests
+   * go in parallel. Each session's commit is atomic, the set of them is not. Resolves to the
+   * stored sessions in the order they were read (`SessionView`s, the same over every transport;
+   * `null` where nothing is stored any more). If any commit was refused, rejects with the first
+   * error (a `ConflictError` names the session and carries its current state) once all have
+   * settled. The unit of work ends either way.
    */
   async commit(): Promise<(SessionView | null)[]> {
     const dirty = [...this.#sessions.values()].filter(({ data }) => data.isModified);
     this.#sessions.clear();
-    const results = await Promise.allSettled(
-      dirty.map(({ data, transport }) => transport.commit(data.changes())),
+    const byTransport = new Map<SessionTransport, number[]>();
+    dirty.forEach(({ transport }, i) => {
+      byTransport.set(transport, [...(byTransport.get(transport) ?? []), i]);
+    });
+    const results: PromiseSettledResult<SessionView | null>[] = [];
+    await Promise.all(
+      [...byTransport].map(async ([transport, indexes]) => {
+        const changes = indexes.map((i) => (dirty[i] as (typeof dirty)[number]).data.changes());
+        const settled =
+          transport.commitMany !== undefined && changes.length > 1
+            ? await transport
+                .commitMany(changes)
+                .catch((reason: unknown) =>
+                  changes.map((): PromiseRejectedResult => ({ status: "rejected", reason })),
+                )
+            : await Promise.allSettled(changes.map((c) => transport.commit(c)));
+        indexes.forEach((index, j) => {
+          results[index] = settled[j] as PromiseSettledResult<SessionView | null>;
+        });
+      }),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed !== undefined) throw failed.reason;

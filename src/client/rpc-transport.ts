@@ -1,8 +1,8 @@
 import type { Changeset } from "../changeset.js";
 import type { SessionManagerRpc } from "../protocol.js";
-import { type Result, unwrap } from "../result.js";
+import { errorFromBody, type Result, unwrap } from "../result.js";
 import type { AppSettings } from "../settings.js";
-import { isStored } from "../stored-session.js";
+import { isStored, type SessionView } from "../stored-session.js";
 import { serviceError, type TransportOptions, timeoutOf, withTimeout } from "./service-errors.js";
 import type { SessionTransport } from "./transport.js";
 
@@ -52,6 +52,8 @@ export function rpcTransport(
   };
   return {
     open: (settings: Partial<AppSettings>) => call("open", "", (rpc) => rpc.open(app, settings)),
+    // Reads take the session as an object: for sessions of a few hundred bytes the compact form
+    // (getView, JSON text parsed here) measured no faster over RPC (BENCHMARKS.md).
     get: (key) => call("get", key, (rpc) => rpc.get(app, key)),
     query: (key) => call("query", key, (rpc) => rpc.query(app, key)),
     has: (key) => call("has", key, (rpc) => rpc.has(app, key)),
@@ -60,6 +62,17 @@ export function rpcTransport(
     commit: (changes: Changeset) =>
       call("commit", changes.key, (rpc) => rpc.commit(app, changes), false).then((result) =>
         isStored(result) ? result : null,
+      ),
+    // One call for the lot; each changeset's own refusal becomes its typed error.
+    commitMany: (changes: Changeset[]) =>
+      call("commitMany", changes[0]?.key ?? "", (rpc) => rpc.commitMany(app, changes), false).then(
+        (results) =>
+          results.map(
+            (result, i): PromiseSettledResult<SessionView | null> =>
+              result.ok
+                ? { status: "fulfilled", value: isStored(result.value) ? result.value : null }
+                : { status: "rejected", reason: errorFromBody(result.error, changes[i]?.key) },
+          ),
       ),
     invalidate: (key) => call("invalidate", key, (rpc) => rpc.invalidate(app, key), false),
     regenerate: (oldKey, newKey) =>

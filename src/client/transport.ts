@@ -15,6 +15,13 @@ export interface SessionTransport {
   has(key: string): Promise<boolean>;
   /** The stored session after the commit, or `null` when none is stored. */
   commit(changes: Changeset): Promise<SessionView | null>;
+  /**
+   * Commits several changesets in one request, where the transport can (RPC: one call per
+   * object, one storage transaction each). Each is atomic on its own; one outcome each, in order
+   * (the stored session, or `null` when none is stored), a refused one rejected with its typed
+   * error.
+   */
+  commitMany?(changes: Changeset[]): Promise<PromiseSettledResult<SessionView | null>[]>;
   invalidate(key: string): Promise<boolean>;
   regenerate(oldKey: string, newKey: string): Promise<SessionView>;
 }

@@ -90,3 +90,43 @@ describe("SessionRouter", () => {
     expect(() => new SessionRouter(namespace, { jurisdiction: "eu" })).toThrow(/jurisdiction/);
   });
 });
+
+describe("SessionRouter ids", () => {
+  it("derives each object's id once per router, and makes a stub from it for every call", async () => {
+    const derived: string[] = [];
+    let stubs = 0;
+    const settings = {
+      timeout: 1200,
+      period: 20,
+      maxSessionBytes: 131072,
+      beginEvents: false,
+      shards: 4,
+    };
+    const ok = <T>(value: T): Promise<Result<T>> => Promise.resolve({ ok: true, value });
+    const namespace: SessionObjectNamespace = {
+      getByName: () => {
+        throw new Error("getByName is not used when the namespace has idFromName and get");
+      },
+      idFromName: (name) => {
+        derived.push(name);
+        return { name };
+      },
+      get: () => {
+        stubs++;
+        return {
+          layout: () =>
+            ok({ settings, layout: { epoch: 1, shards: 4, from: null, placement: {} } }),
+          adopt: () => ok(settings),
+          has: () => ok(true),
+        };
+      },
+    };
+    const router = new SessionRouter(namespace);
+    const keys = ["a", "b", "c", "d", "e", "f"];
+    for (let round = 0; round < 3; round++) for (const key of keys) await router.has("shop", key);
+    expect(derived.sort()).toEqual(
+      [...new Set(["shop", ...keys.map((k) => `shop#${shardOf(k, 4)}`)])].sort(),
+    );
+    expect(stubs).toBeGreaterThanOrEqual(3 * keys.length);
+  });
+});

@@ -272,6 +272,11 @@ describe("a shard's object, called directly", () => {
       await stub.query(app, key),
       await stub.has(app, key),
       await stub.invalidate(app, key),
+      await stub.getView(app, key),
+      await stub.queryView(app, key),
+      await stub
+        .commitMany(app, [{ key, version: 0, set: { n: 1 } }])
+        .then((r) => unwrap(r)[0] as Result<unknown>),
     ]) {
       expect(errorOf(result)).toMatchObject({ code: "wrong_shard" });
     }

@@ -9,7 +9,7 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { type SessionEventBody, unwrap } from "../../src/index";
 import { testClock } from "./clock";
-import { create, manager, T0 } from "./helpers";
+import { create, createMany, keys, manager, T0 } from "./helpers";
 import { flakyQueue } from "./main";
 
 beforeEach(() => {
@@ -78,7 +78,7 @@ describe("faults", () => {
     const stub = manager(app, env.FLAKY_MANAGER);
     unwrap(await stub.open(app, { timeout: 60, period: 20 }));
     const created = new Set<string>();
-    for (let i = 0; i < 600; i++) created.add((await create(stub, app, `s${i}`)).sid as string);
+    for (const s of await createMany(stub, app, keys("s", 600))) created.add(s.sid as string);
     testClock.now = T0 + 1000;
 
     let release = () => {};
@@ -105,7 +105,7 @@ describe("faults", () => {
     const app = "fault-evict";
     const stub = manager(app, env.FLAKY_MANAGER);
     unwrap(await stub.open(app, { timeout: 60, period: 20 }));
-    for (let i = 0; i < 120; i++) await create(stub, app, `e${i}`);
+    await createMany(stub, app, keys("e", 120));
     testClock.now = T0 + 1000;
     flakyQueue.failuresLeft = 1; // the first send fails: events wait in the outbox
     await runDurableObjectAlarm(stub).catch(() => undefined);

@@ -7,7 +7,7 @@ import {
   type SessionObjectRpc,
   unwrap,
 } from "../../src/index";
-import type { SessionSnapshot } from "../../src/stored-session";
+import type { SessionSnapshot, SessionView } from "../../src/stored-session";
 import { api } from "../../worker/app";
 import { expectContract } from "./contract";
 
@@ -62,4 +62,33 @@ export async function apiRequest(
   const response = await api.request(path, init, env);
   await expectContract(init.method ?? "GET", `https://sessions.test${path}`, response);
   return response;
+}
+
+/**
+ * Stores a new session at each of `keys` with `data`, 100 per call (`commitMany`): setup for
+ * tests that need many sessions. Returns the stored sessions in order.
+ */
+export async function createMany(
+  stub: SessionObjectRpc,
+  app: string,
+  keys: string[],
+  data: JsonObject = { n: 1 },
+): Promise<SessionView[]> {
+  const stored: SessionView[] = [];
+  for (let i = 0; i < keys.length; i += 100) {
+    const changes = keys
+      .slice(i, i + 100)
+      .map((key) => ({ key, sid: null, version: 0, set: data }));
+    for (const result of unwrap(await stub.commitMany(app, changes))) {
+      const session = unwrap(result);
+      if (!isStored(session)) throw new Error(`nothing stored for ${session.key}`);
+      stored.push(session);
+    }
+  }
+  return stored;
+}
+
+/** `count` keys `prefix0`, `prefix1`, … */
+export function keys(prefix: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `${prefix}${i}`);
 }

@@ -9,7 +9,7 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import { unwrap } from "../../src/index";
 import { expiresAt, sliceEnd } from "../../src/timeslice";
 import { testClock } from "./clock";
-import { create, manager, T0 } from "./helpers";
+import { create, createMany, keys, manager, T0 } from "./helpers";
 import { flakyQueue } from "./main";
 
 beforeEach(() => {
@@ -134,7 +134,7 @@ describe("the alarm", () => {
     const app = "alarm-many";
     const stub = manager(app, env.FLAKY_MANAGER);
     unwrap(await stub.open(app, { timeout: 60, period: 20 }));
-    for (let i = 0; i < 1200; i++) await create(stub, app, `k${i}`);
+    await createMany(stub, app, keys("k", 1200));
     testClock.now = T0 + 200;
     await runDurableObjectAlarm(stub);
     expect(unwrap(await stub.stats(app)).sessions).toBe(0);
@@ -150,9 +150,9 @@ describe("sweep cost", () => {
     const stub = manager(app, env.FLAKY_MANAGER);
     unwrap(await stub.open(app, { timeout: 60, period: 20 }));
     testClock.now = T0;
-    for (let i = 0; i < expired; i++) await create(stub, app, `old${i}`);
+    await createMany(stub, app, keys("old", expired));
     testClock.now = T0 + 100;
-    for (let i = 0; i < live; i++) await create(stub, app, `live${i}`);
+    await createMany(stub, app, keys("live", live));
     const before = await stub.usage();
     await runDurableObjectAlarm(stub);
     const after = await stub.usage();

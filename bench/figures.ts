@@ -1,0 +1,109 @@
+// The figures of one bench run: every metric's median and the measurements behind it, the
+// goals and their verdicts, and how noisy the run was.
+import { type Spread, spread } from "./stats.ts";
+
+export const metrics: Record<string, number> = {};
+export const runs: Record<string, number[]> = {};
+export const spreads: Record<string, Spread> = {};
+
+/** Records the measurements of a figure; returns their median. */
+export function record(name: string, values: number[]): number {
+  const s = spread(values);
+  runs[name] = values;
+  spreads[name] = s;
+  metrics[name] = s.median;
+  return s.median;
+}
+
+/**
+ * Goals are judged only when the run was quiet enough: a ratio goal whose median is not sure to
+ * within this (half the 95 % interval) is "noisy", and so is the run. Two runs that each pass
+ * this agree within about twice it.
+ */
+export const MAX_RATIO_CI = 0.025;
+
+export interface Goal {
+  metric: string;
+  text: string;
+  /** The threshold a ratio is compared with (for the interval check), if it is one. */
+  threshold?: number;
+  met: (value: number) => boolean;
+}
+
+/** The goals (BENCHMARKS.md says why each is what it is). */
+export const goals: Goal[] = [
+  { metric: "get_vs_noop_rpc_ratio", text: ">= 0.85", threshold: 0.85, met: (v) => v >= 0.85 },
+  {
+    metric: "shard_routing_overhead_ratio",
+    text: ">= 0.95",
+    threshold: 0.95,
+    met: (v) => v >= 0.95,
+  },
+  {
+    metric: "commit_vs_one_row_write_ratio",
+    text: ">= 0.95",
+    threshold: 0.95,
+    met: (v) => v >= 0.95,
+  },
+  {
+    metric: "commit_c32_vs_one_row_write_c32_ratio",
+    text: ">= 2",
+    threshold: 2,
+    met: (v) => v >= 2,
+  },
+  {
+    metric: "rows_written_same_session_twice_grouped_vs_apart",
+    text: "< 1",
+    met: (v) => v < 1,
+  },
+  { metric: "rows_written_per_read_in_period", text: "= 0", met: (v) => v === 0 },
+  { metric: "lost_updates_ours", text: "= 0", met: (v) => v === 0 },
+];
+
+export type Verdict = "met" | "missed" | "noisy";
+
+export interface GoalResult {
+  metric: string;
+  goal: string;
+  value: number;
+  /** For ratio goals: the median's 95 % interval half-width. */
+  ci95?: number;
+  verdict: Verdict;
+  met: boolean;
+}
+
+/**
+ * A goal's verdict. A ratio goal is met or missed when the median's 95 % interval lies wholly on
+ * one side of the threshold, and noisy (this run cannot judge it) when the interval straddles it.
+ */
+export function judge(goal: Goal): GoalResult {
+  const value = metrics[goal.metric] ?? Number.NaN;
+  const met = goal.met(value);
+  const s = spreads[goal.metric];
+  if (goal.threshold === undefined || s === undefined || s.n <= 1) {
+    return { metric: goal.metric, goal: goal.text, value, verdict: met ? "met" : "missed", met };
+  }
+  const low = value - s.ci95;
+  const high = value + s.ci95;
+  const decided = !Number.isNaN(s.ci95) && (high < goal.threshold || low >= goal.threshold);
+  return {
+    metric: goal.metric,
+    goal: goal.text,
+    value,
+    ci95: s.ci95,
+    verdict: decided ? (met ? "met" : "missed") : "noisy",
+    met,
+  };
+}
+
+/**
+ * Whether the run held still enough to compare with another: every ratio goal's median known to
+ * within `MAX_RATIO_CI`. Lists the ratios that were not.
+ */
+export function steadiness(): { steady: boolean; noisy: string[] } {
+  const noisy = goals
+    .filter((g) => g.threshold !== undefined)
+    .filter((g) => !((spreads[g.metric]?.ci95 ?? Number.NaN) <= MAX_RATIO_CI))
+    .map((g) => g.metric);
+  return { steady: noisy.length === 0, noisy };
+}

@@ -1,0 +1,36 @@
+// How much of everything a run measures: full (a few minutes) or quick (about a minute).
+
+export interface Plan {
+  /** Interleaved A/B measurements of the goal ratios: pairs of slices, slice and warm-up ms. */
+  ab: { pairs: number; sliceMs: number; warmupMs: number };
+  /** The same for diagnostic ratios (no goal). */
+  diag: { pairs: number; sliceMs: number; warmupMs: number };
+  /** Runs of each in-process figure. */
+  inProcessRuns: number;
+  /** HTTP: rounds (each target once per round, in rotating order) of `seconds` each. */
+  http: { rounds: number; seconds: number; warmupSeconds: number; probes: boolean };
+  sweepSizes: number[];
+  sweepRuns: number;
+  /** Sessions of the app that moves from 1 to 4 shards. */
+  reshardSessions: number;
+}
+
+export const FULL: Plan = {
+  ab: { pairs: 40, sliceMs: 100, warmupMs: 300 },
+  diag: { pairs: 12, sliceMs: 80, warmupMs: 200 },
+  inProcessRuns: 5,
+  http: { rounds: 10, seconds: 1, warmupSeconds: 1, probes: true },
+  sweepSizes: [1_000, 10_000, 100_000],
+  sweepRuns: 3,
+  reshardSessions: 20_000,
+};
+
+export const QUICK: Plan = {
+  ab: { pairs: 16, sliceMs: 80, warmupMs: 200 },
+  diag: { pairs: 5, sliceMs: 60, warmupMs: 100 },
+  inProcessRuns: 3,
+  http: { rounds: 4, seconds: 0.5, warmupSeconds: 0.5, probes: false },
+  sweepSizes: [1_000, 10_000],
+  sweepRuns: 3,
+  reshardSessions: 5_000,
+};

@@ -1,0 +1,118 @@
+// Resharding (docs/DESIGN.md#resharding), 1 -> 4 shards: a move with no traffic (sessions moved
+// per second by the alarms, rows written per moved session, over all objects), and a move under
+// reads through a router (read throughput during the move against before it, same keys).
+import type { BenchWorker } from "./driver.ts";
+import { record } from "./figures.ts";
+import type { Plan } from "./plan.ts";
+import { median } from "./stats.ts";
+
+/** Reads in flight at once during the move under reads. */
+const READERS = 32;
+
+/** Creates or changes `app` with `shards` over the HTTP API (a new count starts a move). */
+async function putApp(bench: BenchWorker, app: string, shards: number): Promise<void> {
+  const res = await fetch(`${bench.base}/v1/apps/${app}`, {
+    method: "PUT",
+    headers: { ...bench.auth, "Content-Type": "application/json" },
+    body: JSON.stringify({ shards }),
+  });
+  if (!res.ok) throw new Error(`PUT ${app} shards ${shards}: ${res.status} ${await res.text()}`);
+  await res.arrayBuffer();
+}
+
+/** An app of `count` sessions in one object (the real commit path), on the real clock. */
+async function seedApp(bench: BenchWorker, app: string, count: number): Promise<void> {
+  await putApp(bench, app, 1);
+  for (let start = 0; start < count; start += 2_000) {
+    const n = Math.min(2_000, count - start);
+    await bench.call(
+      app,
+      "seed",
+      app,
+      { prefix: "s", start, count: n },
+      { n: 0, user: "u".repeat(40) },
+    );
+  }
+}
+
+/** Seconds until the app's layout says nothing moves any more. */
+async function untilMoved(bench: BenchWorker, app: string, limitSeconds = 300): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    const res = await fetch(`${bench.base}/v1/apps/${app}`, { headers: bench.auth });
+    const { layout } = (await res.json()) as { layout: { from: number | null } };
+    if (layout.from === null) return (Date.now() - started) / 1000;
+    if (Date.now() - started > limitSeconds * 1000) throw new Error(`${app}: the move hangs`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export async function benchResharding(
+  bench: BenchWorker,
+  plan: Plan,
+  note: (text: string) => void,
+): Promise<void> {
+  const count = plan.reshardSessions;
+  const objects = (app: string) => [app, ...Array.from({ length: 4 }, (_, i) => `${app}#${i}`)];
+  const written = async (app: string) => {
+    let rows = 0;
+    for (const name of objects(app)) rows += (await bench.usage(name)).rowsWritten;
+    return rows;
+  };
+  const movedIn = async (app: string) => {
+    let moved = 0;
+    for (const name of objects(app)) {
+      const stats = await bench.call<{ value: { moved?: { in: number } } }>(name, "stats", app);
+      moved += stats.value.value.moved?.in ?? 0;
+    }
+    return moved;
+  };
+
+  const quiet = "reshard-quiet";
+  await seedApp(bench, quiet, count);
+  const before = await written(quiet);
+  const t = Date.now();
+  await putApp(bench, quiet, 4);
+  await untilMoved(bench, quiet);
+  const seconds = (Date.now() - t) / 1000;
+  const moved = await movedIn(quiet);
+  if (moved !== count) throw new Error(`${quiet}: ${moved} sessions moved, expected ${count}`);
+  const rows = (await written(quiet)) - before;
+  record("reshard_sessions_moved_per_s", [count / seconds]);
+  record("reshard_rows_written_per_moved_session", [rows / count]);
+  record("reshard_move_seconds", [seconds]);
+  note(
+    `resharding: ${count} sessions of 60 bytes moved 1 -> 4 shards in ${seconds.toFixed(1)} s with no traffic`,
+  );
+
+  const busy = "reshard-busy";
+  await seedApp(bench, busy, count);
+  const keys = Array.from({ length: 2_000 }, (_, i) => `s${Math.floor((i * count) / 2_000)}`);
+  const spec = {
+    op: "get" as const,
+    app: busy,
+    keys,
+    concurrency: READERS,
+    routing: "router" as const,
+    n: 2_000,
+  };
+  const rate = async () => {
+    const { ops, elapsedMs } = await bench.loop(spec);
+    return (ops / Math.max(1, elapsedMs)) * 1000;
+  };
+  await rate();
+  const quietRuns: number[] = [];
+  for (let r = 0; r < plan.inProcessRuns; r++) quietRuns.push(await rate());
+  await putApp(bench, busy, 4);
+  let done: number | undefined;
+  const moving = untilMoved(bench, busy).then((s) => {
+    done = s;
+  });
+  const duringRuns: number[] = [];
+  while (done === undefined) duringRuns.push(await rate());
+  await moving;
+  record("reshard_read_ops_per_s_before", quietRuns);
+  record("reshard_read_ops_per_s_during", duringRuns);
+  record("reshard_read_during_vs_before_ratio", [median(duringRuns) / median(quietRuns)]);
+  record("reshard_move_under_reads_seconds", [done ?? Number.NaN]);
+}

@@ -1,0 +1,52 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { type SessionSnapshot, sessionView } from "../../src/stored-session";
+import { sessionViewHead, sessionViewJson, snapshotOfView } from "../../src/view";
+
+const snapshot = (data: Record<string, unknown>, version = 3): SessionSnapshot => ({
+  key: 'k "quoted" ü',
+  sid: version === 0 ? null : "9b7c1d0e-sid",
+  version,
+  created: 4_000_000_000.125,
+  lastModified: version === 0 ? null : 4_000_000_020,
+  data: data as SessionSnapshot["data"],
+});
+
+describe("compact reads: the view built around the stored data JSON", () => {
+  it("is the very text JSON.stringify makes of the view", () => {
+    for (const s of [
+      snapshot({ n: 1, "2": "numeric key", __proto__x: { deep: [1, null, "é"] } }),
+      snapshot({ ["__proto__"]: { x: 1 } }),
+      snapshot({}, 0),
+    ]) {
+      expect(sessionViewJson(s, JSON.stringify(s.data))).toBe(JSON.stringify(sessionView(s)));
+    }
+  });
+
+  it("turns back into the same snapshot, whatever the data", () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (data) => {
+        const s = snapshot(JSON.parse(JSON.stringify(data)));
+        const text = sessionViewJson(s, JSON.stringify(s.data));
+        expect(text).toBe(JSON.stringify(sessionView(s)));
+        expect(snapshotOfView(text)).toEqual(s);
+        expect(sessionViewHead(text)).toEqual({ key: s.key, sid: s.sid, version: s.version });
+      }),
+    );
+  });
+
+  it("reads the key, sid and version at its head (what the ETag needs), and nothing else", () => {
+    const s = snapshot({ note: ',"isNew":true' });
+    expect(sessionViewHead(sessionViewJson(s, JSON.stringify(s.data)))).toEqual({
+      key: s.key,
+      sid: s.sid,
+      version: 3,
+    });
+    expect(sessionViewHead(sessionViewJson(snapshot({}, 0), "{}"))).toEqual({
+      key: s.key,
+      sid: null,
+      version: 0,
+    });
+    expect(() => sessionViewHead('{"key":"k"}')).toThrow(TypeError);
+  });
+});
