@@ -289,6 +289,95 @@ describe("changing an app's shard count", () => {
   });
 });
 
+describe("group commit and commitMany across a move", () => {
+  it("commitMany through a router with the old layout: redirected, pulled, each committed once", async () => {
+    const ns = env.SESSION_MANAGER as Namespace;
+    const app = "many-moving";
+    const keys = KEYS.slice(0, 20);
+    const router = new SessionRouter(ns);
+    const stored = await seed(router, app, keys); // this router keeps the 1-shard layout
+    unwrap(await new SessionRouter(ns).configure(app, { shards: 4 }));
+    const changes = keys.map((key) => {
+      const s = stored.get(key) as SessionSnapshot;
+      return { key, sid: s.sid, version: s.version, set: { n: 2 } };
+    });
+    // The last one competes with the first on the same base: it conflicts alone.
+    const first = stored.get(keys[0] as string) as SessionSnapshot;
+    changes.push({ key: first.key, sid: first.sid, version: first.version, set: { n: 3 } });
+    const results = unwrap(await router.commitMany(app, changes));
+    expect(results.slice(0, keys.length).every((r) => r.ok)).toBe(true);
+    expect(results.at(-1)).toMatchObject({ ok: false, error: { code: "conflict", keys: ["n"] } });
+    for (const [i, key] of keys.entries()) {
+      expect(results[i]).toMatchObject({
+        ok: true,
+        value: { key, version: 2, data: { key, n: 2 } },
+      });
+    }
+    const layout = await drain(ns, app);
+    const byKey = await holders(ns, app, [1, 4]);
+    for (const key of keys) {
+      expect(byKey.get(key)).toEqual([ownerOf(app, key, layout)]);
+      expect(unwrap(await router.query(app, key))).toMatchObject({ version: 2, data: { n: 2 } });
+    }
+  });
+
+  it("commits that wait together at an owner during a move pull their sessions first", async () => {
+    const ns = env.SESSION_MANAGER as Namespace;
+    const app = "group-moving";
+    const keys = KEYS.slice(0, 24);
+    const stored = await seed(new SessionRouter(ns), app, keys);
+    unwrap(await new SessionRouter(ns).configure(app, { shards: 2 }));
+    const layout = await homeLayout(ns, app);
+    const owner = ownerOf(app, keys[0] as string, layout);
+    const mine = keys.filter((key) => ownerOf(app, key, layout) === owner);
+    expect(mine.length).toBeGreaterThan(2);
+    // Inside the owner, in one turn: the first commit starts a write, the others wait for it
+    // and are applied together; each session still sits at the source, so each is pulled first.
+    const answers = await runInDurableObject(stub(ns, owner), async (instance) => {
+      const object = instance as unknown as SessionObjectRpc;
+      return Promise.all(
+        mine.map((key) => {
+          const s = stored.get(key) as SessionSnapshot;
+          return object.commit(
+            app,
+            { key, sid: s.sid, version: s.version, set: { n: 5 } },
+            layout.epoch,
+          );
+        }),
+      );
+    });
+    for (const [i, key] of mine.entries()) {
+      expect(answers[i]).toMatchObject({ ok: true, value: { key, version: 2, data: { n: 5 } } });
+    }
+    expect((await tables(ns, owner)).sessions).toEqual(expect.arrayContaining(mine));
+    for (const key of mine) expect((await tables(ns, app)).sessions).not.toContain(key);
+  });
+
+  it("an object asked to commit keys it no longer owns answers moved for each, writing nothing", async () => {
+    const ns = env.SESSION_MANAGER as Namespace;
+    const app = "many-source";
+    const keys = KEYS.slice(0, 6);
+    const stored = await seed(new SessionRouter(ns), app, keys);
+    unwrap(await new SessionRouter(ns).configure(app, { shards: 4 }));
+    const layout = await homeLayout(ns, app);
+    const before = await runInDurableObject(stub(ns, app), (i) =>
+      (i as unknown as { usage(): { rowsWritten: number } }).usage(),
+    );
+    const changes = keys.map((key) => {
+      const s = stored.get(key) as SessionSnapshot;
+      return { key, sid: s.sid, version: s.version, set: { n: 9 } };
+    });
+    const results = unwrap(await stub(ns, app).commitMany(app, changes, layout.epoch));
+    for (const r of results) {
+      expect(r).toMatchObject({ ok: false, error: { code: "moved", status: 421, layout } });
+    }
+    const after = await runInDurableObject(stub(ns, app), (i) =>
+      (i as unknown as { usage(): { rowsWritten: number } }).usage(),
+    );
+    expect(after.rowsWritten).toBe(before.rowsWritten);
+  });
+});
+
 describe("crashes and evictions during a move", () => {
   /** An app of `keys` at 1 shard, told to go to 4; its layout, and each key's owner. */
   async function moving(app: string, keys = KEYS.slice(0, 10)) {
