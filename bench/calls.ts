@@ -5,18 +5,33 @@
  * number back); `sql`, the session row's SELECT; `sql-json`, the SELECT with its data parsed and
  * returned; `sql-write`, one row written to a bench table (what any storage write costs);
  * `result`, the `get` result of the key, computed once and returned again (what returning a
- * session costs); `result-json`, that result as one JSON string.
+ * session costs); `result-json`, that result as one JSON string; `result-view`, the compact
+ * read's result (`{ ok, value }` around the view's JSON text), computed once; `result-text`, that
+ * result as one string (`getText`'s answer).
  */
-export type ProbeKind = "none" | "sql" | "sql-json" | "sql-write" | "result" | "result-json";
+export type ProbeKind =
+  | "none"
+  | "sql"
+  | "sql-json"
+  | "sql-write"
+  | "sql-write-txn"
+  | "sql-write-plain"
+  | "sql-write-row"
+  | "sql-write-session"
+  | "result"
+  | "result-json"
+  | "result-view"
+  | "result-text";
 
 /**
- * One kind of call the bench times: `ping`; `get` (the snapshot as an object); `get-view` (the
- * compact read as the clients make it: JSON text back, parsed by the caller); `commit` of a
- * one-key change (each worker its own key, against the version its last commit returned, so
- * none conflicts); a `probe`.
+ * One kind of call the bench times: `ping`; `get` (the snapshot as an object, as RPC clients
+ * read); `get-view` (the compact read as the HTTP API makes it: JSON text back, passed on as it
+ * is); `get-view-parsed` (the same, parsed by the caller); `commit` of a one-key change (each
+ * worker its own key, against the version its last commit returned, so none conflicts); a
+ * `probe`.
  */
 export interface CallSpec {
-  op: "ping" | "get" | "get-view" | "commit" | "probe";
+  op: "ping" | "get" | "get-view" | "get-view-parsed" | "commit" | "probe";
   probe?: ProbeKind;
   app: string;
   /** Session keys the calls go over (round robin). For `commit`, one key per worker. */

@@ -98,12 +98,16 @@ export function judge(goal: Goal): GoalResult {
 
 /**
  * Whether the run held still enough to compare with another: every ratio goal's median known to
- * within `MAX_RATIO_CI`. Lists the ratios that were not.
+ * within `MAX_RATIO_CI`; for a multiple (a goal above 1, such as 32 commits in flight against the
+ * write floor), within the same share of its value. Lists the ratios that were not.
  */
 export function steadiness(): { steady: boolean; noisy: string[] } {
   const noisy = goals
     .filter((g) => g.threshold !== undefined)
-    .filter((g) => !((spreads[g.metric]?.ci95 ?? Number.NaN) <= MAX_RATIO_CI))
+    .filter((g) => {
+      const allowed = MAX_RATIO_CI * Math.max(1, metrics[g.metric] ?? 1);
+      return !((spreads[g.metric]?.ci95 ?? Number.NaN) <= allowed);
+    })
     .map((g) => g.metric);
   return { steady: noisy.length === 0, noisy };
 }

@@ -16,8 +16,8 @@ export interface Plan {
 }
 
 export const FULL: Plan = {
-  ab: { pairs: 40, sliceMs: 100, warmupMs: 300 },
-  diag: { pairs: 12, sliceMs: 80, warmupMs: 200 },
+  ab: { pairs: 240, sliceMs: 25, warmupMs: 1500 },
+  diag: { pairs: 120, sliceMs: 25, warmupMs: 500 },
   inProcessRuns: 5,
   http: { rounds: 10, seconds: 1, warmupSeconds: 1, probes: true },
   sweepSizes: [1_000, 10_000, 100_000],
@@ -26,8 +26,8 @@ export const FULL: Plan = {
 };
 
 export const QUICK: Plan = {
-  ab: { pairs: 16, sliceMs: 80, warmupMs: 200 },
-  diag: { pairs: 5, sliceMs: 60, warmupMs: 100 },
+  ab: { pairs: 120, sliceMs: 25, warmupMs: 1500 },
+  diag: { pairs: 60, sliceMs: 25, warmupMs: 500 },
   inProcessRuns: 3,
   http: { rounds: 4, seconds: 0.5, warmupSeconds: 0.5, probes: false },
   sweepSizes: [1_000, 10_000],

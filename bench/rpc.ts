@@ -31,8 +31,9 @@ async function compare(
 }
 
 /**
- * A get (the compact read as clients make it) and a commit against `ping()`, and a commit against
- * the cheapest call that writes (one row, no session rules), one and 32 in flight.
+ * A get (the compact read as the HTTP API makes it, JSON text passed on) and a commit against
+ * `ping()`; the object get of RPC clients, and the compact read parsed, against the same; a
+ * commit against the cheapest call that writes (one row, no session rules), one and 32 in flight.
  */
 export async function benchRpc(worker: BenchWorker, plan: Plan): Promise<void> {
   const app = "rpc";
@@ -47,15 +48,26 @@ export async function benchRpc(worker: BenchWorker, plan: Plan): Promise<void> {
   const commit32: CallSpec = { ...c32, op: "commit", keys: commitKeys };
   const ab = plan.ab;
 
-  await compare(worker, ab, "get_vs_noop_rpc_ratio", { ...c32, op: "get", keys: ["k"] }, ping, {
-    a: "rpc_get_ops_per_s",
-    b: "rpc_noop_ops_per_s",
-  });
   await compare(
     worker,
     ab,
-    "diag_rpc_get_view_vs_noop_ratio",
+    "get_vs_noop_rpc_ratio",
     { ...c32, op: "get-view", keys: ["k"] },
+    ping,
+    { a: "rpc_get_ops_per_s", b: "rpc_noop_ops_per_s" },
+  );
+  await compare(
+    worker,
+    plan.diag,
+    "diag_rpc_get_object_vs_noop_ratio",
+    { ...c32, op: "get", keys: ["k"] },
+    ping,
+  );
+  await compare(
+    worker,
+    plan.diag,
+    "diag_rpc_get_view_parsed_vs_noop_ratio",
+    { ...c32, op: "get-view-parsed", keys: ["k"] },
     ping,
   );
   await compare(
@@ -141,7 +153,15 @@ export async function benchDiagnostics(worker: BenchWorker, plan: Plan): Promise
   await worker.call(name, "seed", app, { keys: ["k"] }, { n: 0 });
   await worker.call(name, "seed", app, { prefix: "c", count: 128 }, { n: 0 });
   const ping: CallSpec = { op: "ping", app, keys: ["k"], concurrency: CONCURRENCY };
-  for (const probe of ["none", "result", "result-json", "sql", "sql-json"] as const) {
+  for (const probe of [
+    "none",
+    "result",
+    "result-json",
+    "result-view",
+    "result-text",
+    "sql",
+    "sql-json",
+  ] as const) {
     await compare(
       worker,
       plan.diag,

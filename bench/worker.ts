@@ -11,7 +11,7 @@ import type { SessionObjectRpc } from "../src/protocol";
 import type { Result } from "../src/result";
 import { SessionRouter } from "../src/router";
 import { isStored, type SessionSnapshot, sessionView } from "../src/stored-session";
-import { snapshotOfView } from "../src/view";
+import { resultOfText, resultText, snapshotOfView } from "../src/view";
 import { bearerAuth } from "../worker/auth";
 import worker, { SessionManagerObject } from "../worker/index";
 import type { CallSpec, ProbeKind } from "./calls";
@@ -52,6 +52,8 @@ export class BenchSessionManagerObject extends SessionManagerObject {
   #clock: number | null = null;
   #result: Result<SessionSnapshot> | undefined;
   #resultJson: string | undefined;
+  #resultView: Result<string> | undefined;
+  #resultText: string | undefined;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
@@ -112,12 +114,55 @@ export class BenchSessionManagerObject extends SessionManagerObject {
         sql.exec("CREATE TABLE IF NOT EXISTS bench_probe (id INTEGER PRIMARY KEY, n INTEGER)");
         sql.exec("INSERT OR REPLACE INTO bench_probe (id, n) VALUES (1, ?)", Date.now());
         return 1;
+      case "sql-write-txn":
+        this.ctx.storage.transactionSync(() =>
+          this.ctx.storage.transactionSync(() => {
+            sql.exec("CREATE TABLE IF NOT EXISTS bench_probe (id INTEGER PRIMARY KEY, n INTEGER)");
+            sql.exec("INSERT OR REPLACE INTO bench_probe (id, n) VALUES (1, ?)", Date.now());
+          }),
+        );
+        return 1;
+      case "sql-write-plain":
+        sql.exec("INSERT OR REPLACE INTO bench_probe (id, n) VALUES (1, ?)", Date.now());
+        return 1;
+      case "sql-write-row": {
+        // The statement a commit runs: every column of the session's row, its JSON as stored.
+        const [row] = sql
+          .exec<{ data: string; key_versions: string; version: number }>(
+            "SELECT data, key_versions, version FROM sessions WHERE key = ?",
+            key,
+          )
+          .toArray();
+        if (row === undefined) throw new Error(`no session ${key}`);
+        sql.exec(
+          "UPDATE sessions SET sid = sid, version = ?, created = created, last_modified = ?, data = ?, key_versions = ?, cleared_version = cleared_version WHERE key = ?",
+          row.version + 1,
+          Date.now() / 1000,
+          row.data,
+          row.key_versions,
+          key,
+        );
+        return 1;
+      }
+      case "sql-write-session":
+        sql.exec(
+          "UPDATE sessions SET last_modified = ?, data = data, key_versions = key_versions WHERE key = ?",
+          Date.now() / 1000,
+          key,
+        );
+        return 1;
       case "result":
         this.#result ??= settled(this.get(app, key));
         return this.#result;
       case "result-json":
         this.#resultJson ??= JSON.stringify(settled(this.get(app, key)));
         return this.#resultJson;
+      case "result-view":
+        this.#resultView ??= settled(this.getView(app, key));
+        return this.#resultView;
+      case "result-text":
+        this.#resultText ??= resultText(settled(this.getView(app, key)));
+        return this.#resultText;
     }
   }
 
@@ -201,13 +246,17 @@ async function caller(env: Env, spec: CallSpec): Promise<Caller> {
       },
     };
   }
-  if (op === "get-view") {
+  if (op === "get-view" || op === "get-view-parsed") {
+    const parse = op === "get-view-parsed";
     return {
       run: async (w, i) => {
         const key = keyOf(w, i);
-        const view =
-          routing === "router" ? await router.getView(app, key) : await stub(key).getView(app, key);
-        snapshotOfView(check(view));
+        const view = check(
+          routing === "router"
+            ? await router.getView(app, key)
+            : (resultOfText(await stub(key).getText(app, key)) as Result<string>),
+        );
+        if (parse) snapshotOfView(view);
       },
     };
   }

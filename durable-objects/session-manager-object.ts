@@ -40,7 +40,7 @@ import {
   sessionView,
   snapshotOf,
 } from "../src/stored-session.js";
-import { sessionViewJson } from "../src/view.js";
+import { resultText, sessionViewJson } from "../src/view.js";
 import { type CommitGroup, GroupCommit } from "./group-commit.js";
 import { Outbox } from "./outbox.js";
 import { Resharding } from "./resharding.js";
@@ -355,6 +355,16 @@ export class SessionManagerObject extends DurableObject<Env> {
     });
   }
 
+  /** `getView` as one string: the `Result` as JSON text, the view's text inside it as stored. */
+  getText(app: string, key: string, epoch?: number): string | Promise<string> {
+    return asText(this.getView(app, key, epoch));
+  }
+
+  /** `queryView` as one string (see `getText`). */
+  queryText(app: string, key: string, epoch?: number): string | Promise<string> {
+    return asText(this.queryView(app, key, epoch));
+  }
+
   /** Whether a live session exists (touching it). Never creates. */
   has(app: string, key: string, epoch?: number): Result<boolean> | Promise<Result<boolean>> {
     return this.#sessionOp(app, [key], epoch, checkKey(key), (engine, now) => {
@@ -518,7 +528,7 @@ export class SessionManagerObject extends DurableObject<Env> {
     fn: (engine: SessionEngine, now: number, checked: A) => T,
   ): Result<T> | Promise<Result<T>> {
     const checked = resultOf(() => {
-      assertAppName(app);
+      this.#checkApp(app);
       return check();
     });
     if (!checked.ok) return checked;
@@ -526,7 +536,7 @@ export class SessionManagerObject extends DurableObject<Env> {
     this.#commits.flush();
     const away = this.#notHere(app, keys);
     if (away !== undefined) return away;
-    return this.#resharding.guard(app, keys, epoch, () => this.#op(app, () => checked.value, fn));
+    return this.#resharding.guard(app, keys, epoch, () => this.#run(app, checked.value, fn));
   }
 
   /** The app's object `name`, in this object's namespace and jurisdiction. */
@@ -559,9 +569,25 @@ export class SessionManagerObject extends DurableObject<Env> {
   ): Result<T> {
     // Commits waiting for a write in flight go first: every call sees the ones before it.
     this.#commits.flush();
+    const checked = resultOf(() => {
+      this.#checkApp(app);
+      return check();
+    });
+    return checked.ok ? this.#run(app, checked.value, fn) : checked;
+  }
+
+  /** Refuses a bad app name; the name of the app held here was checked when it came. */
+  #checkApp(app: string): void {
+    if (this.#app?.name !== app) assertAppName(app);
+  }
+
+  /** `#op` once its arguments are checked. */
+  #run<A, T>(
+    app: string,
+    checked: A,
+    fn: (engine: SessionEngine, now: number, checked: A) => T,
+  ): Result<T> {
     const result = resultOf(() => {
-      assertAppName(app);
-      const checked = check();
       const current = this.#appFor(app);
       return this.#storingApp(current, () => fn(current.engine, this.now(), checked));
     });
@@ -643,18 +669,18 @@ export class SessionManagerObject extends DurableObject<Env> {
     const now = this.now();
     const events = this.#hookEvents.length;
     const before = this.#app;
+    const apply = () =>
+      groups.map(({ app, changes, epoch }) => {
+        try {
+          const known = resultOf(() => this.#appFor(app));
+          if (!known.ok) return changes.map(() => known);
+          return changes.map((change) => this.#applyCommit(app, change, epoch, now));
+        } catch (error) {
+          return error instanceof Error ? error : new Error(String(error));
+        }
+      });
     try {
-      return this.#store.batch(() =>
-        groups.map(({ app, changes, epoch }) => {
-          try {
-            const known = resultOf(() => this.#appFor(app));
-            if (!known.ok) return changes.map(() => known);
-            return changes.map((change) => this.#applyCommit(app, change, epoch, now));
-          } catch (error) {
-            return error instanceof Error ? error : new Error(String(error));
-          }
-        }),
-      );
+      return this.#store.batch(apply);
     } catch (error) {
       // Nothing of the batch was kept: neither its events nor an app first stored in it.
       this.#hookEvents.length = events;
@@ -736,6 +762,8 @@ export class SessionManagerObject extends DurableObject<Env> {
    * holding nothing, gives way to whichever app the next call names).
    */
   #appFor(app: string): OpenApp {
+    // The app held here was checked when it was first named.
+    if (this.#app?.name === app) return this.#app;
     assertAppName(app);
     if (this.#app === undefined || (!this.#app.stored && this.#app.name !== app)) {
       this.#useApp(app, resolveAppSettings(), false);
@@ -880,6 +908,13 @@ function shardOfName(name: string | undefined, app: string, shards: number): num
 /** A session that is not stored (yet): what `get` hands out for a key with no live session. */
 function newSnapshot(key: string, now: number): SessionSnapshot {
   return { key, sid: null, version: 0, created: now, lastModified: null, data: {} };
+}
+
+/** A compact read's answer as one string (`resultText`), once it is there. */
+function asText(
+  answer: Result<string | null> | Promise<Result<string | null>>,
+): string | Promise<string> {
+  return answer instanceof Promise ? answer.then(resultText) : resultText(answer);
 }
 
 /** The keys a changeset needs on this object: its key, and its `newKey` when it moves. */

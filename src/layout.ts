@@ -1,5 +1,5 @@
 import { InvalidInputError, SessionError, WrongShardError } from "./errors.js";
-import { objectName } from "./naming.js";
+import { nameOf, objectName, shardName } from "./naming.js";
 import { type AppSettings, MAX_SHARDS } from "./settings.js";
 
 /** Where an app's objects are created: data residency and placement. */
@@ -44,18 +44,18 @@ export function initialLayout(shards: number, placement: Placement = {}): Layout
 
 /** The object that owns `key` under `layout`. */
 export function ownerOf(app: string, key: string, layout: Layout): string {
-  return objectName(app, key, layout.shards);
+  return nameOf(app, key, layout.shards);
 }
 
 /** During a move, the object `key` comes from; `undefined` when nothing moves. */
 export function sourceOf(app: string, key: string, layout: Layout): string | undefined {
-  return layout.from === null ? undefined : objectName(app, key, layout.from);
+  return layout.from === null ? undefined : nameOf(app, key, layout.from);
 }
 
 /** The names of the objects of an app with `shards` shards (its home object when 1). */
 export function objectsOf(app: string, shards: number): string[] {
   if (shards <= 1) return [objectName(app)];
-  return Array.from({ length: shards }, (_, i) => `${app}#${i}`);
+  return Array.from({ length: shards }, (_, i) => shardName(app, i));
 }
 
 /** Every object that may hold sessions under `layout`: its owners, and its sources while moving. */

@@ -10,8 +10,17 @@ import { assertAppName } from "./names.js";
  */
 export function objectName(app: string, key = "", shards = 1): string {
   assertAppName(app);
-  if (shards <= 1) return app;
-  return `${app}#${shardOf(key, shards)}`;
+  return nameOf(app, key, shards);
+}
+
+/** `objectName` of an app whose name is known to be valid (checked once, where it came in). */
+export function nameOf(app: string, key: string, shards: number): string {
+  return shards <= 1 ? app : shardName(app, shardOf(key, shards));
+}
+
+/** The name of shard `index` of an app with more than one shard: `app#index`. */
+export function shardName(app: string, index: number): string {
+  return `${app}#${index}`;
 }
 
 /** The shard (0 to shards-1) of a key: FNV-1a over its UTF-16 code units. Stable forever. */

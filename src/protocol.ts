@@ -72,6 +72,13 @@ export interface SessionObjectRpc extends SessionManagerRpc {
   ): Promise<Result<Result<CommitResult>[]>>;
   getView(app: string, key: string, epoch?: number): Promise<Result<string>>;
   queryView(app: string, key: string, epoch?: number): Promise<Result<string | null>>;
+  /**
+   * `getView` as one string, the cheapest answer to carry: the `Result` as JSON text, the view's
+   * text inside it as stored (`resultOfText` reads it back without parsing the view).
+   */
+  getText(app: string, key: string, epoch?: number): Promise<string>;
+  /** `queryView` as one string (see `getText`); the value is `null` when no session is live. */
+  queryText(app: string, key: string, epoch?: number): Promise<string>;
   invalidate(app: string, key: string, epoch?: number): Promise<Result<boolean>>;
   regenerate(
     app: string,

@@ -8,11 +8,12 @@ import {
   parseLayout,
   wrongShard,
 } from "./layout.js";
-import { objectName, shardOf } from "./naming.js";
+import { nameOf, objectName, shardOf } from "./naming.js";
 import type { AppStats, SessionManagerRpc, SessionObjectRpc } from "./protocol.js";
 import { type ErrorBody, errorBody, type Result, resultOf, unwrap } from "./result.js";
 import type { AppSettings } from "./settings.js";
 import type { CommitResult, SessionView } from "./stored-session.js";
+import { resultOfText } from "./view.js";
 
 export type { Placement } from "./layout.js";
 
@@ -137,7 +138,9 @@ export class SessionRouter implements SessionManagerRpc {
    * (neither parsed nor serialized again on the way).
    */
   getView(app: string, key: string): Promise<Result<string>> {
-    return this.#onKey(app, key, (rpc, epoch) => rpc.getView(app, key, epoch));
+    return this.#onKey(app, key, (rpc, epoch) =>
+      rpc.getText(app, key, epoch).then((text) => resultOfText(text) as Result<string>),
+    );
   }
 
   query(app: string, key: string): Promise<Result<SessionView | null>> {
@@ -146,7 +149,7 @@ export class SessionRouter implements SessionManagerRpc {
 
   /** `query`, answered compactly (see `getView`): JSON text, or `null`. */
   queryView(app: string, key: string): Promise<Result<string | null>> {
-    return this.#onKey(app, key, (rpc, epoch) => rpc.queryView(app, key, epoch));
+    return this.#onKey(app, key, (rpc, epoch) => rpc.queryText(app, key, epoch).then(resultOfText));
   }
 
   has(app: string, key: string): Promise<Result<boolean>> {
@@ -278,7 +281,7 @@ export class SessionRouter implements SessionManagerRpc {
     if (known !== undefined) {
       const { layout } = known;
       // A known app's name was checked when it was learned.
-      const name = layout.shards <= 1 ? app : `${app}#${shardOf(key, layout.shards)}`;
+      const name = nameOf(app, key, layout.shards);
       if (name === app || known.adopted.has(name)) {
         return call(this.object(name, layout), layout.epoch).then((result) =>
           result.ok || result.error.code !== "moved"

@@ -1,7 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type SessionSnapshot, sessionView } from "../../src/stored-session";
-import { sessionViewHead, sessionViewJson, snapshotOfView } from "../../src/view";
+import {
+  resultOfText,
+  resultText,
+  sessionViewHead,
+  sessionViewJson,
+  snapshotOfView,
+} from "../../src/view";
 
 const snapshot = (data: Record<string, unknown>, version = 3): SessionSnapshot => ({
   key: 'k "quoted" ü',
@@ -48,5 +54,32 @@ describe("compact reads: the view built around the stored data JSON", () => {
       version: 0,
     });
     expect(() => sessionViewHead('{"key":"k"}')).toThrow(TypeError);
+  });
+});
+
+describe("a compact read's answer as one string", () => {
+  it("is the Result as JSON text, read back without parsing the view", () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (data) => {
+        const s = snapshot(JSON.parse(JSON.stringify(data)));
+        const view = sessionViewJson(s, JSON.stringify(s.data));
+        const text = resultText({ ok: true, value: view });
+        expect(JSON.parse(text)).toEqual({ ok: true, value: JSON.parse(view) });
+        expect(resultOfText(text)).toEqual({ ok: true, value: view });
+      }),
+    );
+  });
+
+  it("carries a missing session as null and an error whole", () => {
+    expect(resultOfText(resultText({ ok: true, value: null }))).toEqual({ ok: true, value: null });
+    const error = {
+      code: "wrong_shard",
+      status: 409,
+      message: 'Key "k" lives elsewhere.',
+      shards: 4,
+    };
+    const text = resultText({ ok: false, error });
+    expect(JSON.parse(text)).toEqual({ ok: false, error });
+    expect(resultOfText(text)).toEqual({ ok: false, error });
   });
 });

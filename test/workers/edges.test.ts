@@ -12,6 +12,7 @@ import {
   shardOf,
   unwrap,
 } from "../../src/index";
+import { resultOfText } from "../../src/view";
 import { testClock } from "./clock";
 import { call, manager, T0 } from "./helpers";
 
@@ -274,6 +275,8 @@ describe("a shard's object, called directly", () => {
       await stub.invalidate(app, key),
       await stub.getView(app, key),
       await stub.queryView(app, key),
+      resultOfText(await stub.getText(app, key)),
+      resultOfText(await stub.queryText(app, key)),
       await stub
         .commitMany(app, [{ key, version: 0, set: { n: 1 } }])
         .then((r) => unwrap(r)[0] as Result<unknown>),
