@@ -12,7 +12,6 @@ import type { Spread } from "./stats.ts";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const results = join(root, "bench/results");
 
-
 interface Run extends ChartInput {
   seconds: number;
   source: { commit: string; changedFiles: string[] };

@@ -6,12 +6,17 @@
 import { Hono } from "hono";
 import type { Changeset } from "../src/changeset";
 import type { JsonObject } from "../src/json";
-import { objectName } from "../src/naming";
-import type { SessionObjectRpc } from "../src/protocol";
-import type { Result } from "../src/result";
+import { objectName } from "../src/names";
 import { SessionRouter } from "../src/router";
-import { isStored, type SessionSnapshot, sessionView } from "../src/stored-session";
-import { resultOfText, resultText, snapshotOfView } from "../src/view";
+import {
+  isStored,
+  resultOfText,
+  resultText,
+  type SessionSnapshot,
+  sessionView,
+  snapshotOfView,
+} from "../src/session-view";
+import type { Result, SessionObjectRpc } from "../src/wire";
 import { bearerAuth } from "../worker/auth";
 import worker, { SessionManagerObject } from "../worker/index";
 import type { CallSpec, ProbeKind } from "./calls";
@@ -212,7 +217,7 @@ function stubOf(env: Env, name: string): BenchObjectRpc {
   return env.SESSION_MANAGER.getByName(name) as unknown as BenchObjectRpc;
 }
 
-/** One router per isolate, as the worker has (worker/manager.ts). */
+/** One router per isolate, as the worker has (worker/router.ts). */
 let benchRouter: SessionRouter | undefined;
 
 function check<T>(result: Result<T>): T {

@@ -11,11 +11,11 @@ import {
   parseLayout,
   sourceOf,
 } from "../src/layout.js";
-import { objectName } from "../src/naming.js";
-import type { SessionObjectRpc } from "../src/protocol.js";
-import { errorBody, errorFromBody, type Result, resultOf } from "../src/result.js";
+import { objectName } from "../src/names.js";
+import type { StoredSession } from "../src/session-view.js";
 import type { AppSettings } from "../src/settings.js";
-import type { StoredSession } from "../src/stored-session.js";
+import type { SessionObjectRpc } from "../src/wire.js";
+import { errorBody, errorFromBody, type Result, resultOf } from "../src/wire.js";
 import type { SqlStore } from "./sql-store.js";
 
 /** Keys a drain batch reads from `sessions` (in key order, after its cursor). */

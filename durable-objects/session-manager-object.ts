@@ -20,27 +20,27 @@ import {
   type Placement,
   parseLayout,
 } from "../src/layout.js";
-import { assertAppName, assertSessionKey } from "../src/names.js";
-import { objectName, shardOf } from "../src/naming.js";
-import type { AppStats, SessionObjectRpc } from "../src/protocol.js";
-import { errorBody, type Result, resultOf } from "../src/result.js";
+import { assertAppName, assertSessionKey, objectName, shardOf } from "../src/names.js";
 import type { SessionObjectNamespace } from "../src/router.js";
+import {
+  type CommitResult,
+  commitResult,
+  resultText,
+  type SessionSnapshot,
+  type SessionView,
+  type StoredSession,
+  sessionView,
+  sessionViewJson,
+  snapshotOf,
+} from "../src/session-view.js";
 import {
   type AppSettings,
   differingSetting,
   parseAppSettings,
   resolveAppSettings,
 } from "../src/settings.js";
-import {
-  type CommitResult,
-  commitResult,
-  type SessionSnapshot,
-  type SessionView,
-  type StoredSession,
-  sessionView,
-  snapshotOf,
-} from "../src/stored-session.js";
-import { resultText, sessionViewJson } from "../src/view.js";
+import type { AppStats, SessionObjectRpc } from "../src/wire.js";
+import { errorBody, type Result, resultOf } from "../src/wire.js";
 import { type CommitGroup, GroupCommit } from "./group-commit.js";
 import { Outbox } from "./outbox.js";
 import { Resharding } from "./resharding.js";

@@ -1,6 +1,6 @@
+import type { StoredSession } from "../src/session-view.js";
 import { DEFAULT_SETTINGS } from "../src/settings.js";
 import type { SessionStore } from "../src/store.js";
-import type { StoredSession } from "../src/stored-session.js";
 
 /** The schema this code reads and writes. Bump it with a migration in `migrate()`. */
 export const SCHEMA_VERSION = 4;

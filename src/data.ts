@@ -1,7 +1,7 @@
 import type { Changeset } from "./changeset.js";
 import { SessionError } from "./errors.js";
 import { assertJsonValue, frozenCopy, type JsonObject, type JsonValue } from "./json.js";
-import type { SessionSnapshot } from "./stored-session.js";
+import type { SessionSnapshot } from "./session-view.js";
 
 /**
  * One session's data: a `Map` of string keys to JSON values, with the extras of a Python dict

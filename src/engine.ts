@@ -2,9 +2,9 @@ import type { Changeset } from "./changeset.js";
 import { ConflictError, SessionError, SessionTooLargeError } from "./errors.js";
 import { type EndReason, SessionBeginEvent, SessionEndEvent, type SessionEvent } from "./events.js";
 import { frozenCopy, type JsonObject, jsonEqual, utf8Length } from "./json.js";
+import { type SessionView, type StoredSession, sessionView, snapshotOf } from "./session-view.js";
 import type { SessionSettings } from "./settings.js";
 import type { SessionStore } from "./store.js";
-import { type SessionView, type StoredSession, sessionView, snapshotOf } from "./stored-session.js";
 import { expiresAt, isExpired, sliceEnd } from "./timeslice.js";
 
 /** Sessions ended per sweep batch (one transaction each) unless told otherwise. */

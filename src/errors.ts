@@ -1,4 +1,4 @@
-import type { SessionView } from "./stored-session.js";
+import type { SessionView } from "./session-view.js";
 
 /**
  * Typed errors. Each carries a machine-readable `code` and the HTTP `status` that fits it, and

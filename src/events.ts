@@ -1,5 +1,5 @@
 import type { JsonObject } from "./json.js";
-import type { StoredSession } from "./stored-session.js";
+import type { StoredSession } from "./session-view.js";
 
 /** Why a session ended. `regenerated`: its data moved to a new key (ID rotation). */
 export type EndReason = "expired" | "invalidated" | "regenerated";

@@ -31,7 +31,7 @@ export {
   isStored,
   type NotStored,
   type SessionView,
-} from "./stored-session.js";
+} from "./session-view.js";
 export { timeslice } from "./timeslice.js";
 
 // Settings
@@ -72,11 +72,11 @@ export { MovedError } from "./layout.js";
 
 // Calling the Durable Object or the service entrypoint over RPC
 export type { Changeset } from "./changeset.js";
-export type { AppStats, SessionManagerRpc, SessionObjectRpc } from "./protocol.js";
-export { type ErrorBody, type Result, unwrap } from "./result.js";
+export type { AppStats, SessionManagerRpc, SessionObjectRpc } from "./wire.js";
+export { type ErrorBody, type Result, unwrap } from "./wire.js";
 
 // Names, shards and placement
 export { APP_NAME_PATTERN, SESSION_KEY_PATTERN } from "./names.js";
-export { objectName, shardOf } from "./naming.js";
+export { objectName, shardOf } from "./names.js";
 export type { AppLayout, Layout, Placement } from "./layout.js";
 export { type SessionObjectNamespace, SessionRouter } from "./router.js";

@@ -1,5 +1,5 @@
 import { InvalidInputError, SessionError, WrongShardError } from "./errors.js";
-import { nameOf, objectName, shardName } from "./naming.js";
+import { nameOf, objectName, shardName } from "./names.js";
 import { type AppSettings, MAX_SHARDS } from "./settings.js";
 
 /** Where an app's objects are created: data residency and placement. */

@@ -3,9 +3,9 @@ import { SessionEngine } from "./engine.js";
 import type { SessionBeginEvent, SessionEndEvent, SessionEvent } from "./events.js";
 import { MemoryStore } from "./memory-store.js";
 import { assertAppName, assertSessionKey } from "./names.js";
+import { snapshotOf } from "./session-view.js";
 import { resolveSettings, type SessionSettings } from "./settings.js";
 import type { SessionStore } from "./store.js";
-import { snapshotOf } from "./stored-session.js";
 
 /** Options of `SessionDataManager`. Settings default as in repoze.session. */
 export interface SessionDataManagerOptions extends Partial<SessionSettings> {

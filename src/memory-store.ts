@@ -1,5 +1,5 @@
+import type { StoredSession } from "./session-view.js";
 import type { SessionStore } from "./store.js";
-import type { StoredSession } from "./stored-session.js";
 
 /**
  * A `SessionStore` in memory. Two managers built on one `MemoryStore` behave like two

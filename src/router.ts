@@ -8,12 +8,12 @@ import {
   parseLayout,
   wrongShard,
 } from "./layout.js";
-import { nameOf, objectName, shardOf } from "./naming.js";
-import type { AppStats, SessionManagerRpc, SessionObjectRpc } from "./protocol.js";
-import { type ErrorBody, errorBody, type Result, resultOf, unwrap } from "./result.js";
+import { nameOf, objectName, shardOf } from "./names.js";
+import type { CommitResult, SessionView } from "./session-view.js";
+import { resultOfText } from "./session-view.js";
 import type { AppSettings } from "./settings.js";
-import type { CommitResult, SessionView } from "./stored-session.js";
-import { resultOfText } from "./view.js";
+import type { AppStats, SessionManagerRpc, SessionObjectRpc } from "./wire.js";
+import { type ErrorBody, errorBody, type Result, resultOf, unwrap } from "./wire.js";
 
 export type { Placement } from "./layout.js";
 

@@ -1,4 +1,4 @@
-import type { StoredSession } from "./stored-session.js";
+import type { StoredSession } from "./session-view.js";
 
 /**
  * Synchronous storage of one app's sessions: the part that ZODB's FileStorage played in

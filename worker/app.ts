@@ -1,15 +1,14 @@
 import { Hono } from "hono";
 import { type Changeset, parseChangeset } from "../src/changeset";
 import { SessionError } from "../src/errors";
+import { isStored, type SessionSnapshot, sessionView, sessionViewHead } from "../src/session-view";
 import { parseAppSettings } from "../src/settings";
-import { isStored, type SessionSnapshot, sessionView } from "../src/stored-session";
-import { sessionViewHead } from "../src/view";
 import { ROUTES } from "./api-schema";
 import { bearerAuth } from "./auth";
 import { notFound, onError } from "./errors";
 import { etagOf, noneMatchNames, parseIfMatch } from "./etag";
-import { sessionRouter, unwrapCall } from "./manager";
 import { openApiDocument } from "./openapi";
+import { sessionRouter, unwrapCall } from "./router";
 import { refuseOtherMethods, route } from "./routes";
 
 type Env = { Bindings: Cloudflare.Env };

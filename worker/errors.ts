@@ -2,8 +2,8 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { SessionError } from "../src/errors";
-import { errorBody } from "../src/result";
-import { sessionView } from "../src/stored-session";
+import { sessionView } from "../src/session-view";
+import { errorBody } from "../src/wire";
 
 /**
  * An error of the HTTP layer itself (auth, routing, request bodies): a `SessionError` that also

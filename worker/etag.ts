@@ -1,4 +1,4 @@
-import type { SessionSnapshot } from "../src/stored-session";
+import type { SessionSnapshot } from "../src/session-view";
 import { HttpError } from "./errors";
 
 /**

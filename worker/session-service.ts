@@ -1,11 +1,11 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { parseChangeset, parseChangesets } from "../src/changeset";
 import { assertAppName, assertSessionKey } from "../src/names";
-import type { AppStats, SessionManagerRpc } from "../src/protocol";
-import { type Result, resultOf } from "../src/result";
+import type { CommitResult, SessionView } from "../src/session-view";
 import { type AppSettings, parseAppSettings } from "../src/settings";
-import type { CommitResult, SessionView } from "../src/stored-session";
-import { sessionRouter } from "./manager";
+import type { AppStats, SessionManagerRpc } from "../src/wire";
+import { type Result, resultOf } from "../src/wire";
+import { sessionRouter } from "./router";
 
 /**
  * The session managers over RPC, for other Workers: bind to this worker with a service binding

@@ -1,10 +1,10 @@
 import { SessionData } from "../data.js";
 import { ConflictError } from "../errors.js";
 import { assertAppName, assertSessionKey } from "../names.js";
-import type { SessionManagerRpc } from "../protocol.js";
 import { type Placement, type SessionObjectNamespace, SessionRouter } from "../router.js";
+import type { SessionSnapshot, SessionView } from "../session-view.js";
 import type { AppSettings } from "../settings.js";
-import type { SessionSnapshot, SessionView } from "../stored-session.js";
+import type { SessionManagerRpc } from "../wire.js";
 import { type HttpTransportOptions, httpTransport } from "./http-transport.js";
 import { rpcTransport } from "./rpc-transport.js";
 import type { TransportOptions } from "./service-errors.js";

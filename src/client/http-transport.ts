@@ -5,9 +5,9 @@ import {
   SessionTimeoutError,
   SessionUnavailableError,
 } from "../errors.js";
-import { type ErrorBody, errorFromBody } from "../result.js";
+import { type SessionSnapshot, type SessionView, sessionView } from "../session-view.js";
 import type { AppSettings } from "../settings.js";
-import { type SessionSnapshot, type SessionView, sessionView } from "../stored-session.js";
+import { type ErrorBody, errorFromBody } from "../wire.js";
 import { serviceError, type TransportOptions, timeoutError, timeoutOf } from "./service-errors.js";
 import type { SessionTransport } from "./transport.js";
 

@@ -1,8 +1,8 @@
 import type { Changeset } from "../changeset.js";
-import type { SessionManagerRpc } from "../protocol.js";
-import { errorFromBody, type Result, unwrap } from "../result.js";
+import { isStored, type SessionView } from "../session-view.js";
 import type { AppSettings } from "../settings.js";
-import { isStored, type SessionView } from "../stored-session.js";
+import type { SessionManagerRpc } from "../wire.js";
+import { errorFromBody, type Result, unwrap } from "../wire.js";
 import { serviceError, type TransportOptions, timeoutOf, withTimeout } from "./service-errors.js";
 import type { SessionTransport } from "./transport.js";
 

@@ -1,6 +1,6 @@
 import type { Changeset } from "../changeset.js";
+import type { SessionView } from "../session-view.js";
 import type { AppSettings } from "../settings.js";
-import type { SessionView } from "../stored-session.js";
 
 /**
  * The session operations of one app, as a client reaches them: over a Durable Object binding, a

@@ -6,7 +6,7 @@ import type { RemoteSessionManager, SessionManagerFactory } from "../client/fact
 import type { SessionData } from "../data.js";
 import { ConflictError, SessionError, WrongShardError } from "../errors.js";
 import type { JsonValue } from "../json.js";
-import { shardOf } from "../naming.js";
+import { shardOf } from "../names.js";
 import { CookieSigner, newSessionId, rawCookie } from "./cookie-signature.js";
 
 /** The data key under which flash messages wait for the next request. */

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { parseChangeset } from "../../src/changeset";
 import { SessionEngine } from "../../src/engine";
 import { ConflictError, InvalidInputError, MemoryStore, type SessionEvent } from "../../src/index";
-import { errorBody } from "../../src/result";
 import { resolveSettings } from "../../src/settings";
+import { errorBody } from "../../src/wire";
 
 /** An engine over a memory store that records the events it emits. */
 function engine() {

@@ -1,4 +1,4 @@
-// Typed errors as they cross RPC and HTTP (src/result.ts): the error rebuilt on the caller's side
+// Typed errors as they cross RPC and HTTP (src/wire.ts): the error rebuilt on the caller's side
 // carries what the thrown one did, and a conflict carries the current session in the one shape
 // that every transport hands sessions out in.
 import { describe, expect, it } from "vitest";
@@ -12,9 +12,9 @@ import {
   unwrap,
   WrongShardError,
 } from "../../src/index";
-import { errorBody, errorFromBody } from "../../src/result";
+import { sessionView } from "../../src/session-view";
 import { resolveSettings } from "../../src/settings";
-import { sessionView } from "../../src/stored-session";
+import { errorBody, errorFromBody } from "../../src/wire";
 
 /** Through `errorBody`, JSON (as RPC and HTTP carry it) and `unwrap` on the other side. */
 function roundTrip<E extends Error>(error: E): E {

@@ -1,13 +1,14 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type SessionSnapshot, sessionView } from "../../src/stored-session";
 import {
   resultOfText,
   resultText,
+  type SessionSnapshot,
+  sessionView,
   sessionViewHead,
   sessionViewJson,
   snapshotOfView,
-} from "../../src/view";
+} from "../../src/session-view";
 
 const snapshot = (data: Record<string, unknown>, version = 3): SessionSnapshot => ({
   key: 'k "quoted" ü',

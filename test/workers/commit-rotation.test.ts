@@ -3,7 +3,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { SessionRouter, shardOf, unwrap } from "../../src/index";
-import type { SessionSnapshot } from "../../src/stored-session";
+import type { SessionSnapshot } from "../../src/session-view";
 import { call } from "./helpers";
 
 describe("a commit with newKey", () => {

@@ -13,7 +13,7 @@ import {
   shardOf,
   unwrap,
 } from "../../src/index";
-import type { SessionSnapshot } from "../../src/stored-session";
+import type { SessionSnapshot } from "../../src/session-view";
 import type { SessionManagerObject } from "../../worker/index";
 import { testClock } from "./clock";
 import { create, createMany, keys, manager, T0 } from "./helpers";

@@ -7,7 +7,7 @@ import {
   type SessionObjectRpc,
   unwrap,
 } from "../../src/index";
-import type { SessionSnapshot, SessionView } from "../../src/stored-session";
+import type { SessionSnapshot, SessionView } from "../../src/session-view";
 import { api } from "../../worker/app";
 import { expectContract } from "./contract";
 

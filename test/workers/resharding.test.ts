@@ -29,7 +29,7 @@ import {
   withRetry,
 } from "../../src/index";
 import { layoutObjects, objectsOf, ownerOf, sourceOf } from "../../src/layout";
-import type { SessionSnapshot } from "../../src/stored-session";
+import type { SessionSnapshot } from "../../src/session-view";
 import { testClock } from "./clock";
 import { call, T0 } from "./helpers";
 import { flakyQueue } from "./main";

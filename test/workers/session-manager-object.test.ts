@@ -9,7 +9,7 @@ import {
   type SessionManagerRpc,
   unwrap,
 } from "../../src/index";
-import type { SessionSnapshot } from "../../src/stored-session";
+import type { SessionSnapshot } from "../../src/session-view";
 import { testClock } from "./clock";
 
 const T0 = 4_000_000_000;

@@ -1,5 +1,5 @@
-import { type Result, unwrap } from "../src/result";
 import { SessionRouter } from "../src/router";
+import { type Result, unwrap } from "../src/wire";
 
 const routers = new WeakMap<object, SessionRouter>();
 
