@@ -1,4 +1,5 @@
 import type { SessionEventBody } from "../src/events.js";
+import { outboxRows } from "./rows.js";
 import type { SqlStore } from "./sql-store.js";
 
 /** Queue limits: 100 messages and 256 KB a batch; 128 KB a message. Keep a margin for framing. */
@@ -34,20 +35,19 @@ export class Outbox {
   add(events: SessionEventBody[]): void {
     if (this.#send === undefined) return;
     for (const event of events) {
-      this.#store.exec("INSERT INTO outbox (id, body) VALUES (?, ?)", event.id, serialize(event));
+      outboxRows.add(this.#store, event.id, serialize(event));
     }
   }
 
   /** Whether any event waits (reads at most one row). */
   hasPending(): boolean {
     if (this.#send === undefined) return false;
-    return this.#store.exec("SELECT 1 FROM outbox LIMIT 1").length > 0;
+    return outboxRows.any(this.#store);
   }
 
   /** How many events wait. */
   pending(): number {
-    const [row] = this.#store.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbox");
-    return row?.n ?? 0;
+    return outboxRows.count(this.#store);
   }
 
   /**
@@ -67,10 +67,7 @@ export class Outbox {
     if (send === undefined) return 0;
     let sent = 0;
     for (;;) {
-      const rows = this.#store.exec<{ seq: number; body: string }>(
-        "SELECT seq, body FROM outbox ORDER BY seq LIMIT ?",
-        MAX_BATCH_MESSAGES,
-      );
+      const rows = outboxRows.first(this.#store, MAX_BATCH_MESSAGES);
       if (rows.length === 0) return sent;
       const batch: typeof rows = [];
       let bytes = 0;
@@ -83,7 +80,7 @@ export class Outbox {
       await send(batch.map((row) => JSON.parse(row.body) as SessionEventBody));
       const first = batch[0]?.seq ?? 0;
       const last = batch.at(-1)?.seq ?? 0;
-      this.#store.exec("DELETE FROM outbox WHERE seq BETWEEN ? AND ?", first, last);
+      outboxRows.remove(this.#store, first, last);
       sent += batch.length;
     }
   }

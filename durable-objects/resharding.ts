@@ -16,6 +16,7 @@ import type { StoredSession } from "../src/session-view.js";
 import type { AppSettings } from "../src/settings.js";
 import type { SessionObjectRpc } from "../src/wire.js";
 import { errorBody, errorFromBody, type Result, resultOf } from "../src/wire.js";
+import { layoutRow, moveInRows, moveOutRows } from "./rows.js";
 import type { SqlStore } from "./sql-store.js";
 
 /** Keys a drain batch reads from `sessions` (in key order, after its cursor). */
@@ -102,9 +103,9 @@ export class Resharding {
 
   constructor(host: ReshardingHost) {
     this.#host = host;
-    const [row] = host.store.exec<{ body: string }>("SELECT body FROM layout");
-    this.#record = row === undefined ? undefined : (JSON.parse(row.body) as LayoutRecord);
-    this.#handedOff = host.store.exec("SELECT key FROM move_out LIMIT 1").length > 0;
+    const body = layoutRow.load(host.store);
+    this.#record = body === undefined ? undefined : (JSON.parse(body) as LayoutRecord);
+    this.#handedOff = moveOutRows.any(host.store);
   }
 
   /** This object's layout of `app`, if it has one (the home object's is made from its settings). */
@@ -205,7 +206,7 @@ export class Resharding {
     const record = this.#record ?? fresh(layout);
     // A layout newer than the one of a move means that move has ended: every source confirmed
     // every hand-off, so the ledger of sessions taken in is no longer needed.
-    if (current !== undefined) this.#host.store.exec("DELETE FROM move_in");
+    if (current !== undefined) moveInRows.clear(this.#host.store);
     this.#save({ ...record, layout, cursor: null, scanned: false, reported: false });
     this.#pulled = new Set();
     this.#host.arm();
@@ -252,11 +253,7 @@ export class Resharding {
     return store.transaction(() => {
       let released = 0;
       for (const { key, sid } of sessions) {
-        released += store.exec(
-          "DELETE FROM move_out WHERE key = ? AND sid = ? RETURNING key",
-          key,
-          sid,
-        ).length;
+        if (moveOutRows.release(store, key, sid)) released++;
       }
       return released;
     });
@@ -501,10 +498,7 @@ export class Resharding {
     store.transaction(() => {
       for (const session of sessions) {
         if (!isStoredSession(session) || ownerOf(app, session.key, layout) !== name) continue;
-        const known =
-          store.exec("SELECT sid FROM move_in WHERE key = ? AND sid = ?", session.key, session.sid)
-            .length > 0;
-        if (known) {
+        if (moveInRows.has(store, session.key, session.sid)) {
           held.push(session.key);
           continue;
         }
@@ -516,7 +510,7 @@ export class Resharding {
           continue;
         }
         store.save(session);
-        store.exec("INSERT INTO move_in (key, sid) VALUES (?, ?)", session.key, session.sid);
+        moveInRows.add(store, session.key, session.sid);
         held.push(session.key);
         this.moved.in++;
       }
@@ -545,22 +539,13 @@ export class Resharding {
         const session = store.load(key);
         if (session !== undefined) {
           store.remove(key);
-          store.exec(
-            "INSERT OR REPLACE INTO move_out (key, sid, target, session) VALUES (?, ?, ?, ?)",
-            key,
-            session.sid,
-            to,
-            JSON.stringify(session),
-          );
+          moveOutRows.add(store, session, to);
           given.push(session);
           this.#handedOff = true;
           this.moved.out++;
           continue;
         }
-        const [row] = store.exec<{ target: string; session: string }>(
-          "SELECT target, session FROM move_out WHERE key = ?",
-          key,
-        );
+        const row = moveOutRows.find(store, key);
         if (row !== undefined && row.target === to) given.push(JSON.parse(row.session));
       }
       return given;
@@ -599,13 +584,7 @@ export class Resharding {
     const name = this.#host.name;
     const { layout } = record;
     return store.transaction(() => {
-      const keys = store
-        .exec<{ key: string }>(
-          "SELECT key FROM sessions WHERE key > ? ORDER BY key LIMIT ?",
-          record.cursor ?? "",
-          SCAN_BATCH,
-        )
-        .map((row) => row.key);
+      const keys = store.keysAfter(record.cursor ?? "", SCAN_BATCH);
       const foreign = keys
         .map((key): [string, string] => [key, ownerOf(app, key, layout)])
         .filter(([, owner]) => owner !== name);
@@ -622,10 +601,7 @@ export class Resharding {
   /** Sends handed-off sessions to their owners (bounded); deletes the confirmed ones. */
   async #send(app: string): Promise<number> {
     const store = this.#host.store;
-    const rows = store.exec<{ key: string; sid: string; target: string; session: string }>(
-      "SELECT key, sid, target, session FROM move_out LIMIT ?",
-      SEND_ROWS,
-    );
+    const rows = moveOutRows.first(store, SEND_ROWS);
     if (rows.length === 0) {
       this.#handedOff = false;
       return 0;
@@ -684,7 +660,7 @@ export class Resharding {
     const pushTo = [...new Set([...record.pushTo, ...also, ...layoutObjects(app, next)])].filter(
       (name) => name !== home,
     );
-    if (this.#record !== undefined) this.#host.store.exec("DELETE FROM move_in");
+    if (this.#record !== undefined) moveInRows.clear(this.#host.store);
     this.#save({
       ...record,
       layout: next,
@@ -738,10 +714,7 @@ export class Resharding {
   }
 
   #save(record: LayoutRecord): void {
-    this.#host.store.exec(
-      "INSERT OR REPLACE INTO layout (id, body) VALUES (1, ?)",
-      JSON.stringify(record),
-    );
+    layoutRow.save(this.#host.store, JSON.stringify(record));
     this.#record = record;
   }
 }

@@ -44,6 +44,7 @@ import { errorBody, type Result, resultOf } from "../src/wire.js";
 import { type CommitGroup, GroupCommit } from "./group-commit.js";
 import { Outbox } from "./outbox.js";
 import { Resharding } from "./resharding.js";
+import { appRow } from "./rows.js";
 import { SqlStore } from "./sql-store.js";
 
 /** Batches one alarm run works through before it yields and re-arms. */
@@ -126,9 +127,7 @@ export class SessionManagerObject extends DurableObject<Env> {
       waitUntil: (promise) => ctx.waitUntil(promise),
       arm: () => this.#arm(),
     });
-    const [row] = this.#store.exec<{ name: string; settings: string }>(
-      "SELECT name, settings FROM app",
-    );
+    const row = appRow.load(this.#store);
     // Settings stored by an older version lack newer settings: fill in their defaults.
     if (row !== undefined) {
       this.#useApp(row.name, resolveAppSettings(JSON.parse(row.settings)), true);
@@ -786,11 +785,7 @@ export class SessionManagerObject extends DurableObject<Env> {
 
   #saveApp(name: string, settings: AppSettings): void {
     const first = this.#app?.stored !== true;
-    this.#store.exec(
-      "INSERT OR REPLACE INTO app (id, name, settings) VALUES (1, ?, ?)",
-      name,
-      JSON.stringify(settings),
-    );
+    appRow.save(this.#store, name, JSON.stringify(settings));
     this.#useApp(name, settings, true);
     // The home object stores the app's first layout with it (placement from the router that
     // asked first), in the same transaction.

@@ -1,9 +1,6 @@
 import type { StoredSession } from "../src/session-view.js";
-import { DEFAULT_SETTINGS } from "../src/settings.js";
 import type { SessionStore } from "../src/store.js";
-
-/** The schema this code reads and writes. Bump it with a migration in `migrate()`. */
-export const SCHEMA_VERSION = 4;
+import { migrate } from "./schema.js";
 
 interface SessionRow extends Record<string, SqlStorageValue> {
   key: string;
@@ -80,7 +77,7 @@ export class SqlStore implements SessionStore {
   constructor(storage: DurableObjectStorage) {
     this.#storage = storage;
     this.#sql = storage.sql;
-    migrate(this.#sql);
+    migrate(storage);
   }
 
   /** Runs a statement and counts its rows. */
@@ -190,6 +187,15 @@ export class SqlStore implements SessionStore {
       "SELECT slice_end FROM sessions ORDER BY slice_end LIMIT 1",
     );
     return row?.slice_end;
+  }
+
+  /** Up to `limit` stored keys after `cursor`, in key order (a scan in batches). */
+  keysAfter(cursor: string, limit: number): string[] {
+    return this.exec<{ key: string }>(
+      "SELECT key FROM sessions WHERE key > ? ORDER BY key LIMIT ?",
+      cursor,
+      limit,
+    ).map((row) => row.key);
   }
 
   count(): number {
@@ -345,86 +351,4 @@ function fromRow(row: SessionRow): StoredSession {
     keyVersions: JSON.parse(row.key_versions),
     clearedVersion: row.cleared_version,
   };
-}
-
-/** Creates the schema, or brings an older one up to `SCHEMA_VERSION`. */
-function migrate(sql: SqlStorage): void {
-  sql.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
-  const current =
-    sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray()[0]?.version ?? 0;
-  if (current > SCHEMA_VERSION) {
-    throw new Error(
-      `Stored schema version ${current} is newer than this code's (${SCHEMA_VERSION}): deploy the newer version of edge-sessions.`,
-    );
-  }
-  if (current === SCHEMA_VERSION) return;
-  if (current < 1) {
-    // Version 1: sessions (indexed on slice), the app's settings, the event outbox.
-    sql.exec(`
-      CREATE TABLE IF NOT EXISTS app (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        name TEXT NOT NULL,
-        settings TEXT NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS sessions (
-        key TEXT PRIMARY KEY,
-        sid TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        created REAL NOT NULL,
-        last_modified REAL,
-        slice REAL NOT NULL,
-        data TEXT NOT NULL,
-        key_versions TEXT NOT NULL,
-        cleared_version INTEGER NOT NULL
-      ) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS sessions_by_slice ON sessions (slice);
-      CREATE TABLE IF NOT EXISTS outbox (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT NOT NULL UNIQUE,
-        body TEXT NOT NULL
-      );
-    `);
-  }
-  if (current < 2) {
-    // Version 2: the outbox as one B-tree (no AUTOINCREMENT, no unique index on id): fewer rows
-    // written per event. Waiting events keep their order.
-    sql.exec(`
-      CREATE TABLE outbox_v2 (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, body TEXT NOT NULL);
-      INSERT INTO outbox_v2 (id, body) SELECT id, body FROM outbox ORDER BY seq;
-      DROP TABLE outbox;
-      ALTER TABLE outbox_v2 RENAME TO outbox;
-    `);
-  }
-  if (current < 3) {
-    // Version 3: a session remembers the end of the timeslice of its last access instead of its
-    // start, so that expiry no longer depends on the period (which an app may change). Rows
-    // stored before were sliced with the app's period as it is now (or the default).
-    const [app] = sql.exec<{ settings: string }>("SELECT settings FROM app").toArray();
-    const period = Number(app === undefined ? Number.NaN : JSON.parse(app.settings).period);
-    sql.exec(`
-      ALTER TABLE sessions RENAME COLUMN slice TO slice_end;
-      DROP INDEX IF EXISTS sessions_by_slice;
-      CREATE INDEX sessions_by_slice_end ON sessions (slice_end);
-    `);
-    sql.exec(
-      "UPDATE sessions SET slice_end = slice_end + ?",
-      Number.isFinite(period) && period > 0 ? period : DEFAULT_SETTINGS.period,
-    );
-  }
-  if (current < 4) {
-    // Version 4: resharding (docs/DESIGN.md#resharding). This object's layout; the sessions it handed
-    // off until their owner confirms them; the sessions it took in during the current move.
-    sql.exec(`
-      CREATE TABLE IF NOT EXISTS layout (id INTEGER PRIMARY KEY CHECK (id = 1), body TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS move_out (
-        key TEXT PRIMARY KEY,
-        sid TEXT NOT NULL,
-        target TEXT NOT NULL,
-        session TEXT NOT NULL
-      ) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS move_in (key TEXT NOT NULL, sid TEXT NOT NULL, PRIMARY KEY (key, sid)) WITHOUT ROWID;
-    `);
-  }
-  sql.exec("DELETE FROM schema_version");
-  sql.exec("INSERT INTO schema_version (version) VALUES (?)", SCHEMA_VERSION);
 }

@@ -1,7 +1,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { SCHEMA_VERSION, SqlStore } from "../../durable-objects/sql-store";
+import { SCHEMA_VERSION } from "../../durable-objects/schema";
+import { SqlStore } from "../../durable-objects/sql-store";
 import { unwrap } from "../../src/index";
 import { manager, T0 } from "./helpers";
 
@@ -76,6 +77,40 @@ describe("the SQLite schema", () => {
     expect(row.sliceEnd).toBe(T0 + 20);
     expect(row.index).toContain("sessions_by_slice_end");
     expect(row.index).not.toContain("sessions_by_slice");
+  });
+
+  it("brings a schema up in one transaction: a step that fails leaves the storage as it was", async () => {
+    const stub = env.SESSION_MANAGER.getByName("schema-atomic");
+    const after = await runInDurableObject(stub, (_instance, state) => {
+      const sql = state.storage.sql;
+      // Version 1, but with a sessions table that step 3 cannot rename (it has no "slice" column).
+      sql.exec("DROP TABLE outbox");
+      sql.exec(
+        "CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, body TEXT NOT NULL)",
+      );
+      sql.exec("INSERT INTO outbox (id, body) VALUES ('a:end', '{}')");
+      sql.exec("UPDATE schema_version SET version = 1");
+      let error = "no error";
+      try {
+        new SqlStore(state.storage);
+      } catch (e) {
+        error = (e as Error).message;
+      }
+      const seen = {
+        error,
+        version: sql.exec<{ version: number }>("SELECT version FROM schema_version").one().version,
+        outbox: sql
+          .exec<{ sql: string }>("SELECT sql FROM sqlite_master WHERE name = 'outbox'")
+          .one().sql,
+      };
+      // Put the object back where the other tests expect it.
+      sql.exec("UPDATE schema_version SET version = ?", SCHEMA_VERSION);
+      return seen;
+    });
+    expect(after.error).not.toBe("no error");
+    // Step 2 (the outbox rebuilt) ran before step 3 failed, and was rolled back with it.
+    expect(after.version).toBe(1);
+    expect(after.outbox).toMatch(/AUTOINCREMENT/);
   });
 
   it("refuses a schema newer than the code", async () => {
