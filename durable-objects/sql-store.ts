@@ -1,37 +1,8 @@
 import type { StoredSession } from "../src/session-view.js";
 import type { SessionStore } from "../src/store.js";
+import { COLUMNS, type SessionRow, sessionOfRow } from "./rows.js";
 import { migrate } from "./schema.js";
-
-interface SessionRow extends Record<string, SqlStorageValue> {
-  key: string;
-  sid: string;
-  version: number;
-  created: number;
-  last_modified: number | null;
-  slice_end: number;
-  data: string;
-  key_versions: string;
-  cleared_version: number;
-}
-
-const COLUMNS =
-  "key, sid, version, created, last_modified, slice_end, data, key_versions, cleared_version";
-
-/**
- * Sessions kept in memory, by an estimate of their size (both JSON columns, twice over for the
- * parsed objects): enough for the hot ones, far from the 128 MB an isolate has.
- */
-export const CACHE_BYTES = 8 * 1024 * 1024;
-
-/** A session in memory: its data as stored (JSON), and the slice end its row holds in SQL. */
-interface Cached {
-  session: StoredSession;
-  /** `session.data` as JSON: what the row's `data` column holds (or will hold). */
-  data: string;
-  bytes: number;
-  /** The `slice_end` of the session's row in SQL now; `undefined` when unknown or not stored. */
-  rowSliceEnd: number | undefined;
-}
+import { SessionCache } from "./session-cache.js";
 
 /** A write held back by `batch` until its end: the last one per session wins. */
 type Pending =
@@ -70,8 +41,7 @@ export class SqlStore implements SessionStore {
   #pending: Map<string, Pending> | undefined;
   /** Rows read and written by this store's statements since the object started. */
   readonly usage = { rowsRead: 0, rowsWritten: 0 };
-  readonly #cache = new Map<string, Cached>();
-  #cacheBytes = 0;
+  readonly #cache = new SessionCache();
   #writes = 0;
 
   constructor(storage: DurableObjectStorage) {
@@ -104,18 +74,13 @@ export class SqlStore implements SessionStore {
     const pending = this.#pending?.get(key);
     if (pending?.kind === "save") return pending.session;
     if (pending?.kind === "remove") return undefined;
-    const cached = this.#cache.get(key);
-    if (cached !== undefined) {
-      // Most recently used last.
-      this.#cache.delete(key);
-      this.#cache.set(key, cached);
-      return cached.session;
-    }
+    const cached = this.#cache.use(key);
+    if (cached !== undefined) return cached.session;
     const [row] = this.exec<SessionRow>(`SELECT ${COLUMNS} FROM sessions WHERE key = ?`, key);
     if (row === undefined) return undefined;
-    let session = fromRow(row);
+    let session = sessionOfRow(row);
     if (pending?.kind === "touch") session = { ...session, sliceEnd: pending.sliceEnd };
-    this.#remember(session, row.data, row.key_versions.length, row.slice_end);
+    this.#cache.remember(session, row.data, row.key_versions.length, row.slice_end);
     return session;
   }
 
@@ -128,7 +93,7 @@ export class SqlStore implements SessionStore {
     if (pending?.kind === "save" && pending.session.version === session.version) {
       return pending.data;
     }
-    const cached = this.#cache.get(session.key);
+    const cached = this.#cache.peek(session.key);
     if (cached !== undefined && cached.session.version === session.version) return cached.data;
     return JSON.stringify(session.data);
   }
@@ -136,20 +101,20 @@ export class SqlStore implements SessionStore {
   save(session: StoredSession): void {
     const data = JSON.stringify(session.data);
     const keyVersions = JSON.stringify(session.keyVersions);
-    const rowSliceEnd = this.#cache.get(session.key)?.rowSliceEnd;
+    const rowSliceEnd = this.#cache.peek(session.key)?.rowSliceEnd;
     this.#markWritten(session.key);
     if (this.#pending !== undefined) {
       this.#hold(session.key, { kind: "save", session, data, keyVersions });
-      this.#remember(session, data, keyVersions.length, rowSliceEnd);
+      this.#cache.remember(session, data, keyVersions.length, rowSliceEnd);
       return;
     }
     this.#write(session, data, keyVersions, rowSliceEnd);
-    this.#remember(session, data, keyVersions.length, session.sliceEnd);
+    this.#cache.remember(session, data, keyVersions.length, session.sliceEnd);
   }
 
   touch(key: string, sliceEnd: number): void {
     this.#markWritten(key);
-    const cached = this.#cache.get(key);
+    const cached = this.#cache.peek(key);
     if (cached !== undefined) cached.session = { ...cached.session, sliceEnd };
     if (this.#pending !== undefined) {
       const pending = this.#pending.get(key);
@@ -166,7 +131,7 @@ export class SqlStore implements SessionStore {
 
   remove(key: string): void {
     this.#markWritten(key);
-    this.#forget(key);
+    this.#cache.forget(key);
     if (this.#pending !== undefined) {
       this.#hold(key, { kind: "remove" });
       return;
@@ -179,7 +144,7 @@ export class SqlStore implements SessionStore {
       `SELECT ${COLUMNS} FROM sessions WHERE slice_end <= ? ORDER BY slice_end LIMIT ?`,
       cutoff,
       limit,
-    ).map(fromRow);
+    ).map(sessionOfRow);
   }
 
   earliestSliceEnd(): number | undefined {
@@ -218,7 +183,7 @@ export class SqlStore implements SessionStore {
         if (before === undefined) this.#pending?.delete(key);
         else this.#pending?.set(key, before);
       }
-      for (const key of frame.written) this.#forget(key);
+      for (const key of frame.written) this.#cache.forget(key);
       throw error;
     } finally {
       this.#frames.pop();
@@ -255,7 +220,7 @@ export class SqlStore implements SessionStore {
 
   #writePending(pending: Map<string, Pending>): void {
     for (const [key, write] of pending) {
-      const cached = this.#cache.get(key);
+      const cached = this.#cache.peek(key);
       if (write.kind === "save") {
         this.#write(write.session, write.data, write.keyVersions, cached?.rowSliceEnd);
         if (cached !== undefined) cached.rowSliceEnd = write.session.sliceEnd;
@@ -313,42 +278,4 @@ export class SqlStore implements SessionStore {
     this.#writes++;
     this.#frames.at(-1)?.written.add(key);
   }
-
-  #remember(
-    session: StoredSession,
-    data: string,
-    keyVersionsLength: number,
-    rowSliceEnd: number | undefined,
-  ): void {
-    this.#forget(session.key);
-    const bytes = 2 * (data.length + keyVersionsLength);
-    this.#cache.set(session.key, { session, data, bytes, rowSliceEnd });
-    this.#cacheBytes += bytes;
-    for (const [key, entry] of this.#cache) {
-      if (this.#cacheBytes <= CACHE_BYTES) break;
-      this.#cache.delete(key);
-      this.#cacheBytes -= entry.bytes;
-    }
-  }
-
-  #forget(key: string): void {
-    const cached = this.#cache.get(key);
-    if (cached === undefined) return;
-    this.#cache.delete(key);
-    this.#cacheBytes -= cached.bytes;
-  }
-}
-
-function fromRow(row: SessionRow): StoredSession {
-  return {
-    key: row.key,
-    sid: row.sid,
-    version: row.version,
-    created: row.created,
-    lastModified: row.last_modified,
-    sliceEnd: row.slice_end,
-    data: JSON.parse(row.data),
-    keyVersions: JSON.parse(row.key_versions),
-    clearedVersion: row.cleared_version,
-  };
 }
