@@ -1,19 +1,14 @@
+import { AppLayouts } from "./app-layouts.js";
 import { parseChangesets } from "./changeset.js";
 import { SessionError } from "./errors.js";
-import {
-  type AppLayout,
-  type Layout,
-  layoutObjects,
-  type Placement,
-  parseLayout,
-  wrongShard,
-} from "./layout.js";
-import { nameOf, objectName, shardOf } from "./names.js";
+import { addStats, groupByObject, sameShardOf } from "./fan-out.js";
+import { type Layout, layoutObjects, type Placement } from "./layout.js";
+import { nameOf, objectName } from "./names.js";
 import type { CommitResult, SessionView } from "./session-view.js";
 import { resultOfText } from "./session-view.js";
 import type { AppSettings } from "./settings.js";
 import type { AppStats, SessionManagerRpc, SessionObjectRpc } from "./wire.js";
-import { type ErrorBody, errorBody, type Result, resultOf, unwrap } from "./wire.js";
+import { type ErrorBody, type Result, resultOf } from "./wire.js";
 
 export type { Placement } from "./layout.js";
 
@@ -30,13 +25,6 @@ export interface SessionObjectNamespace {
 
 /** Object ids the router keeps per isolate; past this many it starts afresh (names are few). */
 const MAX_CACHED_IDS = 10_000;
-
-/** An app's settings and layout as this isolate knows them, and the objects it introduced them to. */
-interface KnownApp {
-  settings: AppSettings;
-  layout: Layout;
-  adopted: Set<string>;
-}
 
 /** Redirections followed in a row before a call gives up (a second one: the layout changed again). */
 const MAX_REDIRECTIONS = 2;
@@ -59,8 +47,7 @@ const MAX_REDIRECTIONS = 2;
 export class SessionRouter implements SessionManagerRpc {
   readonly #namespace: SessionObjectNamespace;
   readonly #locationHint: string | undefined;
-  readonly #apps = new Map<string, KnownApp>();
-  readonly #loading = new Map<string, Promise<KnownApp>>();
+  readonly #layouts: AppLayouts;
   readonly #ids = new Map<string, unknown>();
 
   constructor(namespace: SessionObjectNamespace, placement: Placement = {}) {
@@ -73,6 +60,9 @@ export class SessionRouter implements SessionManagerRpc {
         ? namespace
         : (namespace.jurisdiction?.(jurisdiction) ?? namespace);
     this.#locationHint = locationHint;
+    this.#layouts = new AppLayouts((app) =>
+      this.object(objectName(app)).layout(app, locationHint === undefined ? {} : { locationHint }),
+    );
   }
 
   /**
@@ -102,22 +92,22 @@ export class SessionRouter implements SessionManagerRpc {
 
   async open(app: string, settings?: Partial<AppSettings>): Promise<Result<AppSettings>> {
     const result = await this.object(objectName(app)).open(app, settings);
-    const known = this.#apps.get(app);
+    const known = this.#layouts.cached(app);
     if (result.ok && known !== undefined) known.settings = result.value;
     return result;
   }
 
   /**
-   * Changes the app's settings in its home object, then in each of its objects. A new shard
-   * count starts a move of the sessions, which the home object runs in the background; every
-   * session stays reachable meanwhile. Not one transaction: if an object refuses, the error is
-   * returned and the call can simply be repeated (it is idempotent).
+   * In the app's home object first, then in each of its objects. The home object runs a move of
+   * the sessions in the background; every session stays reachable meanwhile. Not one
+   * transaction: if an object refuses, the error is returned and the call can simply be repeated
+   * (it is idempotent).
    */
   async configure(app: string, settings: Partial<AppSettings>): Promise<Result<AppSettings>> {
     const home = objectName(app);
     const result = await this.object(home).configure(app, settings);
     if (!result.ok) return result;
-    const learned = await this.#refresh(app);
+    const learned = await this.#layouts.refresh(app);
     if (!learned.ok) return learned;
     const { layout } = learned.value;
     // Every object takes the new settings; an object never used yet takes them on first use.
@@ -133,10 +123,7 @@ export class SessionRouter implements SessionManagerRpc {
     return this.#onKey(app, key, (rpc, epoch) => rpc.get(app, key, epoch));
   }
 
-  /**
-   * `get`, answered compactly: the `SessionView` as JSON text, its data as the object stores it
-   * (neither parsed nor serialized again on the way).
-   */
+  /** The object's one-string answer (`getText`), read back without parsing the view. */
   getView(app: string, key: string): Promise<Result<string>> {
     return this.#onKey(app, key, (rpc, epoch) =>
       rpc.getText(app, key, epoch).then((text) => resultOfText(text) as Result<string>),
@@ -147,7 +134,7 @@ export class SessionRouter implements SessionManagerRpc {
     return this.#onKey(app, key, (rpc, epoch) => rpc.query(app, key, epoch));
   }
 
-  /** `query`, answered compactly (see `getView`): JSON text, or `null`. */
+  /** As `getView`, over `queryText`. */
   queryView(app: string, key: string): Promise<Result<string | null>> {
     return this.#onKey(app, key, (rpc, epoch) => rpc.queryText(app, key, epoch).then(resultOfText));
   }
@@ -156,7 +143,7 @@ export class SessionRouter implements SessionManagerRpc {
     return this.#onKey(app, key, (rpc, epoch) => rpc.has(app, key, epoch));
   }
 
-  /** Applies a changeset; one that also moves the session (`newKey`) must stay on its shard. */
+  /** A move to `newKey` is refused before any object is called when it would change shard. */
   async commit(app: string, changes: unknown): Promise<Result<CommitResult>> {
     const { key, newKey } = (changes ?? {}) as { key?: unknown; newKey?: unknown };
     const oldKey = typeof key === "string" ? key : "";
@@ -168,35 +155,20 @@ export class SessionRouter implements SessionManagerRpc {
   }
 
   /**
-   * Commits several changesets of `app`: one `commitMany` call per object that owns some of
-   * them (in parallel), so a unit of work pays one storage write per object, not one per session.
-   * Each changeset is atomic on its own; the results come back in the order given. A changeset
-   * whose `newKey` lives on another shard than its key is refused alone (409 `wrong_shard`), as
-   * `commit` refuses it; one whose object answers `moved` (its layout changed) is made again
-   * alone through `commit`, which follows the redirection.
+   * One `commitMany` call per object that owns some of the changesets (in parallel), so a unit
+   * of work pays one storage write per object, not one per session. A changeset whose `newKey`
+   * lives on another shard than its key is refused alone (409 `wrong_shard`), as `commit` refuses
+   * it; one whose object answers `moved` (its layout changed) is made again alone through
+   * `commit`, which follows the redirection.
    */
   async commitMany(app: string, changes: unknown[]): Promise<Result<Result<CommitResult>[]>> {
     const parsed = resultOf(() => parseChangesets(changes));
     if (!parsed.ok) return parsed;
-    const learned = await this.#knownResult(app);
+    const learned = await this.#layouts.known(app);
     if (!learned.ok) return learned;
-    const { shards } = learned.value.layout;
-    const results: Result<CommitResult>[] = [];
-    const byObject = new Map<string, number[]>();
-    parsed.value.forEach((change, i) => {
-      if (change.newKey !== undefined) {
-        const sameShard = sameShardOf(app, change.key, change.newKey, shards);
-        if (!sameShard.ok) {
-          results[i] = sameShard;
-          return;
-        }
-      }
-      const name = objectName(app, change.key, shards);
-      byObject.set(name, [...(byObject.get(name) ?? []), i]);
-    });
+    const { groups, results } = groupByObject(app, parsed.value, learned.value.layout.shards);
     await Promise.all(
-      [...byObject.values()].map(async (indexes) => {
-        const group = indexes.map((i) => parsed.value[i] as (typeof parsed.value)[number]);
+      groups.map(async ({ indexes, changes: group }) => {
         const first = group[0]?.key ?? "";
         const answer = await this.#onKey(app, first, (rpc, epoch) =>
           rpc.commitMany(app, group, epoch),
@@ -220,9 +192,8 @@ export class SessionRouter implements SessionManagerRpc {
   }
 
   /**
-   * Moves a session to a new key; both keys must live on the same shard for the move to be
-   * atomic (pick `newKey` with `shardOf(newKey, shards) === shardOf(oldKey, shards)`), else it
-   * is refused with `wrong_shard`, which carries the shard count in force.
+   * The move is atomic only within one object: pick `newKey` with `shardOf(newKey, shards) ===
+   * shardOf(oldKey, shards)`. Another is refused before any object is called.
    */
   async regenerate(app: string, oldKey: string, newKey: string): Promise<Result<SessionView>> {
     const sameShard = await this.#sameShard(app, oldKey, newKey);
@@ -232,15 +203,12 @@ export class SessionRouter implements SessionManagerRpc {
 
   /** Refuses a move between shards (409 `wrong_shard`): it could not be atomic. */
   async #sameShard(app: string, oldKey: string, newKey: string): Promise<Result<true>> {
-    const learned = await this.#knownResult(app);
+    const learned = await this.#layouts.known(app);
     if (!learned.ok) return learned;
     return sameShardOf(app, oldKey, newKey, learned.value.layout.shards);
   }
 
-  /**
-   * The app's stats, added up over its objects (during a move: those of both layouts). `404
-   * app_not_found` for an app never used.
-   */
+  /** Added up over the app's objects (during a move: those of both layouts). */
   async stats(app: string): Promise<Result<AppStats>> {
     const homeName = objectName(app);
     const home = await this.object(homeName).stats(app);
@@ -250,20 +218,8 @@ export class SessionRouter implements SessionManagerRpc {
       layout === undefined ? [] : layoutObjects(app, layout).filter((name) => name !== homeName);
     const parts = await Promise.all(names.map((n) => this.object(n, layout).stats(app)));
     const total = home.value;
-    for (const part of parts) {
-      if (!part.ok) continue; // a shard never used yet holds nothing
-      total.sessions += part.value.sessions;
-      total.pendingEvents += part.value.pendingEvents;
-      total.usage.rowsRead += part.value.usage.rowsRead;
-      total.usage.rowsWritten += part.value.usage.rowsWritten;
-      if (total.moved !== undefined && part.value.moved !== undefined) {
-        total.moved.out += part.value.moved.out;
-        total.moved.in += part.value.moved.in;
-      }
-      const sweep = part.value.nextSweep;
-      if (sweep !== null && (total.nextSweep === null || sweep < total.nextSweep))
-        total.nextSweep = sweep;
-    }
+    // A shard never used yet holds nothing (and answers `app_not_found`).
+    for (const part of parts) if (part.ok) addStats(total, part.value);
     return { ok: true, value: total };
   }
 
@@ -277,7 +233,7 @@ export class SessionRouter implements SessionManagerRpc {
     key: string,
     call: (rpc: SessionObjectRpc, epoch: number) => Promise<Result<T>>,
   ): Promise<Result<T>> {
-    const known = this.#apps.get(app);
+    const known = this.#layouts.cached(app);
     if (known !== undefined) {
       const { layout } = known;
       // A known app's name was checked when it was learned.
@@ -304,12 +260,12 @@ export class SessionRouter implements SessionManagerRpc {
     call: (rpc: SessionObjectRpc, epoch: number) => Promise<Result<T>>,
     moved?: ErrorBody,
   ): Promise<Result<T>> {
-    const learned = await this.#knownResult(app);
+    const learned = await this.#layouts.known(app);
     if (!learned.ok) return learned;
     const known = learned.value;
     let redirections = 0;
     if (moved !== undefined) {
-      const followed = await this.#follow(app, known, moved);
+      const followed = await this.#layouts.follow(app, known, moved);
       if (!followed.ok) return followed;
       redirections = 1;
     }
@@ -325,7 +281,7 @@ export class SessionRouter implements SessionManagerRpc {
       const result = await call(rpc, layout.epoch);
       if (result.ok || result.error.code !== "moved") return result;
       if (redirections >= MAX_REDIRECTIONS) break;
-      const followed = await this.#follow(app, known, result.error);
+      const followed = await this.#layouts.follow(app, known, result.error);
       if (!followed.ok) return followed;
     }
     return resultOf(() => {
@@ -336,80 +292,4 @@ export class SessionRouter implements SessionManagerRpc {
       );
     });
   }
-
-  /** Takes the layout a redirection carries, or asks the home object when it is not newer. */
-  async #follow(app: string, known: KnownApp, moved: ErrorBody): Promise<Result<unknown>> {
-    const next = moved.layout === undefined ? undefined : parseLayout(moved.layout);
-    if (next !== undefined && next.epoch > known.layout.epoch) {
-      known.layout = next;
-      return { ok: true, value: undefined };
-    }
-    // The object knows no newer layout than ours: ours is stale in another way; ask home.
-    return this.#refresh(app);
-  }
-
-  /** `#known`, with a refusal from the home object (say, a bad app name) as an error result. */
-  async #knownResult(app: string): Promise<Result<KnownApp>> {
-    try {
-      return { ok: true, value: await this.#known(app) };
-    } catch (error) {
-      if (error instanceof SessionError) return { ok: false, error: errorBody(error) };
-      throw error;
-    }
-  }
-
-  /**
-   * The app's settings and layout: from this isolate's memory, or once from its home object. An
-   * app not stored yet runs on the defaults (one object) and is asked again next time, since it
-   * may be created with other settings meanwhile; asking stores nothing, so a refused call writes
-   * nothing.
-   */
-  async #known(app: string): Promise<KnownApp> {
-    const known = this.#apps.get(app);
-    if (known !== undefined) return known;
-    let loading = this.#loading.get(app);
-    if (loading === undefined) {
-      loading = this.#load(app).finally(() => this.#loading.delete(app));
-      this.#loading.set(app, loading);
-    }
-    return loading;
-  }
-
-  /** Asks the home object for the app's settings and layout, and caches them. */
-  async #refresh(app: string): Promise<Result<KnownApp>> {
-    try {
-      return { ok: true, value: await this.#load(app) };
-    } catch (error) {
-      if (error instanceof SessionError) return { ok: false, error: errorBody(error) };
-      throw error;
-    }
-  }
-
-  async #load(app: string): Promise<KnownApp> {
-    const placement = this.#locationHint === undefined ? {} : { locationHint: this.#locationHint };
-    const answer = unwrap(await this.object(objectName(app)).layout(app, placement));
-    // Not stored yet: route on the defaults this once, and cache nothing.
-    if (answer.stored === false) {
-      return { settings: answer.settings, layout: answer.layout, adopted: new Set<string>() };
-    }
-    return this.#learn(app, answer);
-  }
-
-  #learn(app: string, { settings, layout }: AppLayout): KnownApp {
-    const known = this.#apps.get(app) ?? { settings, layout, adopted: new Set<string>() };
-    known.settings = settings;
-    if (layout.epoch >= known.layout.epoch) known.layout = layout;
-    this.#apps.set(app, known);
-    return known;
-  }
-}
-
-/** Refuses a move between shards (409 `wrong_shard`): it could not be atomic. */
-function sameShardOf(app: string, oldKey: string, newKey: string, shards: number): Result<true> {
-  return resultOf(() => {
-    if (shardOf(oldKey, shards) !== shardOf(newKey, shards)) {
-      throw wrongShard(app, oldKey, newKey, shards);
-    }
-    return true as const;
-  });
 }

@@ -171,11 +171,35 @@ export interface AppStats {
  * Typing a stub as this interface also spares TypeScript the deep RPC types of JSON data.
  */
 export interface SessionManagerRpc {
+  /**
+   * Opens `app`: stores `settings` (defaults filled in) on first use; later, refuses settings
+   * that differ from the stored ones with 409 `settings_mismatch`, naming the setting. Only the
+   * settings given are compared. Answers the app's settings.
+   */
   open(app: string, settings?: Partial<AppSettings>): Promise<Result<AppSettings>>;
+  /**
+   * Creates `app` or changes its settings on purpose: `settings` are merged over the stored
+   * ones. No stored session ends sooner than the new `timeout` after its last access; a new
+   * shard count starts a move of the sessions (docs/DESIGN.md#resharding). Answers the settings
+   * now in force.
+   */
   configure(app: string, settings: Partial<AppSettings>): Promise<Result<AppSettings>>;
+  /**
+   * The live session for `key`, touched; otherwise a new, empty one (`version` 0, `sid` null)
+   * that is stored only once a commit gives it data.
+   */
   get(app: string, key: string): Promise<Result<SessionView>>;
+  /** The live session for `key` (touched), or `null`. Never creates. */
   query(app: string, key: string): Promise<Result<SessionView | null>>;
+  /** Whether a live session exists for `key` (touching it). Never creates. */
   has(app: string, key: string): Promise<Result<boolean>>;
+  /**
+   * Applies a changeset `{ key, sid, version, set?, delete?, clear?, invalidate?, lastModified?,
+   * newKey?, exact? }` atomically (docs/DESIGN.md#commit-and-merge). Answers the stored session
+   * after it, or `{ key, stored: false, valid }` when none is stored: the same answer as the HTTP
+   * API's `PATCH`. With `newKey`, the session then moves to that key in the same transaction;
+   * both keys must live on the same shard (409 `wrong_shard`).
+   */
   commit(app: string, changes: unknown): Promise<Result<CommitResult>>;
   /**
    * Commits several changesets (each with its `key`) in one call: each is atomic on its own (a
@@ -191,8 +215,18 @@ export interface SessionManagerRpc {
   getView(app: string, key: string): Promise<Result<string>>;
   /** `query`, answered compactly: the `SessionView` as JSON text, or `null`. */
   queryView(app: string, key: string): Promise<Result<string | null>>;
+  /** Ends the live session for `key` (reason `invalidated`); answers whether there was one. */
   invalidate(app: string, key: string): Promise<Result<boolean>>;
+  /**
+   * Moves the live session at `oldKey` to `newKey` with its data (ID rotation), and answers it at
+   * its new key; the old one ends with reason `regenerated`. Both keys must live on the same
+   * shard (409 `wrong_shard`, with the shard count in force).
+   */
   regenerate(app: string, oldKey: string, newKey: string): Promise<Result<SessionView>>;
+  /**
+   * The app's settings, stored sessions, next sweep and storage usage. Never creates the app:
+   * 404 `app_not_found` for an app never used.
+   */
   stats(app: string): Promise<Result<AppStats>>;
 }
 

@@ -51,7 +51,7 @@ export const onError: ErrorHandler = (error, c) => {
     const code = CODE_OF_STATUS[error.status] ?? "bad_request";
     return errorResponse(c, error.status, code, error.message || "The request is not valid.");
   }
-  if (isRetryable(error)) {
+  if (isTransient(error)) {
     console.error("session storage unavailable", describe(error));
     return errorResponse(
       c,
@@ -107,7 +107,7 @@ function errorResponse(
 }
 
 /** Durable Object errors that Cloudflare marks as worth retrying (overloaded ones included). */
-function isRetryable(error: unknown): boolean {
+function isTransient(error: unknown): boolean {
   const flags = error as { retryable?: unknown; overloaded?: unknown } | null;
   return flags?.retryable === true || flags?.overloaded === true;
 }

@@ -22,7 +22,6 @@ import { sessionRouter } from "./router";
  * const session = unwrap(await env.SESSIONS.get("shop", "abc"));
  */
 export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements SessionManagerRpc {
-  /** Opens `app`: stores `settings` on first use; refuses settings that differ later. */
   open(app: string, settings?: Partial<AppSettings>): Promise<Result<AppSettings>> {
     return this.#call(
       () => {
@@ -33,7 +32,6 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
     );
   }
 
-  /** Creates `app` or changes its settings on purpose. */
   configure(app: string, settings: Partial<AppSettings>): Promise<Result<AppSettings>> {
     return this.#call(
       () => {
@@ -44,7 +42,6 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
     );
   }
 
-  /** The live session (touched), or a new, empty one that is stored only once committed. */
   get(app: string, key: string): Promise<Result<SessionView>> {
     return this.#call(
       () => checkNames(app, key),
@@ -52,7 +49,6 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
     );
   }
 
-  /** `get`, answered compactly: the `SessionView` as JSON text, its data passed on as stored. */
   getView(app: string, key: string): Promise<Result<string>> {
     return this.#call(
       () => checkNames(app, key),
@@ -60,7 +56,6 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
     );
   }
 
-  /** `query`, answered compactly: the `SessionView` as JSON text, or `null`. */
   queryView(app: string, key: string): Promise<Result<string | null>> {
     return this.#call(
       () => checkNames(app, key),
@@ -68,7 +63,6 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
     );
   }
 
-  /** The live session (touched), or `null`. Never creates. */
   query(app: string, key: string): Promise<Result<SessionView | null>> {
     return this.#call(
       () => checkNames(app, key),
@@ -76,7 +70,6 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
     );
   }
 
-  /** Whether a live session exists (touching it). Never creates. */
   has(app: string, key: string): Promise<Result<boolean>> {
     return this.#call(
       () => checkNames(app, key),
@@ -84,11 +77,6 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
     );
   }
 
-  /**
-   * Applies a changeset `{ key, sid, version, set?, delete?, clear?, invalidate?, lastModified? }`
-   * atomically. The stored session after it, or `{ key, stored: false, valid }` when none is
-   * stored: the same answer as the HTTP API's `PATCH`.
-   */
   commit(app: string, changes: unknown): Promise<Result<CommitResult>> {
     return this.#call(
       () => {
@@ -99,11 +87,6 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
     );
   }
 
-  /**
-   * Commits several changesets (each with its `key`) in one call: one storage transaction per
-   * object that holds some of them, each changeset atomic on its own; one `CommitResult` each,
-   * in order.
-   */
   commitMany(app: string, changes: unknown[]): Promise<Result<Result<CommitResult>[]>> {
     return this.#call(
       () => {
@@ -114,7 +97,6 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
     );
   }
 
-  /** Ends the live session for `key` (reason `invalidated`); whether there was one. */
   invalidate(app: string, key: string): Promise<Result<boolean>> {
     return this.#call(
       () => checkNames(app, key),
@@ -122,10 +104,6 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
     );
   }
 
-  /**
-   * Moves the live session at `oldKey` to `newKey` (ID rotation); the old one ends with reason
-   * `regenerated`. The session at its new key.
-   */
   regenerate(app: string, oldKey: string, newKey: string): Promise<Result<SessionView>> {
     return this.#call(
       () => {
@@ -136,7 +114,6 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
     );
   }
 
-  /** The app's settings, stored sessions, next sweep and storage usage. */
   stats(app: string): Promise<Result<AppStats>> {
     return this.#call(
       () => assertAppName(app),

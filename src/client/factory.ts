@@ -2,9 +2,10 @@ import { SessionData } from "../data.js";
 import { ConflictError } from "../errors.js";
 import { assertAppName, assertSessionKey } from "../names.js";
 import { type Placement, type SessionObjectNamespace, SessionRouter } from "../router.js";
-import type { SessionSnapshot, SessionView } from "../session-view.js";
+import type { SessionSnapshot } from "../session-view.js";
 import type { AppSettings } from "../settings.js";
 import type { SessionManagerRpc } from "../wire.js";
+import { ConnectionManager } from "./connection-manager.js";
 import { type HttpTransportOptions, httpTransport } from "./http-transport.js";
 import { rpcTransport } from "./rpc-transport.js";
 import type { TransportOptions } from "./service-errors.js";
@@ -17,84 +18,9 @@ export interface FactoryOptions extends Partial<AppSettings> {
 }
 
 /**
- * The unit of work of a program, like repoze's `ConnectionManager` over a ZODB connection:
- * every session read through a manager opened on it joins it; `commit()` sends each changed
- * session's changes, `abort()` (or `close()`) drops them.
- *
- * @example
- * const cm = new ConnectionManager();
- * const manager = await factory.open(cm);
- * (await manager.get("abc")).set("first_name", "fred");
- * await cm.commit();
+ * A session manager of one app, over any transport: the operations of `SessionManagerRpc`
+ * (documented there), sessions handed out as `SessionData` that join a `ConnectionManager`.
  */
-export class ConnectionManager {
-  readonly #sessions = new Map<string, { data: SessionData; transport: SessionTransport }>();
-
-  /** @internal A session read by a manager joins the unit of work. */
-  join(id: string, data: SessionData, transport: SessionTransport): void {
-    this.#sessions.set(id, { data, transport });
-  }
-
-  /** @internal The session already read in this unit of work. */
-  lookup(id: string): SessionData | undefined {
-    return this.#sessions.get(id)?.data;
-  }
-
-  /** @internal Forget a session (after it was moved by `regenerate`). */
-  forget(id: string): void {
-    this.#sessions.delete(id);
-  }
-
-  /**
-   * Sends the changes of every modified session. Over RPC the sessions of one object go in one
-   * call and one storage transaction (`commitMany`); over HTTP, one request per session; requests
-   * go in parallel. Each session's commit is atomic, the set of them is not. Resolves to the
-   * stored sessions in the order they were read (`SessionView`s, the same over every transport;
-   * `null` where nothing is stored any more). If any commit was refused, rejects with the first
-   * error (a `ConflictError` names the session and carries its current state) once all have
-   * settled. The unit of work ends either way.
-   */
-  async commit(): Promise<(SessionView | null)[]> {
-    const dirty = [...this.#sessions.values()].filter(({ data }) => data.isModified);
-    this.#sessions.clear();
-    const byTransport = new Map<SessionTransport, number[]>();
-    dirty.forEach(({ transport }, i) => {
-      byTransport.set(transport, [...(byTransport.get(transport) ?? []), i]);
-    });
-    const results: PromiseSettledResult<SessionView | null>[] = [];
-    await Promise.all(
-      [...byTransport].map(async ([transport, indexes]) => {
-        const changes = indexes.map((i) => (dirty[i] as (typeof dirty)[number]).data.changes());
-        const settled =
-          transport.commitMany !== undefined && changes.length > 1
-            ? await transport
-                .commitMany(changes)
-                .catch((reason: unknown) =>
-                  changes.map((): PromiseRejectedResult => ({ status: "rejected", reason })),
-                )
-            : await Promise.allSettled(changes.map((c) => transport.commit(c)));
-        indexes.forEach((index, j) => {
-          results[index] = settled[j] as PromiseSettledResult<SessionView | null>;
-        });
-      }),
-    );
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failed !== undefined) throw failed.reason;
-    return results.map((r) => (r as PromiseFulfilledResult<SessionView | null>).value);
-  }
-
-  /** Drops every uncommitted change; the next access reads afresh. */
-  abort(): void {
-    this.#sessions.clear();
-  }
-
-  /** Ends the unit of work without committing (as `abort`). */
-  close(): void {
-    this.abort();
-  }
-}
-
-/** A session manager of one app, over any transport; its sessions join a `ConnectionManager`. */
 export class RemoteSessionManager {
   readonly app: string;
   readonly settings: AppSettings;
@@ -117,13 +43,13 @@ export class RemoteSessionManager {
     this.#clock = clock;
   }
 
-  /** The live session for `key`, touched; otherwise a new, empty one (stored once committed). */
+  /** `SessionManagerRpc.get`; a session the unit of work holds already, without a call. */
   async get(key: string): Promise<SessionData> {
     assertSessionKey(key);
     return this.#known(key) ?? this.#join(await this.#transport.get(key));
   }
 
-  /** The live session for `key` (touched), or `fallback`. Never creates. */
+  /** `SessionManagerRpc.query`, with `fallback` for `null`; a session held, without a call. */
   async query<D = undefined>(key: string, fallback?: D): Promise<SessionData | D> {
     assertSessionKey(key);
     const known = this.#known(key);
@@ -132,7 +58,7 @@ export class RemoteSessionManager {
     return snapshot === null ? (fallback as D) : this.#join(snapshot);
   }
 
-  /** Whether a live session exists for `key` (touching it). Never creates. */
+  /** `SessionManagerRpc.has`; `true` without a call for a session the unit of work holds. */
   async has(key: string): Promise<boolean> {
     assertSessionKey(key);
     return this.#known(key) !== undefined || (await this.#transport.has(key));
@@ -154,8 +80,8 @@ export class RemoteSessionManager {
   }
 
   /**
-   * Moves the stored session at `oldKey` to `newKey` with its data, ending the old one (reason
-   * `regenerated`). Commit pending changes of `oldKey` first: this acts on the stored session.
+   * `SessionManagerRpc.regenerate`, the moved session joining the unit of work. It acts on the
+   * stored session: commit pending changes of `oldKey` first.
    */
   async regenerate(oldKey: string, newKey: string): Promise<SessionData> {
     assertSessionKey(oldKey);

@@ -1,6 +1,6 @@
 // Clients: the repoze-style factory and connection manager over every transport.
+export { ConnectionManager } from "./connection-manager.js";
 export {
-  ConnectionManager,
   DurableObjectSessionManagerFactory,
   type FactoryOptions,
   HttpSessionManagerFactory,

@@ -10,7 +10,7 @@ import type { SessionTransport } from "./transport.js";
 const RETRIES = 3;
 
 /**
- * A transport over Workers RPC: `target(key)` gives the object (or service) to call. Reads that
+ * A transport over Workers RPC: `target()` gives the object (or service) to call. Reads that
  * fail with an error the runtime marks `retryable` are retried a few times on a fresh target, as
  * Cloudflare documents; `overloaded` ones never (retrying would add load), and changes never (they
  * are not idempotent).
@@ -21,14 +21,13 @@ const RETRIES = 3;
  */
 export function rpcTransport(
   app: string,
-  target: (key: string) => SessionManagerRpc,
+  target: () => SessionManagerRpc,
   options: TransportOptions = {},
 ): SessionTransport {
   const timeout = timeoutOf(options);
   /** A call that is retried (`idempotent`: it changes nothing, or nothing more the second time). */
   const call = async <T>(
     what: string,
-    key: string,
     fn: (rpc: SessionManagerRpc) => Promise<Result<T>>,
     idempotent = true,
   ): Promise<T> => {
@@ -38,7 +37,7 @@ export function rpcTransport(
         result = await withTimeout(
           timeout,
           what,
-          Promise.resolve().then(() => fn(target(key))),
+          Promise.resolve().then(() => fn(target())),
         );
       } catch (error) {
         if (!idempotent || attempt >= RETRIES || !isRetryable(error)) {
@@ -51,35 +50,35 @@ export function rpcTransport(
     }
   };
   return {
-    open: (settings: Partial<AppSettings>) => call("open", "", (rpc) => rpc.open(app, settings)),
+    open: (settings: Partial<AppSettings>) => call("open", (rpc) => rpc.open(app, settings)),
     // Reads take the session as an object: for sessions of a few hundred bytes the compact form
     // (getView, JSON text parsed here) measured no faster over RPC (BENCHMARKS.md).
-    get: (key) => call("get", key, (rpc) => rpc.get(app, key)),
-    query: (key) => call("query", key, (rpc) => rpc.query(app, key)),
-    has: (key) => call("has", key, (rpc) => rpc.has(app, key)),
+    get: (key) => call("get", (rpc) => rpc.get(app, key)),
+    query: (key) => call("query", (rpc) => rpc.query(app, key)),
+    has: (key) => call("has", (rpc) => rpc.has(app, key)),
     // Changes are never retried: a commit that was applied before the connection broke would be
     // applied twice (or answer a conflict with itself). The caller sees the error and re-reads.
     commit: (changes: Changeset) =>
-      call("commit", changes.key, (rpc) => rpc.commit(app, changes), false).then((result) =>
+      call("commit", (rpc) => rpc.commit(app, changes), false).then((result) =>
         isStored(result) ? result : null,
       ),
     // One call for the lot; each changeset's own refusal becomes its typed error.
     commitMany: (changes: Changeset[]) =>
-      call("commitMany", changes[0]?.key ?? "", (rpc) => rpc.commitMany(app, changes), false).then(
-        (results) =>
-          results.map(
-            (result, i): PromiseSettledResult<SessionView | null> =>
-              result.ok
-                ? { status: "fulfilled", value: isStored(result.value) ? result.value : null }
-                : { status: "rejected", reason: errorFromBody(result.error, changes[i]?.key) },
-          ),
+      call("commitMany", (rpc) => rpc.commitMany(app, changes), false).then((results) =>
+        results.map(
+          (result, i): PromiseSettledResult<SessionView | null> =>
+            result.ok
+              ? { status: "fulfilled", value: isStored(result.value) ? result.value : null }
+              : { status: "rejected", reason: errorFromBody(result.error, changes[i]?.key) },
+        ),
       ),
-    invalidate: (key) => call("invalidate", key, (rpc) => rpc.invalidate(app, key), false),
+    invalidate: (key) => call("invalidate", (rpc) => rpc.invalidate(app, key), false),
     regenerate: (oldKey, newKey) =>
-      call("regenerate", oldKey, (rpc) => rpc.regenerate(app, oldKey, newKey), false),
+      call("regenerate", (rpc) => rpc.regenerate(app, oldKey, newKey), false),
   };
 }
 
+/** Whether a read that failed is tried again: the runtime says `retryable`, and not `overloaded`. */
 function isRetryable(error: unknown): boolean {
   const e = error as { retryable?: unknown; overloaded?: unknown } | null;
   return e?.retryable === true && e.overloaded !== true;

@@ -1,0 +1,57 @@
+/**
+ * The bodies of error answers: `{ error: { code, message } }`, and the fields some errors add
+ * (a refused commit's keys and stored session, a settings mismatch, a session too large, a key
+ * on another shard).
+ */
+import * as v from "valibot";
+import { Session } from "./api-sessions";
+
+/** The error codes an answer may carry: at least one. */
+export type Codes = readonly [string, ...string[]];
+
+/** `{ code, message }` with one of `codes`, then `fields`. */
+function errorObject(codes: Codes, fields: v.ObjectEntries) {
+  return v.strictObject({ code: v.picklist(codes), message: v.string(), ...fields });
+}
+
+/** `{ error: { code, message } }` with one of `codes`, and the error's own `fields`. */
+export function errorBody(codes: Codes, fields: v.ObjectEntries = {}) {
+  return v.strictObject({ error: errorObject(codes, fields) });
+}
+
+/** A refused commit: `error.key` and `error.keys` (the keys that conflicted), the stored `current`. */
+export function conflictBody(codes: Codes) {
+  return v.strictObject({
+    error: errorObject(codes, {
+      key: v.pipe(v.string(), v.description("The session key the commit was for.")),
+      keys: v.pipe(v.array(v.string()), v.description("The keys that conflicted.")),
+    }),
+    current: v.pipe(
+      v.nullable(Session),
+      v.description("The stored session now; null when there is none."),
+    ),
+  });
+}
+
+/** A settings mismatch names the app and the `setting` that differs. */
+export const SettingsMismatchBody = errorBody(["settings_mismatch"], {
+  app: v.string(),
+  setting: v.string(),
+});
+
+/** A session over the app's `maxSessionBytes`: what it would hold, and the limit. */
+export const SessionTooLargeBody = errorBody(["session_too_large"], {
+  app: v.string(),
+  key: v.string(),
+  bytes: v.pipe(v.number(), v.description("The bytes the session's data would take.")),
+  limit: v.pipe(v.number(), v.description("The app's maxSessionBytes.")),
+});
+
+/** A key moved to another shard than the session's (`regenerate`, or a commit's `newKey`). */
+export const WrongShardBody = errorBody(["wrong_shard"], {
+  app: v.string(),
+  key: v.pipe(v.string(), v.description("The key that lives on another shard.")),
+  shards: v.optional(
+    v.pipe(v.number(), v.integer(), v.description("The app's shard count in force.")),
+  ),
+});
