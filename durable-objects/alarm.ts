@@ -1,0 +1,153 @@
+import type { SessionEvent } from "../src/events.js";
+import { nextAlarm, retriedByRuntime } from "./alarm-policy.js";
+import type { Outbox } from "./outbox.js";
+
+/** What the alarm needs of its object. */
+export interface AlarmHost {
+  storage: DurableObjectStorage;
+  outbox: Outbox;
+  /** When the next session can expire (seconds), if any is stored. */
+  nextExpiry(): number | undefined;
+  /** When a move needs the alarm (ms), or `Infinity`. */
+  reshardDue(): number;
+  /** The in-process hooks of the object. */
+  onEvent(event: SessionEvent): void | Promise<void>;
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+/**
+ * The object's alarm and its events: the events of each change go to the in-process hooks and
+ * the Queue (through the outbox), and the alarm is kept at the next moment work is due
+ * (`nextAlarm`). Only moves it earlier (a late-firing alarm finds nothing and re-arms), so reads
+ * never write it; with nothing stored and nothing waiting it is deleted.
+ */
+export class Alarm {
+  readonly #host: AlarmHost;
+  /** The alarm time (ms) as last set or read; `null` when none. */
+  #at: number | null = null;
+  #events: SessionEvent[] = [];
+  #sendFailures = 0;
+
+  constructor(host: AlarmHost) {
+    this.#host = host;
+  }
+
+  /** When the alarm runs next (ms), or `null`. */
+  get at(): number | null {
+    return this.#at;
+  }
+
+  /**
+   * Reads the alarm when the object starts. One lost to a crash, or dropped after its retries
+   * ran out, is set again: work that is due (stored sessions, unsent events) always has an alarm.
+   */
+  async start(): Promise<void> {
+    this.#at = await this.#host.storage.getAlarm();
+    if (this.#at === null) this.arm();
+  }
+
+  /** Takes the events of a change, inside its transaction. */
+  add(events: SessionEvent[]): void {
+    this.#events.push(...events);
+  }
+
+  /** How many events the current change made so far: `forget` drops those made after. */
+  mark(): number {
+    return this.#events.length;
+  }
+
+  /** Drops the events made since `mark` (their change was rolled back). */
+  forget(mark: number): void {
+    this.#events.length = mark;
+  }
+
+  /** After a change: its events to the hooks, the alarm re-armed, the Queue sent in the background. */
+  afterChange(): void {
+    if (this.#events.length === 0) return;
+    this.runHooks();
+    this.arm();
+    this.#host.waitUntil(this.flushQuietly());
+  }
+
+  /** Hands the events of the last change to the in-process hooks; a hook's error is logged. */
+  runHooks(): void {
+    const events = this.#events;
+    this.#events = [];
+    for (const event of events) {
+      try {
+        const done = this.#host.onEvent(event);
+        if (done instanceof Promise) this.#host.waitUntil(done.catch((e) => logHookError(e)));
+      } catch (error) {
+        logHookError(error);
+      }
+    }
+  }
+
+  /** Sends the waiting events; a failure is logged and retried by the alarm. */
+  async flushQuietly(): Promise<void> {
+    try {
+      await this.#host.outbox.flush();
+      this.#sendFailures = 0;
+    } catch (error) {
+      this.#sendFailures++;
+      console.error("session events not sent yet; will retry", errorName(error));
+    }
+    // Sent: with nothing stored and nothing waiting, the alarm goes (an idle object holds none).
+    // Not sent: the alarm retries.
+    this.arm();
+  }
+
+  /** Sends every waiting event; rejects when a send fails (the alarm's run then fails). */
+  async send(): Promise<void> {
+    await this.#host.outbox.flush();
+    this.#sendFailures = 0;
+  }
+
+  /**
+   * One alarm run: `work` (the sweep, the outbox, a move's next step), then the alarm again. A
+   * failure is thrown for the runtime's retries, then caught and re-armed (`retriedByRuntime`).
+   */
+  async run(info: AlarmInvocationInfo | undefined, work: () => Promise<void>): Promise<void> {
+    this.#at = null;
+    try {
+      await work();
+    } catch (error) {
+      if (retriedByRuntime(info?.retryCount)) throw error;
+      console.error("session sweep failed; re-arming", errorName(error));
+      this.#sendFailures++;
+    }
+    this.arm(true);
+  }
+
+  /** Keeps the alarm at the next moment work can be due (see the class). */
+  arm(inAlarm = false): void {
+    const host = this.#host;
+    const due = nextAlarm({
+      expiry: host.nextExpiry(),
+      pendingEvents: host.outbox.hasPending(),
+      sendFailures: this.#sendFailures,
+      reshardDue: host.reshardDue(),
+      inAlarm,
+      now: Date.now(),
+    });
+    if (due === Number.POSITIVE_INFINITY) {
+      if (this.#at !== null) {
+        this.#at = null;
+        void host.storage.deleteAlarm();
+      }
+      return;
+    }
+    if (this.#at === null || due < this.#at) {
+      this.#at = due;
+      void host.storage.setAlarm(due);
+    }
+  }
+}
+
+export function errorName(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+function logHookError(error: unknown): void {
+  console.error("session event hook failed", errorName(error));
+}
