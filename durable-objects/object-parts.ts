@@ -1,0 +1,229 @@
+import { DEFAULT_SWEEP_BATCH } from "../src/engine.js";
+import { SessionError, SettingsMismatchError } from "../src/errors.js";
+import type { SessionEvent } from "../src/events.js";
+import { type AppLayout, initialLayout, type Placement, parseLayout } from "../src/layout.js";
+import { assertAppName, objectName } from "../src/names.js";
+import type { SessionObjectNamespace } from "../src/router.js";
+import {
+  type AppSettings,
+  differingSetting,
+  parseAppSettings,
+  resolveAppSettings,
+} from "../src/settings.js";
+import type { AppStats, SessionObjectRpc } from "../src/wire.js";
+import { Alarm } from "./alarm.js";
+import { SWEEP_BATCHES_PER_ALARM } from "./alarm-policy.js";
+import { CommitPath } from "./commit-path.js";
+import { HeldApp, type OpenApp } from "./held-app.js";
+import { Outbox, type SendBatch } from "./outbox.js";
+import { Resharding } from "./resharding.js";
+import { SessionOps } from "./session-ops.js";
+import { SqlStore } from "./sql-store.js";
+
+/** What the parts need of the object's class: its overridable hooks. */
+export interface ObjectHooks {
+  /** The object's clock (seconds). */
+  now(): number;
+  onEvent(event: SessionEvent): void | Promise<void>;
+  /** Delivers events to the Queue; `undefined` when no Queue is bound (no event is kept). */
+  sendEvents: SendBatch | undefined;
+  /** The namespace of the app's other objects, if reachable. */
+  objects(): SessionObjectNamespace | undefined;
+}
+
+/** The parts of a session manager object, wired together (see `SessionManagerObject`). */
+export class ObjectParts {
+  readonly store: SqlStore;
+  readonly outbox: Outbox;
+  readonly app: HeldApp;
+  readonly alarm: Alarm;
+  readonly resharding: Resharding;
+  readonly commits: CommitPath;
+  readonly ops: SessionOps;
+  readonly #ctx: DurableObjectState;
+  /** The placement the first router asked with, for an app not stored yet. */
+  #placement: Placement | undefined;
+
+  constructor(ctx: DurableObjectState, hooks: ObjectHooks) {
+    this.#ctx = ctx;
+    const store = new SqlStore(ctx.storage);
+    this.store = store;
+    this.outbox = new Outbox(store, hooks.sendEvents);
+    this.alarm = new Alarm({
+      storage: ctx.storage,
+      outbox: this.outbox,
+      nextExpiry: () => this.app.current?.engine.nextExpiry(),
+      reshardDue: () => this.resharding.due(),
+      onEvent: (event) => hooks.onEvent(event),
+      waitUntil: (promise) => ctx.waitUntil(promise),
+    });
+    this.app = new HeldApp({
+      store,
+      name: ctx.id.name,
+      emit: (settings, events) => {
+        // Inside the change's transaction: the outbox row commits or rolls back with it.
+        this.outbox.add(events.filter((e) => e.type === "end" || settings.beginEvents));
+        this.alarm.add(events);
+      },
+      // The home object stores the app's first layout with it (placement from the router that
+      // asked first), in the same transaction.
+      firstStored: (name, settings) => {
+        if (ctx.id.name === objectName(name)) {
+          this.resharding.homeLayout(name, settings, this.#placement ?? {});
+        }
+      },
+    });
+    this.resharding = new Resharding({
+      store,
+      name: ctx.id.name,
+      jurisdiction: ctx.id.jurisdiction,
+      app: () => this.app.current,
+      object: (name, placement) => objectIn(hooks.objects(), name, placement),
+      now: () => hooks.now(),
+      waitUntil: (promise) => ctx.waitUntil(promise),
+      arm: () => this.alarm.arm(),
+    });
+    this.commits = new CommitPath({
+      store,
+      app: this.app,
+      resharding: this.resharding,
+      alarm: this.alarm,
+      now: () => hooks.now(),
+      sync: () => ctx.storage.sync(),
+      notHere: (app, keys) => this.ops.notHere(app, keys),
+    });
+    this.ops = new SessionOps({
+      app: this.app,
+      alarm: this.alarm,
+      resharding: this.resharding,
+      commits: this.commits,
+      now: () => hooks.now(),
+    });
+  }
+
+  /**
+   * Opens `app`: stores `settings` (defaults filled in) on first use; later, refuses settings
+   * that differ from the stored ones, naming the setting.
+   */
+  open(app: string, settings: unknown): AppSettings {
+    const given = parseAppSettings(settings);
+    const current = this.app.stored(app, given);
+    const differs = differingSetting(current.settings, given);
+    if (differs !== undefined) {
+      throw new SettingsMismatchError(app, differs, current.settings[differs], given[differs]);
+    }
+    return current.settings;
+  }
+
+  /**
+   * Creates `app` or changes its settings on purpose; in the home object a new shard count
+   * starts a move (docs/DESIGN.md#resharding), in the same transaction as the new settings.
+   */
+  configure(app: string, settings: unknown): AppSettings {
+    const given = parseAppSettings(settings);
+    const current = this.app.stored(app, given);
+    const next = resolveAppSettings({ ...current.settings, ...given });
+    this.store.transaction(() => {
+      this.resharding.retarget(app, current.settings, next);
+      this.app.save(app, next);
+    });
+    this.alarm.arm();
+    return next;
+  }
+
+  /** A shard takes the app's settings on first use, and a layout newer than its own. */
+  adopt(app: string, settings: unknown, layout: unknown): AppSettings {
+    const current = this.app.stored(app, parseAppSettings(settings));
+    if (layout !== undefined && this.#ctx.id.name !== app) {
+      this.resharding.adopt(parseLayout(layout));
+    }
+    return current.settings;
+  }
+
+  /** The app's settings, stored sessions, next sweep and storage usage. Never creates the app. */
+  stats(app: string): AppStats {
+    assertAppName(app);
+    if (this.app.current?.stored !== true) {
+      throw new SessionError(
+        "app_not_found",
+        404,
+        `App "${app}" does not exist yet: open it (POST /v1/apps/${app}) or store a session in it first.`,
+      );
+    }
+    const current = this.app.of(app);
+    const alarmAt = this.alarm.at;
+    return {
+      app: current.name,
+      settings: current.settings,
+      sessions: this.store.count(),
+      nextSweep: alarmAt === null ? null : alarmAt / 1000,
+      pendingEvents: this.outbox.pending(),
+      usage: { ...this.store.usage },
+      ...this.resharding.stats(app),
+    };
+  }
+
+  /**
+   * One alarm run's work: ends expired sessions in bounded batches (one transaction each),
+   * sends the outbox, and takes a move one step further.
+   */
+  async upkeep(now: number): Promise<void> {
+    const engine = this.app.current?.engine;
+    if (engine !== undefined) {
+      for (let i = 0; i < SWEEP_BATCHES_PER_ALARM; i++) {
+        const ended = engine.sweepBatch(now, DEFAULT_SWEEP_BATCH);
+        this.alarm.runHooks();
+        if (ended < DEFAULT_SWEEP_BATCH) break;
+        await this.outbox.flush();
+      }
+    }
+    await this.alarm.send();
+    // Resharding: tell objects a new layout, drain sessions this object no longer owns.
+    await this.resharding.onAlarm();
+  }
+
+  /**
+   * The home object's answer to a router: the app's settings and layout. An app never stored
+   * answers the layout it would start with, and nothing is written (a read, or a call refused
+   * later, must write nothing); the router's location hint is kept for when the app is stored.
+   */
+  homeAnswer(current: OpenApp, placement: Placement | undefined): AppLayout {
+    if (current.stored) {
+      return {
+        settings: current.settings,
+        layout: this.resharding.homeLayout(current.name, current.settings, placement),
+      };
+    }
+    this.#placement = placement;
+    return {
+      settings: current.settings,
+      layout: initialLayout(current.settings.shards, {
+        jurisdiction: this.#ctx.id.jurisdiction,
+        locationHint: placement?.locationHint,
+      }),
+      stored: false,
+    };
+  }
+}
+
+/** The app's object `name`, in `namespace` and the placement's jurisdiction. */
+function objectIn(
+  namespace: SessionObjectNamespace | undefined,
+  name: string,
+  placement: Placement,
+): SessionObjectRpc {
+  if (namespace === undefined) {
+    throw new SessionError(
+      "reshard_unavailable",
+      503,
+      "This Durable Object cannot reach the app's other objects: bind its namespace as SESSION_MANAGER or override sessionObjects().",
+    );
+  }
+  const scoped =
+    placement.jurisdiction !== undefined && namespace.jurisdiction !== undefined
+      ? namespace.jurisdiction(placement.jurisdiction)
+      : namespace;
+  const options =
+    placement.locationHint === undefined ? undefined : { locationHint: placement.locationHint };
+  return scoped.getByName(name, options) as SessionObjectRpc;
+}
