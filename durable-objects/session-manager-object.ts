@@ -8,12 +8,12 @@ import type { SessionObjectNamespace } from "../src/router.js";
 import {
   type CommitResult,
   resultText,
-  type SessionSnapshot,
   type SessionView,
   type StoredSession,
   sessionView,
   sessionViewJson,
   snapshotOf,
+  unstoredSnapshot,
 } from "../src/session-view.js";
 import type { AppSettings } from "../src/settings.js";
 import { type AppStats, type Result, resultOf } from "../src/wire.js";
@@ -176,7 +176,7 @@ export class SessionManagerObject extends DurableObject<Env> {
   get(app: string, key: string, epoch?: number): Answer<SessionView> {
     return this.#ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
       const stored = engine.access(key, now);
-      return sessionView(stored === undefined ? newSnapshot(key, now) : snapshotOf(stored));
+      return sessionView(stored === undefined ? unstoredSnapshot(key, now) : snapshotOf(stored));
     });
   }
 
@@ -184,7 +184,7 @@ export class SessionManagerObject extends DurableObject<Env> {
     return this.#ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
       const stored = engine.access(key, now);
       if (stored !== undefined) return sessionViewJson(stored, this.#store.dataJson(stored));
-      return sessionViewJson(newSnapshot(key, now), "{}");
+      return sessionViewJson(unstoredSnapshot(key, now), "{}");
     });
   }
 
@@ -281,11 +281,6 @@ export class SessionManagerObject extends DurableObject<Env> {
     this.#commits.flush();
     await this.#alarm.run(info, () => this.#parts.upkeep(this.now()));
   }
-}
-
-/** A session that is not stored (yet): what `get` hands out for a key with no live session. */
-function newSnapshot(key: string, now: number): SessionSnapshot {
-  return { key, sid: null, version: 0, created: now, lastModified: null, data: {} };
 }
 
 /** A compact read's answer as one string (`resultText`), once it is there. */

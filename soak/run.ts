@@ -14,6 +14,7 @@ import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LogLevel } from "miniflare";
+import { T0 } from "../bench/rpc.ts";
 import { type LocalWorker, startLocalWorker } from "../bench/workerd.ts";
 import { eventInvariants } from "./invariants.ts";
 import { reshardPhase } from "./reshard.ts";
@@ -31,7 +32,6 @@ const PERIOD = 10;
 /** Fake seconds the clock moves every `TICK_MS` of real time: a key idle for 3 ticks expires. */
 const TICK_SECONDS = 25;
 const TICK_MS = 1_000;
-const T0 = 4_000_000_000;
 
 const token = randomBytes(16).toString("hex");
 const auth = { Authorization: `Bearer ${token}` };

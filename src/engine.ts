@@ -2,7 +2,7 @@ import type { Changeset } from "./changeset.js";
 import { ConflictError, SessionError } from "./errors.js";
 import { type EndReason, SessionBeginEvent, SessionEndEvent, type SessionEvent } from "./events.js";
 import { applyChanges, checkMerge, viewOf } from "./merge.js";
-import type { StoredSession } from "./session-view.js";
+import { type StoredSession, unstoredSnapshot } from "./session-view.js";
 import type { SessionSettings } from "./settings.js";
 import type { SessionStore } from "./store.js";
 import { expiresAt, isExpired, sliceEnd } from "./timeslice.js";
@@ -233,13 +233,9 @@ export class SessionEngine {
     // delete or an assigned lastModified alone leaves nothing worth storing.
     if (changes.invalidate) return null;
     const empty: StoredSession = {
-      key: changes.key,
+      ...unstoredSnapshot(changes.key, now),
       sid: crypto.randomUUID(),
-      version: 0,
-      created: now,
-      lastModified: null,
       sliceEnd: this.sliceEnd(now),
-      data: {},
       keyVersions: {},
       clearedVersion: 0,
     };

@@ -19,7 +19,11 @@ export class SessionError extends Error {
     this.status = status;
   }
 
-  /** The JSON body the HTTP API answers with: `{ error: { code, message } }`. */
+  /**
+   * A plain JSON body, `{ error: { code, message } }`, for an app that answers the error itself
+   * (and for `getResponse()`). The HTTP API's `onError` answers a fuller body, with the fields
+   * of each typed error (`errorBody` in src/wire.ts).
+   */
   toJSON(): { error: { code: string; message: string } } {
     return { error: { code: this.code, message: this.message } };
   }

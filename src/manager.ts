@@ -3,7 +3,7 @@ import { SessionEngine } from "./engine.js";
 import type { SessionBeginEvent, SessionEndEvent, SessionEvent } from "./events.js";
 import { MemoryStore } from "./memory-store.js";
 import { assertAppName, assertSessionKey } from "./names.js";
-import { snapshotOf } from "./session-view.js";
+import { snapshotOf, unstoredSnapshot } from "./session-view.js";
 import { resolveSettings, type SessionSettings } from "./settings.js";
 import type { SessionStore } from "./store.js";
 
@@ -160,15 +160,7 @@ export class SessionDataManager {
   }
 
   #newSession(key: string): SessionData {
-    const snapshot = {
-      key,
-      sid: null,
-      version: 0,
-      created: this.#clock(),
-      lastModified: null,
-      data: {},
-    };
-    return new SessionData(snapshot, this.#clock);
+    return new SessionData(unstoredSnapshot(key, this.#clock()), this.#clock);
   }
 
   #track(data: SessionData): SessionData {

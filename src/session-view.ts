@@ -37,6 +37,11 @@ export interface StoredSession extends SessionSnapshot {
   clearedVersion: number;
 }
 
+/** A session not stored (yet) at `key`: version 0, no sid, no data, created `now`. */
+export function unstoredSnapshot(key: string, now: number): SessionSnapshot {
+  return { key, sid: null, version: 0, created: now, lastModified: null, data: {} };
+}
+
 /** The public part of a stored session. */
 export function snapshotOf(stored: StoredSession): SessionSnapshot {
   return {

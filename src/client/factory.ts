@@ -2,7 +2,7 @@ import { SessionData } from "../data.js";
 import { ConflictError } from "../errors.js";
 import { assertAppName, assertSessionKey } from "../names.js";
 import { type Placement, type SessionObjectNamespace, SessionRouter } from "../router.js";
-import type { SessionSnapshot } from "../session-view.js";
+import { type SessionSnapshot, unstoredSnapshot } from "../session-view.js";
 import type { AppSettings } from "../settings.js";
 import type { SessionManagerRpc } from "../wire.js";
 import { ConnectionManager } from "./connection-manager.js";
@@ -71,7 +71,7 @@ export class RemoteSessionManager {
   create(key: string): SessionData {
     assertSessionKey(key);
     const created = this.#clock();
-    return this.#join({ key, sid: null, version: 0, created, lastModified: null, data: {} });
+    return this.#join(unstoredSnapshot(key, created));
   }
 
   /** Drops the session read or created for `key` from the unit of work, uncommitted. */

@@ -11,8 +11,7 @@ import type { SessionSnapshot, SessionView } from "../../src/session-view";
 import { api } from "../../worker/app";
 import { expectContract } from "./contract";
 
-/** The start of the test clock: far in the future, so no alarm a test arms fires by itself. */
-export const T0 = 4_000_000_000;
+export { T0 } from "./clock";
 
 /** The stub of `app`'s session manager, typed as its RPC surface. */
 export function manager(

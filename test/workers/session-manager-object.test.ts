@@ -11,8 +11,7 @@ import {
 } from "../../src/index";
 import type { SessionSnapshot } from "../../src/session-view";
 import { testClock } from "./clock";
-
-const T0 = 4_000_000_000;
+import { T0 } from "./helpers";
 
 function manager(app: string): SessionManagerRpc {
   return env.SESSION_MANAGER.getByName(objectName(app)) as unknown as SessionManagerRpc;
