@@ -2,7 +2,7 @@ import type { SessionError } from "../src/errors.js";
 import type { Layout, Placement } from "../src/layout.js";
 import type { StoredSession } from "../src/session-view.js";
 import type { AppSettings } from "../src/settings.js";
-import type { Result } from "../src/wire.js";
+import type { HandOffArgs, Result } from "../src/wire.js";
 import { type ReshardingHost, StoredLayout } from "./layout-record.js";
 import { MoveHome } from "./move-home.js";
 import { MoveOwner } from "./move-owner.js";
@@ -32,6 +32,7 @@ export class Resharding {
   constructor(host: ReshardingHost) {
     this.#layout = new StoredLayout(host);
     this.#owner = new MoveOwner(this.#layout, this.moved);
+    this.guard = this.#owner.guard.bind(this.#owner);
     this.#home = new MoveHome(this.#layout);
     this.#source = new MoveSource(this.#layout, this.#home, this.moved);
   }
@@ -53,14 +54,7 @@ export class Resharding {
    * Runs a session operation on `keys` if this object owns them, else answers `moved` or
    * `wrong_shard` (see `MoveOwner.guard`: the check and `run` happen in one synchronous step).
    */
-  guard<T>(
-    app: string,
-    keys: string[],
-    epoch: number | undefined,
-    run: () => Result<T> | Promise<Result<T>>,
-  ): Result<T> | Promise<Result<T>> {
-    return this.#owner.guard(app, keys, epoch, run);
-  }
+  readonly guard: MoveOwner["guard"];
 
   /**
    * The ownership check of `guard` alone, for a commit applied later than it arrived (group
@@ -88,11 +82,7 @@ export class Resharding {
 
   /** A source's answer to an owner's pull: see `MoveSource.handOff`. */
   handOff(
-    app: string,
-    epoch: number,
-    keys: string[],
-    to: string,
-    confirmed: { key: string; sid: string }[] = [],
+    ...[app, epoch, keys, to, confirmed = []]: HandOffArgs
   ): Promise<Result<StoredSession[]>> {
     return this.#source.handOff(app, epoch, keys, to, confirmed);
   }

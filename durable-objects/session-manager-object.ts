@@ -16,7 +16,7 @@ import {
   unstoredSnapshot,
 } from "../src/session-view.js";
 import type { AppSettings } from "../src/settings.js";
-import { type AppStats, type Result, resultOf } from "../src/wire.js";
+import { type AppStats, type HandOffArgs, type Result, resultOf } from "../src/wire.js";
 import type { Alarm } from "./alarm.js";
 import { SWEEP_BATCHES_PER_ALARM } from "./alarm-policy.js";
 import type { CommitPath } from "./commit-path.js";
@@ -139,15 +139,9 @@ export class SessionManagerObject extends DurableObject<Env> {
     return resultOf(() => this.#parts.homeAnswer(this.#app.of(app), placement));
   }
 
-  handOff(
-    app: string,
-    epoch: number,
-    keys: string[],
-    to: string,
-    confirmed?: { key: string; sid: string }[],
-  ): Promise<Result<StoredSession[]>> {
+  handOff(...args: HandOffArgs): Promise<Result<StoredSession[]>> {
     this.#commits.flush();
-    return this.#resharding.handOff(app, epoch, keys, to, confirmed);
+    return this.#resharding.handOff(...args);
   }
 
   async receive(app: string, epoch: number, sessions: StoredSession[]): Promise<Result<string[]>> {

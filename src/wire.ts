@@ -231,6 +231,18 @@ export interface SessionManagerRpc {
 }
 
 /**
+ * The arguments of a hand-off (resharding): the app, the layout's epoch, the keys asked for, the
+ * owner `to` they go to, and the earlier hand-offs that owner `confirmed` (`key` and `sid`).
+ */
+export type HandOffArgs = [
+  app: string,
+  epoch: number,
+  keys: string[],
+  to: string,
+  confirmed?: { key: string; sid: string }[],
+];
+
+/**
  * What only a Durable Object stub offers beyond `SessionManagerRpc`. Session calls take the
  * caller's layout epoch last: an object that does not own the key answers `moved` with its
  * layout, and one that meets a newer epoch than its own learns it first (docs/DESIGN.md#resharding).
@@ -275,13 +287,7 @@ export interface SessionObjectRpc extends SessionManagerRpc {
    * A source gives its owner `to` the sessions of `keys` it holds (kept until released), after
    * forgetting the earlier hand-offs `confirmed` by the owner.
    */
-  handOff(
-    app: string,
-    epoch: number,
-    keys: string[],
-    to: string,
-    confirmed?: { key: string; sid: string }[],
-  ): Promise<Result<StoredSession[]>>;
+  handOff(...args: HandOffArgs): Promise<Result<StoredSession[]>>;
   /** An owner takes in sessions handed off to it; answers the keys it now holds. */
   receive(app: string, epoch: number, sessions: StoredSession[]): Promise<Result<string[]>>;
   /** A source forgets the handed-off sessions its owner confirmed. */

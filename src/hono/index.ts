@@ -1,10 +1,10 @@
 // Hono middleware: cookie sessions for any Hono app. The public API of the `./hono` entry.
+export type { SessionsOptions } from "./options.js";
 export {
   type AnySessionData,
   FLASH_KEY,
   Session,
   type SessionEnv,
   type SessionShape,
-  type SessionsOptions,
-  sessions,
-} from "./sessions.js";
+} from "./session.js";
+export { sessions } from "./sessions.js";

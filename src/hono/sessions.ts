@@ -6,16 +6,6 @@ import { CookieSigner } from "./cookie-signature.js";
 import type { SessionsOptions } from "./options.js";
 import type { AnySessionData, Session, SessionEnv, SessionShape } from "./session.js";
 
-export type { SessionsOptions } from "./options.js";
-export {
-  type AnySessionData,
-  FLASH_KEY,
-  Session,
-  type SessionEnv,
-  type SessionShape,
-} from "./session.js";
-export { SessionState } from "./session-state.js";
-
 declare module "hono" {
   interface ContextVariableMap {
     /** The request's session (see `sessions()`); typed data through `SessionEnv<Data>`. */
