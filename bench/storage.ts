@@ -4,7 +4,7 @@ import { metrics, record, runs } from "./figures.ts";
 import type { Plan } from "./plan.ts";
 import { CONCURRENCY, T0 } from "./rpc.ts";
 
-/** Default app settings (SPEC §2): timeout 1200 s, period 20 s. */
+/** Default app settings (docs/DESIGN.md#settings): timeout 1200 s, period 20 s. */
 export const TIMEOUT = 1200;
 export const PERIOD = 20;
 
@@ -28,7 +28,7 @@ export async function benchRows(worker: BenchWorker): Promise<void> {
   let used = delta(before, await worker.usage(name));
   record("rows_written_per_created_session", [used.rowsWritten / created]);
 
-  // Reads within the period of the last access: no write at all (SPEC §2).
+  // Reads within the period of the last access: no write at all (docs/DESIGN.md#access-and-touch).
   await worker.call(name, "setClock", T0 + PERIOD / 2);
   const keys = ["r0", "r1", "r2", "r3"];
   const reads = 2_000;
