@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import type { Changeset } from "../src/changeset";
 import type { JsonObject } from "../src/json";
 import { objectName } from "../src/names";
+import type { SessionObjectRpc } from "../src/object-rpc";
 import { SessionRouter } from "../src/router";
 import {
   isStored,
@@ -16,7 +17,7 @@ import {
   sessionView,
   snapshotOfView,
 } from "../src/session-view";
-import type { Result, SessionObjectRpc } from "../src/wire";
+import type { Result } from "../src/wire";
 import { bearerAuth } from "../worker/auth";
 import worker, { SessionManagerObject } from "../worker/index";
 import type { CallSpec, ProbeKind } from "./calls";

@@ -1,4 +1,4 @@
-// When the object's alarm runs, and what it does when a run fails (docs/DESIGN.md#the-sweep).
+// When the object's alarm runs, and what it does when a run fails (docs/DESIGN.md#sweep).
 
 /** Batches one alarm run works through before it yields and re-arms. */
 export const SWEEP_BATCHES_PER_ALARM = 40;

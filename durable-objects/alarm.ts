@@ -1,3 +1,4 @@
+import { describeError } from "../src/errors.js";
 import type { SessionEvent } from "../src/events.js";
 import { nextAlarm, retriedByRuntime } from "./alarm-policy.js";
 import type { Outbox } from "./outbox.js";
@@ -90,7 +91,7 @@ export class Alarm {
       this.#sendFailures = 0;
     } catch (error) {
       this.#sendFailures++;
-      console.error("session events not sent yet; will retry", errorName(error));
+      console.error("session events not sent yet; will retry", describeError(error));
     }
     // Sent: with nothing stored and nothing waiting, the alarm goes (an idle object holds none).
     // Not sent: the alarm retries.
@@ -113,7 +114,7 @@ export class Alarm {
       await work();
     } catch (error) {
       if (retriedByRuntime(info?.retryCount)) throw error;
-      console.error("session sweep failed; re-arming", errorName(error));
+      console.error("session sweep failed; re-arming", describeError(error));
       this.#sendFailures++;
     }
     this.arm(true);
@@ -144,10 +145,6 @@ export class Alarm {
   }
 }
 
-export function errorName(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
-
 function logHookError(error: unknown): void {
-  console.error("session event hook failed", errorName(error));
+  console.error("session event hook failed", describeError(error));
 }

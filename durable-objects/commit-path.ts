@@ -1,8 +1,8 @@
 import type { Changeset } from "../src/changeset.js";
+import { describeError } from "../src/errors.js";
 import { type CommitResult, commitResult, snapshotOf } from "../src/session-view.js";
-import { errorBody, type Result, resultOf } from "../src/wire.js";
+import { errorBody, failure, type Result, resultOf } from "../src/wire.js";
 import type { Alarm } from "./alarm.js";
-import { errorName } from "./alarm.js";
 import { type CommitGroup, GroupCommit } from "./group-commit.js";
 import type { HeldApp } from "./held-app.js";
 import type { Resharding } from "./resharding.js";
@@ -61,9 +61,18 @@ export class CommitPath {
     changes: Changeset[],
     epoch: number | undefined,
   ): Result<CommitResult>[] | Promise<Result<CommitResult>[]> {
-    const answers = this.#group.submit({ app, changes, epoch });
+    let answers: GroupAnswer[] | Promise<GroupAnswer[]>;
+    try {
+      answers = this.#group.submit({ app, changes, epoch });
+    } catch (error) {
+      // The group's transaction failed: nothing of it was stored.
+      return changes.map((change) => storageFailure(change.key, error));
+    }
     if (answers instanceof Promise) {
-      return answers.then((all) => this.#afterPulls(app, changes, epoch, all));
+      return answers.then(
+        (all) => this.#afterPulls(app, changes, epoch, all),
+        (error) => changes.map((change) => storageFailure(change.key, error)),
+      );
     }
     return this.#afterPulls(app, changes, epoch, answers);
   }
@@ -80,6 +89,7 @@ export class CommitPath {
       answers.map((answer, i) => {
         if (answer !== PULL_FIRST) return answer;
         const change = changes[i] as Changeset;
+        // A pull that failed answers this changeset alone (`guard` answers it as an error).
         return this.#host.resharding.guard(app, keysOf(change), epoch, () => {
           const again = this.commit(app, [change], undefined);
           return again instanceof Promise
@@ -128,13 +138,13 @@ export class CommitPath {
 
   /** One changeset of a group, in a savepoint of its own (see `#apply`). */
   #applyOne(app: string, change: Changeset, epoch: number | undefined, now: number): GroupAnswer {
-    // Owned here, checked now: a layout may have changed while the commit waited.
-    const owned = this.#owns(app, keysOf(change), epoch);
-    if (owned !== true) return owned;
     const { app: held, alarm } = this.#host;
     const events = alarm.mark();
     let result: Result<CommitResult>;
     try {
+      // Owned here, checked now: a layout may have changed while the commit waited.
+      const owned = this.#owns(app, keysOf(change), epoch);
+      if (owned !== true) return owned;
       result = resultOf(() => {
         const current = held.of(app);
         // The engine's commit is a savepoint (with its move, for a newKey); `storing` adds one
@@ -176,13 +186,10 @@ function keysOf(change: Changeset): string[] {
 
 /** The answer of a commit whose write failed (its savepoint rolled back): 500, try again. */
 function storageFailure(key: string, error: unknown): Result<never> {
-  return {
-    ok: false,
-    error: {
-      code: "storage_error",
-      status: 500,
-      key,
-      message: `The commit of session "${key}" could not be written (${errorName(error)}); nothing of it was stored. Read the session again and retry.`,
-    },
-  };
+  return failure({
+    code: "storage_error",
+    status: 500,
+    key,
+    message: `The commit of session "${key}" could not be written (${describeError(error)}); nothing of it was stored. Read the session again and retry.`,
+  });
 }

@@ -27,15 +27,18 @@ interface Waiting<R> {
 /**
  * Group commit (docs/DESIGN.md#group-commit): a call that commits while no write is in flight is
  * applied at once, and its write becomes the one in flight; calls that commit while it is in
- * flight wait, and are applied together in one transaction as soon as it is durable. Each
- * changeset stays atomic on its own (the host applies each in a savepoint), and every answer
- * still waits until its write is durable (the object's output gate holds it).
+ * flight wait, and are applied together in one transaction as soon as it is durable or after one
+ * turn of the event loop, whichever comes first. Each changeset stays atomic on its own (the host
+ * applies each in a savepoint), and every answer still waits until its write is durable (the
+ * object's output gate holds it).
  */
 export class GroupCommit<R> {
   readonly #host: GroupCommitHost<R>;
   #waiting: Waiting<R>[] = [];
   /** Whether a write is in flight: set when groups are applied, cleared once it is durable. */
   #writing = false;
+  /** Whether groups were applied while a write was in flight: their write is watched next. */
+  #writtenSince = false;
 
   constructor(host: GroupCommitHost<R>) {
     this.#host = host;
@@ -86,11 +89,22 @@ export class GroupCommit<R> {
     this.#watchWrite();
   }
 
-  /** Marks a write in flight until the storage says it is durable; then applies what waited. */
+  /**
+   * Marks a write in flight until the storage says it is durable; then applies what waited. A
+   * write made meanwhile (groups applied after one turn of the event loop) is watched in turn.
+   */
   #watchWrite(): void {
-    if (this.#writing) return;
+    if (this.#writing) {
+      this.#writtenSince = true;
+      return;
+    }
     this.#writing = true;
     const durable = () => {
+      if (this.#writtenSince) {
+        this.#writtenSince = false;
+        this.#host.sync().then(durable, durable);
+        return;
+      }
       this.#writing = false;
       this.flush();
     };

@@ -104,12 +104,18 @@ export class HeldApp {
   storing<T>(current: OpenApp, fn: () => T): T {
     if (current.stored) return fn();
     const store = this.#host.store;
-    return store.transaction(() => {
-      const writes = store.writes;
-      const value = fn();
-      if (store.writes > writes) this.save(current.name, current.settings);
-      return value;
-    });
+    try {
+      return store.transaction(() => {
+        const writes = store.writes;
+        const value = fn();
+        if (store.writes > writes) this.save(current.name, current.settings);
+        return value;
+      });
+    } catch (error) {
+      // Rolled back, the app's row with it: the app is held as not stored again.
+      this.#app = current;
+      throw error;
+    }
   }
 
   /**

@@ -7,8 +7,8 @@ import {
   parseLayout,
 } from "../src/layout.js";
 import { objectName } from "../src/names.js";
+import type { SessionObjectRpc } from "../src/object-rpc.js";
 import type { AppSettings } from "../src/settings.js";
-import type { SessionObjectRpc } from "../src/wire.js";
 import { layoutRow, moveInRows } from "./rows.js";
 import type { SqlStore } from "./sql-store.js";
 

@@ -1,3 +1,4 @@
+import { describeError } from "../src/errors.js";
 import { MovedError, ownerOf, parseLayout } from "../src/layout.js";
 import { objectName } from "../src/names.js";
 import type { StoredSession } from "../src/session-view.js";
@@ -110,7 +111,7 @@ export class MoveSource {
       await this.#drain(app);
     } catch (error) {
       this.#layout.stalled = true;
-      console.error("session move paused; will retry", errorName(error));
+      console.error("session move paused; will retry", describeError(error));
     }
   }
 
@@ -238,8 +239,4 @@ export class MoveSource {
     const after = this.#layout.record as LayoutRecord;
     if (after.layout.epoch === epoch) this.#layout.save({ ...after, reported: true });
   }
-}
-
-function errorName(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -1,8 +1,9 @@
-import type { SessionError } from "../src/errors.js";
+import { describeError, SessionError } from "../src/errors.js";
 import type { Layout, Placement } from "../src/layout.js";
+import type { HandOffArgs } from "../src/object-rpc.js";
 import type { StoredSession } from "../src/session-view.js";
 import type { AppSettings } from "../src/settings.js";
-import type { HandOffArgs, Result } from "../src/wire.js";
+import { errorBody, failure, type Result } from "../src/wire.js";
 import { type ReshardingHost, StoredLayout } from "./layout-record.js";
 import { MoveHome } from "./move-home.js";
 import { MoveOwner } from "./move-owner.js";
@@ -32,7 +33,11 @@ export class Resharding {
   constructor(host: ReshardingHost) {
     this.#layout = new StoredLayout(host);
     this.#owner = new MoveOwner(this.#layout, this.moved);
-    this.guard = this.#owner.guard.bind(this.#owner);
+    // A pull that failed answers the operation with an error (never an exception over RPC).
+    this.guard = (app, keys, epoch, run) => {
+      const answer = this.#owner.guard(app, keys, epoch, run);
+      return answer instanceof Promise ? answer.catch(unavailable) : answer;
+    };
     this.#home = new MoveHome(this.#layout);
     this.#source = new MoveSource(this.#layout, this.#home, this.moved);
   }
@@ -111,9 +116,14 @@ export class Resharding {
   onAlarm(): Promise<void> {
     return this.#source.onAlarm();
   }
+}
 
-  /** The home object tells every object in `pushTo` the app's settings and layout. */
-  push(app: string): Promise<void> {
-    return this.#home.push(app);
-  }
+/** An operation whose session could not be pulled here: a typed error, or 503 to retry. */
+function unavailable(error: unknown): Result<never> {
+  if (error instanceof SessionError) return failure(errorBody(error));
+  return failure({
+    code: "unavailable",
+    status: 503,
+    message: `The session is moving between shards and could not be reached (${describeError(error)}). Retry in a moment.`,
+  });
 }

@@ -4,6 +4,7 @@ import { DEFAULT_SWEEP_BATCH } from "../src/engine.js";
 import { type SessionBeginEvent, SessionEndEvent, type SessionEventBody } from "../src/events.js";
 import type { AppLayout, Layout, Placement } from "../src/layout.js";
 import { assertAppName, assertSessionKey } from "../src/names.js";
+import type { HandOffArgs } from "../src/object-rpc.js";
 import type { SessionObjectNamespace } from "../src/router.js";
 import {
   type CommitResult,
@@ -16,12 +17,12 @@ import {
   unstoredSnapshot,
 } from "../src/session-view.js";
 import type { AppSettings } from "../src/settings.js";
-import { type AppStats, type HandOffArgs, type Result, resultOf } from "../src/wire.js";
+import { type AppStats, type Result, resultOf } from "../src/wire.js";
 import type { Alarm } from "./alarm.js";
 import { SWEEP_BATCHES_PER_ALARM } from "./alarm-policy.js";
 import type { CommitPath } from "./commit-path.js";
 import type { HeldApp } from "./held-app.js";
-import { ObjectParts } from "./object-parts.js";
+import { ObjectCore } from "./object-core.js";
 import type { Outbox } from "./outbox.js";
 import type { Resharding } from "./resharding.js";
 import type { Answer, SessionOps } from "./session-ops.js";
@@ -32,7 +33,7 @@ type Env = { SESSION_EVENTS?: Queue; SESSION_MANAGER?: DurableObjectNamespace };
 /**
  * One app's session manager (or one shard of it) in a Durable Object. Its SQLite storage holds
  * the sessions, the app's settings and the event outbox (docs/DESIGN.md#storage); its alarm runs
- * the sweep. The operations are those of `SessionObjectRpc` (src/wire.ts), documented there;
+ * the sweep. The operations are those of `SessionObjectRpc` (src/object-rpc.ts), documented there;
  * this class is their RPC surface and the object's lifecycle, over the held app (held-app.ts),
  * the commit path (commit-path.ts), the alarm (alarm.ts) and resharding (resharding.ts).
  *
@@ -54,11 +55,11 @@ export class SessionManagerObject extends DurableObject<Env> {
   readonly #resharding: Resharding;
   readonly #commits: CommitPath;
   readonly #ops: SessionOps;
-  readonly #parts: ObjectParts;
+  readonly #parts: ObjectCore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    const parts = new ObjectParts(ctx, {
+    const parts = new ObjectCore(ctx, {
       now: () => this.now(),
       onEvent: (event) =>
         event instanceof SessionEndEvent ? this.onSessionEnd(event) : this.onSessionBegin(event),

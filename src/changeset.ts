@@ -32,21 +32,6 @@ export interface Changeset {
   exact?: boolean;
 }
 
-/**
- * Whether the changeset carries no change at all. One that carries changes may still change no
- * data (a clear of an empty session, a delete of a missing key): the engine stores neither.
- */
-export function isEmptyChangeset(changes: Changeset): boolean {
-  return (
-    !changes.clear &&
-    !changes.invalidate &&
-    changes.newKey === undefined &&
-    changes.lastModified === undefined &&
-    (changes.delete?.length ?? 0) === 0 &&
-    Object.keys(changes.set ?? {}).length === 0
-  );
-}
-
 const CHANGESET_FIELDS = new Set([
   "key",
   "sid",

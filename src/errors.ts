@@ -213,3 +213,8 @@ function conflictMessage(key: string, reason: ConflictReason, keys: string[]): s
       return `Session "${key}" was changed by another commit since it was read (${keys.length > 0 ? `keys: ${keys.map((k) => JSON.stringify(k)).join(", ")}` : "it was cleared"}). Get the session again and redo the change.`;
   }
 }
+
+/** An error as one line for a log: its name and message (anything else as text). */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,8 +1,9 @@
 import type { Changeset } from "./changeset.js";
+import { describeError } from "./errors.js";
 import { wrongShard } from "./layout.js";
 import { objectName, shardOf } from "./names.js";
 import type { CommitResult } from "./session-view.js";
-import { type AppStats, type Result, resultOf } from "./wire.js";
+import { type AppStats, failure, type Result, resultOf } from "./wire.js";
 
 /** Refuses a move between shards (409 `wrong_shard`): it could not be atomic. */
 export function sameShardOf(
@@ -63,4 +64,17 @@ export function addStats(total: AppStats, part: AppStats): void {
   if (sweep !== null && (total.nextSweep === null || sweep < total.nextSweep)) {
     total.nextSweep = sweep;
   }
+}
+
+/**
+ * The answer for changesets whose object could not be reached: whether they were applied is
+ * unknown, so read the sessions again before redoing them.
+ */
+export function unreachable(app: string, error: unknown): Result<never> {
+  return failure({
+    code: "unavailable",
+    status: 503,
+    app,
+    message: `An object of app "${app}" could not be reached (${describeError(error)}); whether these changes were applied is unknown: read the sessions again, then retry.`,
+  });
 }

@@ -72,11 +72,16 @@ export { MovedError } from "./layout.js";
 
 // Calling the Durable Object or the service entrypoint over RPC
 export type { Changeset } from "./changeset.js";
-export type { AppStats, SessionManagerRpc, SessionObjectRpc } from "./wire.js";
-export { type ErrorBody, type Result, unwrap } from "./wire.js";
+export type { SessionObjectRpc } from "./object-rpc.js";
+export {
+  type AppStats,
+  type ErrorBody,
+  type Result,
+  type SessionManagerRpc,
+  unwrap,
+} from "./wire.js";
 
 // Names, shards and placement
-export { APP_NAME_PATTERN, SESSION_KEY_PATTERN } from "./names.js";
-export { objectName, shardOf } from "./names.js";
+export { APP_NAME_PATTERN, objectName, SESSION_KEY_PATTERN, shardOf } from "./names.js";
 export type { AppLayout, Layout, Placement } from "./layout.js";
 export { type SessionObjectNamespace, SessionRouter } from "./router.js";

@@ -1,13 +1,14 @@
 import { AppLayouts } from "./app-layouts.js";
 import { parseChangesets } from "./changeset.js";
 import { SessionError } from "./errors.js";
-import { addStats, groupByObject, sameShardOf } from "./fan-out.js";
+import { addStats, groupByObject, sameShardOf, unreachable } from "./fan-out.js";
 import { type Layout, layoutObjects, type Placement } from "./layout.js";
 import { nameOf, objectName } from "./names.js";
+import type { SessionObjectRpc } from "./object-rpc.js";
 import type { CommitResult, SessionView } from "./session-view.js";
 import { resultOfText } from "./session-view.js";
 import type { AppSettings } from "./settings.js";
-import type { AppStats, SessionManagerRpc, SessionObjectRpc } from "./wire.js";
+import type { AppStats, SessionManagerRpc } from "./wire.js";
 import { type ErrorBody, type Result, resultOf } from "./wire.js";
 
 export type { Placement } from "./layout.js";
@@ -170,9 +171,10 @@ export class SessionRouter implements SessionManagerRpc {
     await Promise.all(
       groups.map(async ({ indexes, changes: group }) => {
         const first = group[0]?.key ?? "";
+        // A call that fails (say, the network) answers its own changesets; the others keep theirs.
         const answer = await this.#onKey(app, first, (rpc, epoch) =>
           rpc.commitMany(app, group, epoch),
-        );
+        ).catch((error: unknown) => unreachable(app, error));
         await Promise.all(
           indexes.map(async (index, j) => {
             const one = answer.ok ? answer.value[j] : answer;

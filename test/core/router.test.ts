@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { type Result, type SessionObjectNamespace, SessionRouter, shardOf } from "../../src/index";
+import {
+  type Result,
+  type SessionObjectNamespace,
+  SessionRouter,
+  shardOf,
+  unwrap,
+} from "../../src/index";
 
 /**
  * A namespace that records what it was asked for and answers with given settings and layout
@@ -128,5 +134,56 @@ describe("SessionRouter ids", () => {
       [...new Set(["shop", ...keys.map((k) => `shop#${shardOf(k, 4)}`)])].sort(),
     );
     expect(stubs).toBeGreaterThanOrEqual(3 * keys.length);
+  });
+});
+
+describe("SessionRouter.commitMany", () => {
+  it("answers the changesets of an object it cannot reach with an error, and keeps the others'", async () => {
+    const settings = {
+      timeout: 1200,
+      period: 20,
+      maxSessionBytes: 131072,
+      beginEvents: false,
+      shards: 2,
+    };
+    const layout = { epoch: 1, shards: 2, from: null, placement: {} };
+    const ok = <T>(value: T): Promise<Result<T>> => Promise.resolve({ ok: true, value });
+    const down = "shop#1";
+    const namespace: SessionObjectNamespace = {
+      getByName: (name) => ({
+        layout: () => ok({ settings, layout }),
+        adopt: () => ok(settings),
+        commitMany: (_app: string, changes: { key: string }[]) =>
+          name === down
+            ? Promise.reject(new Error("network down"))
+            : ok(
+                changes.map((c) => ({
+                  ok: true,
+                  value: { key: c.key, stored: false, valid: true },
+                })),
+              ),
+      }),
+    };
+    const keys = Array.from({ length: 8 }, (_, i) => `k${i}`);
+    const router = new SessionRouter(namespace);
+    const results = unwrap(
+      await router.commitMany(
+        "shop",
+        keys.map((key) => ({ key, sid: null, version: 0, set: { n: 1 } })),
+      ),
+    );
+    expect(keys.some((k) => shardOf(k, 2) === 1) && keys.some((k) => shardOf(k, 2) === 0)).toBe(
+      true,
+    );
+    keys.forEach((key, i) => {
+      if (shardOf(key, 2) === 1) {
+        expect(results[i]).toMatchObject({
+          ok: false,
+          error: { code: "unavailable", status: 503 },
+        });
+      } else {
+        expect(results[i]).toEqual({ ok: true, value: { key, stored: false, valid: true } });
+      }
+    });
   });
 });

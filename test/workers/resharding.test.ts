@@ -353,6 +353,43 @@ describe("group commit and commitMany across a move", () => {
     for (const key of mine) expect((await tables(ns, app)).sessions).not.toContain(key);
   });
 
+  it("a pull that fails answers those changesets and reads with an error, not an exception", async () => {
+    const ns = env.SESSION_MANAGER as Namespace;
+    const app = "pull-fails";
+    const keys = KEYS.slice(0, 12);
+    const stored = await seed(new SessionRouter(ns), app, keys);
+    unwrap(await new SessionRouter(ns).configure(app, { shards: 2 }));
+    const layout = await homeLayout(ns, app);
+    const owner = ownerOf(app, keys[0] as string, layout);
+    const mine = keys.filter((key) => ownerOf(app, key, layout) === owner);
+    const answers = await runInDurableObject(stub(ns, owner), async (instance) => {
+      const object = instance as unknown as SessionObjectRpc & {
+        sessionObjects(): SessionObjectNamespace;
+      };
+      unwrap(await object.adopt(app, { shards: 2 }, layout));
+      // The source cannot be reached: every hand-off call fails.
+      object.sessionObjects = () => ({
+        getByName: () => ({ handOff: () => Promise.reject(new Error("source unreachable")) }),
+      });
+      const changes = mine.map((key) => {
+        const s = stored.get(key) as SessionSnapshot;
+        return { key, sid: s.sid, version: s.version, set: { n: 7 } };
+      });
+      return {
+        many: await object.commitMany(app, changes, layout.epoch),
+        read: await object.get(app, mine[0] as string, layout.epoch),
+      };
+    });
+    const results = unwrap(answers.many);
+    expect(results).toHaveLength(mine.length);
+    for (const r of results) {
+      expect(r).toMatchObject({ ok: false, error: { code: "unavailable", status: 503 } });
+    }
+    expect(answers.read).toMatchObject({ ok: false, error: { code: "unavailable" } });
+    // Nothing was committed: the sessions are still at the source, as they were.
+    for (const key of mine) expect((await tables(ns, app)).sessions).toContain(key);
+  });
+
   it("an object asked to commit keys it no longer owns answers moved for each, writing nothing", async () => {
     const ns = env.SESSION_MANAGER as Namespace;
     const app = "many-source";

@@ -3,6 +3,7 @@ import { SessionError, SettingsMismatchError } from "../src/errors.js";
 import type { SessionEvent } from "../src/events.js";
 import { type AppLayout, initialLayout, type Placement, parseLayout } from "../src/layout.js";
 import { assertAppName, objectName } from "../src/names.js";
+import type { SessionObjectRpc } from "../src/object-rpc.js";
 import type { SessionObjectNamespace } from "../src/router.js";
 import {
   type AppSettings,
@@ -10,7 +11,7 @@ import {
   parseAppSettings,
   resolveAppSettings,
 } from "../src/settings.js";
-import type { AppStats, SessionObjectRpc } from "../src/wire.js";
+import type { AppStats } from "../src/wire.js";
 import { Alarm } from "./alarm.js";
 import { SWEEP_BATCHES_PER_ALARM } from "./alarm-policy.js";
 import { CommitPath } from "./commit-path.js";
@@ -31,8 +32,12 @@ export interface ObjectHooks {
   objects(): SessionObjectNamespace | undefined;
 }
 
-/** The parts of a session manager object, wired together (see `SessionManagerObject`). */
-export class ObjectParts {
+/**
+ * What a session manager object does behind its RPC surface (`SessionManagerObject`): its parts
+ * wired together, the app's settings operations, stats, the home object's answer to a router and
+ * one alarm run's work.
+ */
+export class ObjectCore {
   readonly store: SqlStore;
   readonly outbox: Outbox;
   readonly app: HeldApp;
@@ -101,10 +106,7 @@ export class ObjectParts {
     });
   }
 
-  /**
-   * Opens `app`: stores `settings` (defaults filled in) on first use; later, refuses settings
-   * that differ from the stored ones, naming the setting.
-   */
+  /** `SessionManagerRpc.open`. */
   open(app: string, settings: unknown): AppSettings {
     const given = parseAppSettings(settings);
     const current = this.app.stored(app, given);
@@ -115,10 +117,7 @@ export class ObjectParts {
     return current.settings;
   }
 
-  /**
-   * Creates `app` or changes its settings on purpose; in the home object a new shard count
-   * starts a move (docs/DESIGN.md#resharding), in the same transaction as the new settings.
-   */
+  /** `SessionManagerRpc.configure`; in the home object a new shard count starts a move. */
   configure(app: string, settings: unknown): AppSettings {
     const given = parseAppSettings(settings);
     const current = this.app.stored(app, given);
@@ -140,7 +139,7 @@ export class ObjectParts {
     return current.settings;
   }
 
-  /** The app's settings, stored sessions, next sweep and storage usage. Never creates the app. */
+  /** `SessionManagerRpc.stats`, for this object. */
   stats(app: string): AppStats {
     assertAppName(app);
     if (this.app.current?.stored !== true) {
