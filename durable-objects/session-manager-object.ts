@@ -18,15 +18,9 @@ import {
 } from "../src/session-view.js";
 import type { AppSettings } from "../src/settings.js";
 import { type AppStats, type Result, resultOf } from "../src/wire.js";
-import type { Alarm } from "./alarm.js";
 import { SWEEP_BATCHES_PER_ALARM } from "./alarm-policy.js";
-import type { CommitPath } from "./commit-path.js";
-import type { HeldApp } from "./held-app.js";
 import { ObjectCore } from "./object-core.js";
-import type { Outbox } from "./outbox.js";
-import type { Resharding } from "./resharding.js";
-import type { Answer, SessionOps } from "./session-ops.js";
-import type { SqlStore } from "./sql-store.js";
+import type { Answer } from "./session-ops.js";
 
 type Env = { SESSION_EVENTS?: Queue; SESSION_MANAGER?: DurableObjectNamespace };
 
@@ -48,18 +42,12 @@ type Env = { SESSION_EVENTS?: Queue; SESSION_MANAGER?: DurableObjectNamespace };
  * }
  */
 export class SessionManagerObject extends DurableObject<Env> {
-  readonly #store: SqlStore;
-  readonly #outbox: Outbox;
-  readonly #app: HeldApp;
-  readonly #alarm: Alarm;
-  readonly #resharding: Resharding;
-  readonly #commits: CommitPath;
-  readonly #ops: SessionOps;
-  readonly #parts: ObjectCore;
+  /** What the object does behind this RPC surface (object-core.ts). */
+  readonly #core: ObjectCore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    const parts = new ObjectCore(ctx, {
+    this.#core = new ObjectCore(ctx, {
       now: () => this.now(),
       onEvent: (event) =>
         event instanceof SessionEndEvent ? this.onSessionEnd(event) : this.onSessionBegin(event),
@@ -67,17 +55,7 @@ export class SessionManagerObject extends DurableObject<Env> {
         env.SESSION_EVENTS === undefined ? undefined : (events) => this.sendEvents(events),
       objects: () => this.sessionObjects(),
     });
-    this.#parts = parts;
-    ({
-      store: this.#store,
-      outbox: this.#outbox,
-      app: this.#app,
-      alarm: this.#alarm,
-      resharding: this.#resharding,
-      commits: this.#commits,
-      ops: this.#ops,
-    } = parts);
-    ctx.blockConcurrencyWhile(() => this.#alarm.start());
+    ctx.blockConcurrencyWhile(() => this.#core.alarm.start());
   }
 
   /** The time in seconds since the epoch. Override to inject a clock (tests do). */
@@ -113,7 +91,7 @@ export class SessionManagerObject extends DurableObject<Env> {
   }
 
   usage(): { rowsRead: number; rowsWritten: number } {
-    return { ...this.#store.usage };
+    return { ...this.#core.store.usage };
   }
 
   ping(): string {
@@ -121,79 +99,81 @@ export class SessionManagerObject extends DurableObject<Env> {
   }
 
   open(app: string, settings?: Partial<AppSettings>): Result<AppSettings> {
-    this.#commits.flush();
-    return resultOf(() => this.#parts.open(app, settings));
+    this.#core.commits.flush();
+    return resultOf(() => this.#core.open(app, settings));
   }
 
   configure(app: string, settings: Partial<AppSettings>): Result<AppSettings> {
-    this.#commits.flush();
-    return resultOf(() => this.#parts.configure(app, settings));
+    this.#core.commits.flush();
+    return resultOf(() => this.#core.configure(app, settings));
   }
 
   adopt(app: string, settings: Partial<AppSettings>, layout?: Layout): Result<AppSettings> {
-    this.#commits.flush();
-    return resultOf(() => this.#parts.adopt(app, settings, layout));
+    this.#core.commits.flush();
+    return resultOf(() => this.#core.adopt(app, settings, layout));
   }
 
   layout(app: string, placement?: Placement): Result<AppLayout> {
-    this.#commits.flush();
-    return resultOf(() => this.#parts.homeAnswer(this.#app.of(app), placement));
+    this.#core.commits.flush();
+    return resultOf(() => this.#core.homeAnswer(this.#core.app.of(app), placement));
   }
 
   handOff(...args: HandOffArgs): Promise<Result<StoredSession[]>> {
-    this.#commits.flush();
-    return this.#resharding.handOff(...args);
+    this.#core.commits.flush();
+    return this.#core.resharding.handOff(...args);
   }
 
   async receive(app: string, epoch: number, sessions: StoredSession[]): Promise<Result<string[]>> {
-    this.#commits.flush();
-    const result = await this.#resharding.receive(app, epoch, sessions);
-    this.#alarm.arm();
+    this.#core.commits.flush();
+    const result = await this.#core.resharding.receive(app, epoch, sessions);
+    this.#core.alarm.arm();
     return result;
   }
 
   release(app: string, sessions: { key: string; sid: string }[]): Result<number> {
-    this.#commits.flush();
+    this.#core.commits.flush();
     return resultOf(() => {
       assertAppName(app);
-      return this.#resharding.release(sessions);
+      return this.#core.resharding.release(sessions);
     });
   }
 
   moveDone(app: string, epoch: number, name: string): Result<Layout> {
-    this.#commits.flush();
+    this.#core.commits.flush();
     return resultOf(() => {
-      this.#app.of(app);
-      return this.#resharding.moveDone(app, epoch, name);
+      this.#core.app.of(app);
+      return this.#core.resharding.moveDone(app, epoch, name);
     });
   }
 
   get(app: string, key: string, epoch?: number): Answer<SessionView> {
-    return this.#ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
+    return this.#core.ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
       const stored = engine.access(key, now);
       return sessionView(stored === undefined ? unstoredSnapshot(key, now) : snapshotOf(stored));
     });
   }
 
   getView(app: string, key: string, epoch?: number): Answer<string> {
-    return this.#ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
+    return this.#core.ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
       const stored = engine.access(key, now);
-      if (stored !== undefined) return sessionViewJson(stored, this.#store.dataJson(stored));
+      if (stored !== undefined) return sessionViewJson(stored, this.#core.store.dataJson(stored));
       return sessionViewJson(unstoredSnapshot(key, now), "{}");
     });
   }
 
   query(app: string, key: string, epoch?: number): Answer<SessionView | null> {
-    return this.#ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
+    return this.#core.ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
       const stored = engine.access(key, now);
       return stored === undefined ? null : sessionView(snapshotOf(stored));
     });
   }
 
   queryView(app: string, key: string, epoch?: number): Answer<string | null> {
-    return this.#ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
+    return this.#core.ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
       const stored = engine.access(key, now);
-      return stored === undefined ? null : sessionViewJson(stored, this.#store.dataJson(stored));
+      return stored === undefined
+        ? null
+        : sessionViewJson(stored, this.#core.store.dataJson(stored));
     });
   }
 
@@ -206,7 +186,7 @@ export class SessionManagerObject extends DurableObject<Env> {
   }
 
   has(app: string, key: string, epoch?: number): Answer<boolean> {
-    return this.#ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
+    return this.#core.ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
       return engine.access(key, now) !== undefined;
     });
   }
@@ -218,7 +198,7 @@ export class SessionManagerObject extends DurableObject<Env> {
       return [parseChangeset((changes as { key?: unknown } | null)?.key as string, changes)];
     });
     if (!checked.ok) return checked;
-    const answers = this.#commits.commit(app, checked.value, epoch);
+    const answers = this.#core.commits.commit(app, checked.value, epoch);
     return answers instanceof Promise
       ? answers.then((all) => all[0] as Result<CommitResult>)
       : (answers[0] as Result<CommitResult>);
@@ -230,14 +210,14 @@ export class SessionManagerObject extends DurableObject<Env> {
       return parseChangesets(changes);
     });
     if (!checked.ok) return checked;
-    const answers = this.#commits.commit(app, checked.value, epoch);
+    const answers = this.#core.commits.commit(app, checked.value, epoch);
     return answers instanceof Promise
       ? answers.then((value) => ({ ok: true, value }))
       : { ok: true, value: answers };
   }
 
   invalidate(app: string, key: string, epoch?: number): Answer<boolean> {
-    return this.#ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
+    return this.#core.ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
       return engine.invalidate(key, now);
     });
   }
@@ -248,23 +228,23 @@ export class SessionManagerObject extends DurableObject<Env> {
       assertSessionKey(oldKey);
       assertSessionKey(newKey);
     };
-    return this.#ops.onKeys(app, [oldKey, newKey], epoch, check, (engine, now) => {
+    return this.#core.ops.onKeys(app, [oldKey, newKey], epoch, check, (engine, now) => {
       return sessionView(snapshotOf(engine.regenerate(oldKey, newKey, now)));
     });
   }
 
   stats(app: string): Result<AppStats> {
-    this.#commits.flush();
-    return resultOf(() => this.#parts.stats(app));
+    this.#core.commits.flush();
+    return resultOf(() => this.#core.stats(app));
   }
 
   async sweep(app: string): Promise<Result<number>> {
-    const result = this.#ops.onApp(
+    const result = this.#core.ops.onApp(
       app,
       () => {},
       (engine, now) => engine.sweep(now, DEFAULT_SWEEP_BATCH, SWEEP_BATCHES_PER_ALARM),
     );
-    await this.#alarm.flushQuietly();
+    await this.#core.alarm.flushQuietly();
     return result;
   }
 
@@ -273,8 +253,8 @@ export class SessionManagerObject extends DurableObject<Env> {
    * outbox, takes a move one step further, and re-arms. Safe to run twice.
    */
   override async alarm(info?: AlarmInvocationInfo): Promise<void> {
-    this.#commits.flush();
-    await this.#alarm.run(info, () => this.#parts.upkeep(this.now()));
+    this.#core.commits.flush();
+    await this.#core.alarm.run(info, () => this.#core.upkeep(this.now()));
   }
 }
 
