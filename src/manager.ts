@@ -1,9 +1,10 @@
 import { SessionData } from "./data.js";
 import { SessionEngine } from "./engine.js";
+import { SessionError } from "./errors.js";
 import type { SessionBeginEvent, SessionEndEvent, SessionEvent } from "./events.js";
 import { MemoryStore } from "./memory-store.js";
 import { assertAppName, assertSessionKey } from "./names.js";
-import { snapshotOf, unstoredSnapshot } from "./session-view.js";
+import { type StoredSession, snapshotOf, unstoredSnapshot } from "./session-view.js";
 import { resolveSettings, type SessionSettings } from "./settings.js";
 import type { SessionStore } from "./store.js";
 
@@ -40,8 +41,10 @@ export class SessionDataManager {
   readonly store: SessionStore;
   readonly #clock: () => number;
   readonly #engine: SessionEngine;
-  /** The unit of work: each session read since the last commit or abort, by key. */
+  /** The unit of work: the session handed out for each key since the last commit or abort. */
   readonly #unit = new Map<string, SessionData>();
+  /** Every session of the unit of work; one changed after a commit joins it again. */
+  readonly #members = new Set<SessionData>();
   #pending: SessionEvent[] = [];
   readonly #listeners: Listeners = { begin: new Set(), end: new Set() };
 
@@ -85,39 +88,62 @@ export class SessionDataManager {
   /**
    * Stores every session changed in this unit of work, atomically: all or none. Returns how
    * many were committed. Throws `ConflictError` or `SessionTooLargeError`, and then writes
-   * nothing. Either way the unit of work ends.
+   * nothing (the sessions keep their changes). Either way the unit of work ends. A session the
+   * program still holds stays live: it stands for what was stored, and a change made to it later
+   * is stored by the next commit.
    */
   commit(): number {
     const now = this.#clock();
-    const dirty = [...this.#unit.values()].filter((data) => data.isModified);
+    const dirty = [...this.#members].filter((data) => data.isModified);
+    const changes = dirty.map((data) => data.send());
+    let stored: (StoredSession | null)[] = [];
     try {
       this.store.transaction(() => {
-        for (const data of dirty) this.#engine.commit(data.changes(), now);
+        stored = changes.map((change) => this.#engine.commit(change, now));
       });
-      this.#dispatch();
-    } finally {
-      this.abort();
+    } catch (error) {
+      for (const data of dirty) data.unsent();
+      this.#end();
+      throw error;
     }
+    dirty.forEach((data, i) => {
+      const after = stored[i];
+      data.settle(after == null ? null : snapshotOf(after));
+    });
+    this.#dispatch();
+    this.#end();
     return dirty.length;
   }
 
   /** Drops every uncommitted change; the next access reads the store afresh. */
   abort(): void {
-    this.#unit.clear();
-    this.#pending = [];
+    for (const data of this.#members) data.discard();
+    this.#end();
   }
 
   /**
    * Moves the stored session at `oldKey` to `newKey` with its data; the old one ends with
-   * reason `regenerated`. Commit pending changes first: this acts on the stored session.
+   * reason `regenerated`. It acts on the stored session: a session this unit of work holds for
+   * `oldKey` with uncommitted changes is refused (`uncommitted_changes`, 409), and one without
+   * now stands for the moved session and is returned.
    */
   regenerate(oldKey: string, newKey: string): SessionData {
     assertSessionKey(oldKey);
     assertSessionKey(newKey);
-    this.#unit.delete(oldKey);
-    const moved = this.#engine.regenerate(oldKey, newKey, this.#clock());
+    const held = this.#unit.get(oldKey);
+    if (held?.isModified) {
+      throw new SessionError(
+        "uncommitted_changes",
+        409,
+        `Session "${oldKey}" has changes that were not committed: commit them before regenerate().`,
+      );
+    }
+    const moved = snapshotOf(this.#engine.regenerate(oldKey, newKey, this.#clock()));
     this.#dispatch();
-    return this.#track(new SessionData(snapshotOf(moved), this.#clock));
+    if (held === undefined) return this.#track(new SessionData(moved, this.#clock));
+    this.#unit.delete(oldKey);
+    held.settle(moved);
+    return this.#track(held);
   }
 
   /** Ends every expired session; returns how many. */
@@ -165,7 +191,19 @@ export class SessionDataManager {
 
   #track(data: SessionData): SessionData {
     this.#unit.set(data.key, data);
+    this.#members.add(data);
+    data.bind(() => {
+      this.#members.add(data);
+      if (!this.#unit.has(data.key)) this.#unit.set(data.key, data);
+    });
     return data;
+  }
+
+  /** The unit of work ends: the next access reads the store afresh. */
+  #end(): void {
+    this.#unit.clear();
+    this.#members.clear();
+    this.#pending = [];
   }
 
   #dispatch(): void {

@@ -7,28 +7,53 @@ import type { SessionTransport } from "./transport.js";
  * every session read through a manager opened on it joins it; `commit()` sends each changed
  * session's changes, `abort()` (or `close()`) drops them.
  *
+ * A session the program still holds after `commit()` stays live, as a ZODB object does after
+ * `transaction.commit()`: it stands for what was stored, and a change made to it later joins
+ * the unit of work again, so the next `commit()` stores it (or refuses it with a
+ * `ConflictError`). No change is dropped without an error.
+ *
  * @example
  * const cm = new ConnectionManager();
  * const manager = await factory.open(cm);
- * (await manager.get("abc")).set("first_name", "fred");
+ * const session = await manager.get("abc");
+ * session.set("first_name", "fred");
+ * await cm.commit();
+ * session.set("last_name", "flintstone"); // still live: the next commit stores it
  * await cm.commit();
  */
 export class ConnectionManager {
-  readonly #sessions = new Map<string, { data: SessionData; transport: SessionTransport }>();
+  /** The session handed out for each key in this unit of work: what a second read returns. */
+  readonly #current = new Map<string, SessionData>();
+  /** Every session of this unit of work, with the transport that commits it. */
+  readonly #members = new Map<SessionData, SessionTransport>();
 
-  /** @internal A session read by a manager joins the unit of work. */
-  join(id: string, data: SessionData, transport: SessionTransport): void {
-    this.#sessions.set(id, { data, transport });
+  /** @internal A session read by a manager of `app` joins the unit of work. */
+  join(app: string, data: SessionData, transport: SessionTransport): void {
+    this.#current.set(idOf(app, data.key), data);
+    this.#members.set(data, transport);
+    // A change after the unit of work ended (a commit or an abort) makes it a member again.
+    data.bind(() => {
+      this.#members.set(data, transport);
+      const id = idOf(app, data.key);
+      if (!this.#current.has(id)) this.#current.set(id, data);
+    });
   }
 
-  /** @internal The session already read in this unit of work. */
-  lookup(id: string): SessionData | undefined {
-    return this.#sessions.get(id)?.data;
+  /** @internal The session already read for `key` of `app` in this unit of work. */
+  lookup(app: string, key: string): SessionData | undefined {
+    return this.#current.get(idOf(app, key));
   }
 
-  /** @internal Forget a session (after it was moved by `regenerate`). */
-  forget(id: string): void {
-    this.#sessions.delete(id);
+  /**
+   * @internal Leaves the session read for `key` of `app` out of this unit of work, uncommitted
+   * (`RemoteSessionManager.forget`), or before it joins again under its new key (`save`).
+   */
+  forget(app: string, key: string): void {
+    const id = idOf(app, key);
+    const data = this.#current.get(id);
+    if (data === undefined) return;
+    this.#current.delete(id);
+    this.#members.delete(data);
   }
 
   /**
@@ -38,32 +63,42 @@ export class ConnectionManager {
    * stored sessions in the order they were read (`SessionView`s, the same over every transport;
    * `null` where nothing is stored any more). If any commit was refused, rejects with the first
    * error (a `ConflictError` names the session and carries its current state) once all have
-   * settled. The unit of work ends either way.
+   * settled. The unit of work ends either way; each session that was committed stands for what
+   * was stored, and a refused one keeps its changes.
    */
   async commit(): Promise<(SessionView | null)[]> {
-    const dirty = [...this.#sessions.values()].filter(({ data }) => data.isModified);
-    this.#sessions.clear();
+    const dirty = [...this.#members].filter(([data]) => data.isModified);
+    // Refuse before sending anything: a session's changes can be in one commit at a time.
+    for (const [data] of dirty) if (data.committing) data.send();
+    this.#current.clear();
+    this.#members.clear();
     const byTransport = new Map<SessionTransport, number[]>();
-    dirty.forEach(({ transport }, i) => {
+    dirty.forEach(([, transport], i) => {
       byTransport.set(transport, [...(byTransport.get(transport) ?? []), i]);
     });
+    const changes = dirty.map(([data]) => data.send());
     const results: PromiseSettledResult<SessionView | null>[] = [];
     await Promise.all(
       [...byTransport].map(async ([transport, indexes]) => {
-        const changes = indexes.map((i) => (dirty[i] as (typeof dirty)[number]).data.changes());
+        const sent = indexes.map((i) => changes[i] as (typeof changes)[number]);
         const settled =
-          transport.commitMany !== undefined && changes.length > 1
+          transport.commitMany !== undefined && sent.length > 1
             ? await transport
-                .commitMany(changes)
+                .commitMany(sent)
                 .catch((reason: unknown) =>
-                  changes.map((): PromiseRejectedResult => ({ status: "rejected", reason })),
+                  sent.map((): PromiseRejectedResult => ({ status: "rejected", reason })),
                 )
-            : await Promise.allSettled(changes.map((c) => transport.commit(c)));
+            : await Promise.allSettled(sent.map((c) => transport.commit(c)));
         indexes.forEach((index, j) => {
           results[index] = settled[j] as PromiseSettledResult<SessionView | null>;
         });
       }),
     );
+    results.forEach((result, i) => {
+      const [data] = dirty[i] as (typeof dirty)[number];
+      if (result.status === "fulfilled") data.settle(result.value);
+      else data.unsent();
+    });
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed !== undefined) throw failed.reason;
     return results.map((r) => (r as PromiseFulfilledResult<SessionView | null>).value);
@@ -71,11 +106,17 @@ export class ConnectionManager {
 
   /** Drops every uncommitted change; the next access reads afresh. */
   abort(): void {
-    this.#sessions.clear();
+    for (const data of this.#members.keys()) data.discard();
+    this.#current.clear();
+    this.#members.clear();
   }
 
   /** Ends the unit of work without committing (as `abort`). */
   close(): void {
     this.abort();
   }
+}
+
+function idOf(app: string, key: string): string {
+  return `${app}\u0000${key}`;
 }

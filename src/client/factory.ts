@@ -1,8 +1,8 @@
 import { SessionData } from "../data.js";
-import { ConflictError } from "../errors.js";
+import { ConflictError, SessionError } from "../errors.js";
 import { assertAppName, assertSessionKey } from "../names.js";
 import { type Placement, type SessionObjectNamespace, SessionRouter } from "../router.js";
-import { type SessionSnapshot, unstoredSnapshot } from "../session-view.js";
+import { type SessionSnapshot, type SessionView, unstoredSnapshot } from "../session-view.js";
 import type { AppSettings } from "../settings.js";
 import type { SessionManagerRpc } from "../wire.js";
 import { ConnectionManager } from "./connection-manager.js";
@@ -76,18 +76,26 @@ export class RemoteSessionManager {
 
   /** Drops the session read or created for `key` from the unit of work, uncommitted. */
   forget(key: string): void {
-    this.connection.forget(this.#id(key));
+    this.connection.forget(this.app, key);
   }
 
   /**
-   * `SessionManagerRpc.regenerate`, the moved session joining the unit of work. It acts on the
-   * stored session: commit pending changes of `oldKey` first.
+   * `SessionManagerRpc.regenerate`: the stored session at `oldKey` moves to `newKey`. The session
+   * this unit of work holds for `oldKey` (if any) now stands for the moved one, and is returned;
+   * one with uncommitted changes is refused (`uncommitted_changes`, 409) before anything is
+   * sent: commit them first, or rotate with them in one commit with `save(data, { newKey })`.
    */
   async regenerate(oldKey: string, newKey: string): Promise<SessionData> {
     assertSessionKey(oldKey);
     assertSessionKey(newKey);
-    this.connection.forget(this.#id(oldKey));
-    return this.#join(await this.#transport.regenerate(oldKey, newKey));
+    const held = this.#known(oldKey);
+    if (held?.isModified) throw uncommittedChanges(oldKey);
+    const moved = await this.#transport.regenerate(oldKey, newKey);
+    if (held === undefined) return this.#join(moved);
+    this.connection.forget(this.app, oldKey);
+    held.settle(moved);
+    this.connection.join(this.app, held, this.#transport);
+    return held;
   }
 
   /**
@@ -97,10 +105,11 @@ export class RemoteSessionManager {
    * neither; a session never stored is simply stored under `newKey`. Pick `newKey` on the same
    * shard as the old one (`shardOf`).
    *
-   * Resolves to the session as stored afterwards, joined to the unit of work (the same `data` when
-   * nothing needed sending), or `undefined` when no session is stored (invalidated, or a new
-   * session with nothing in it). Rejects as `commit` does (`ConflictError`, ...); then nothing
-   * was written and `data` keeps its changes.
+   * Resolves to `data` itself, which now stands for the session as stored (its `key`, `sid` and
+   * `version` follow; it stays in the unit of work and its next change is committed as any
+   * other), or `undefined` when no session is stored (invalidated, or a new session with nothing
+   * in it). Rejects as `commit` does (`ConflictError`, ...); then nothing was written and `data`
+   * keeps its changes.
    */
   async save(
     data: SessionData,
@@ -111,29 +120,44 @@ export class RemoteSessionManager {
     if (!data.isModified && (newKey === undefined || data.isNew)) {
       return data.isNew ? undefined : data;
     }
-    let changes = data.changes();
+    const oldKey = data.key;
+    let changes = data.send();
     // A session never stored has no old key to end: it is stored under the new key directly.
     if (newKey !== undefined) {
       changes = data.isNew ? { ...changes, key: newKey } : { ...changes, newKey };
     }
-    const stored = await this.#transport.commit(changes);
-    this.connection.forget(this.#id(data.key));
-    return stored === null ? undefined : this.#join(stored);
-  }
-
-  #id(key: string): string {
-    return `${this.app}\u0000${key}`;
+    let stored: SessionView | null;
+    try {
+      stored = await this.#transport.commit(changes);
+    } catch (error) {
+      data.unsent();
+      throw error;
+    }
+    data.settle(stored);
+    if (this.#known(oldKey) === data) this.connection.forget(this.app, oldKey);
+    if (stored === null) return undefined;
+    this.connection.join(this.app, data, this.#transport);
+    return data;
   }
 
   #known(key: string): SessionData | undefined {
-    return this.connection.lookup(this.#id(key));
+    return this.connection.lookup(this.app, key);
   }
 
   #join(snapshot: SessionSnapshot): SessionData {
     const data = new SessionData(snapshot, this.#clock);
-    this.connection.join(this.#id(snapshot.key), data, this.#transport);
+    this.connection.join(this.app, data, this.#transport);
     return data;
   }
+}
+
+/** A rotation asked of a session that holds changes no commit has sent. */
+function uncommittedChanges(key: string): SessionError {
+  return new SessionError(
+    "uncommitted_changes",
+    409,
+    `Session "${key}" has changes that were not committed: commit them before regenerate(), or rotate the ID with them in one commit: save(data, { newKey }).`,
+  );
 }
 
 /**

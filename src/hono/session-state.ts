@@ -102,6 +102,10 @@ export class SessionState {
   }
 
   #use(data: SessionData, stored: string | undefined): SessionData {
+    // The data the handler may still hold would never be committed: it refuses changes instead.
+    this.#data?.retire(
+      "This session's data was read again (reload(), or a new session after destroy()): call session.data() again and change that.",
+    );
     this.#data = data;
     this.#ids.add(data.key);
     this.stored = stored;
@@ -166,11 +170,15 @@ export class SessionState {
     }
     if (sends) this.saved = true;
     this.#newKey = undefined;
-    if (after === undefined) {
-      // Destroyed (or never stored): later changes go to a new session, under a new ID.
+    if (after === undefined && !data.isValid()) {
+      // Destroyed: later changes go to a new session, under a new ID.
       this.#use(manager.create(newSessionId()), undefined);
+    } else if (after === undefined) {
+      // A new session with nothing in it: still not stored, and still the one the handler holds.
+      this.stored = undefined;
     } else {
-      this.#use(after, after.isNew ? undefined : after.key);
+      // The same object, now standing for what was stored (after a rotation, at its new key).
+      this.stored = after.key;
     }
     this.#loading = Promise.resolve(this.#data as SessionData);
   }
