@@ -4,7 +4,7 @@ import { ConflictError } from "../errors.js";
 import type { SessionCookie } from "./cookie.js";
 import type { CookieSigner } from "./cookie-signature.js";
 import type { SessionsOptions } from "./options.js";
-import { downstreamOf, freshContext, runDownstream } from "./rerun.js";
+import { rerunner } from "./rerun.js";
 import { discard, replaceResponse } from "./responses.js";
 import { type AnySessionData, Session, type SessionEnv, type SessionShape } from "./session.js";
 import { SessionState } from "./session-state.js";
@@ -35,15 +35,20 @@ export async function runAndCommit<Data extends SessionShape<Data> = AnySessionD
   // handler's response is replaced (a conflict's answer, a re-run's response).
   const upstreamHeaders = new Headers(c.res.headers);
   const upstreamVars = Object.entries(c.var);
-  const downstream = retry > 0 ? downstreamOf(c) : undefined;
+  const rerun = retry > 0 ? rerunner(c, upstreamVars) : undefined;
 
   let ctx: Context = c;
   for (let run = 0; ; run++) {
     const state = new SessionState({ factory, cookieId, maxAge, clock });
     // The context of a re-run is untyped: its `session` is this middleware's `Session<Data>`.
-    ctx.set("session", new Session<Data>(state) as unknown as Session);
-    if (ctx === c) await next();
-    else await runDownstream(ctx, downstream ?? []);
+    const withSession = (on: Context) =>
+      on.set("session", new Session<Data>(state) as unknown as Session);
+    if (run === 0) {
+      withSession(c);
+      await next();
+    } else {
+      ctx = await (rerun as NonNullable<typeof rerun>)(withSession);
+    }
 
     let conflict: ConflictError | undefined;
     let failure: unknown;
@@ -62,9 +67,8 @@ export async function runAndCommit<Data extends SessionShape<Data> = AnySessionD
       failure = ctx.error;
     }
 
-    if (conflict !== undefined && run < retry && downstream !== undefined && !state.saved) {
+    if (conflict !== undefined && run < retry && rerun !== undefined && !state.saved) {
       discard(ctx);
-      ctx = freshContext(c, upstreamVars);
       continue;
     }
     if (conflict !== undefined) {

@@ -1,29 +1,48 @@
 import { type Context, Context as HonoContext, type MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 
-/** A handler (or middleware) after this one in the matched chain, with its route index. */
-export interface Downstream {
-  handler: MiddlewareHandler;
-  index: number;
-}
+/**
+ * Runs the handlers after this middleware once more, in a fresh context (`retry`): `prepare`
+ * gets the context before they run (to put a new session on it). Resolves to that context, its
+ * response or error in it.
+ */
+export type Rerun = (prepare: (ctx: Context) => void) => Promise<Context>;
 
-/** The handlers that run after this middleware for this request, to run them again. */
-export function downstreamOf(c: Context): Downstream[] | undefined {
+/**
+ * How the handlers after this middleware can run again for this request, or `undefined` where
+ * they cannot (a context Hono's router did not make). Hono has no public API to run a handler
+ * chain a second time, so this is the one place that uses its internals: the matched routes
+ * (`matchedRoutes`, public) with `c.req.routeIndex` to find the handlers after this one, `compose`'s
+ * dispatch order, and a `Context` built for the same `HonoRequest`. It is tested against the
+ * oldest and the newest supported Hono (test/workers/hono-versions.test.ts), with the retry tests
+ * of the middleware.
+ */
+export function rerunner(c: Context, upstreamVars: [string, unknown][]): Rerun | undefined {
+  let downstream: { handler: MiddlewareHandler; index: number }[];
   try {
     const here = c.req.routeIndex;
-    return matchedRoutes(c)
+    downstream = matchedRoutes(c)
       .map((route, index) => ({ handler: route.handler as MiddlewareHandler, index }))
       .slice(here + 1);
   } catch {
-    return undefined; // a context Hono's router did not make: no re-run, the conflict answers
+    return undefined;
   }
+  return async (prepare) => {
+    const ctx = freshContext(c, upstreamVars);
+    prepare(ctx);
+    await runDownstream(ctx, downstream);
+    return ctx;
+  };
 }
 
 /**
  * Runs `handlers` on `ctx` as Hono's `compose` does; an error is left in `ctx.error` (the app's
  * error handler answers it once the middleware rethrows it).
  */
-export async function runDownstream(ctx: Context, handlers: Downstream[]): Promise<void> {
+async function runDownstream(
+  ctx: Context,
+  handlers: { handler: MiddlewareHandler; index: number }[],
+): Promise<void> {
   let last = -1;
   const dispatch = async (i: number): Promise<void> => {
     if (i <= last) throw new Error("next() called multiple times");
@@ -42,7 +61,7 @@ export async function runDownstream(ctx: Context, handlers: Downstream[]): Promi
 }
 
 /** A context for a re-run: the same request (params, cached body), the upstream variables. */
-export function freshContext(c: Context, vars: [string, unknown][]): Context {
+function freshContext(c: Context, vars: [string, unknown][]): Context {
   let executionCtx: Context["executionCtx"] | undefined;
   try {
     executionCtx = c.executionCtx;
