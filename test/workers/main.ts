@@ -8,6 +8,7 @@ import type {
 import worker, { SessionManagerObject } from "../../worker/index";
 import { testClock } from "./clock";
 import { expectContract } from "./contract";
+import { recordDeliveries } from "./deliveries";
 
 export * from "../../worker/index";
 // Named too: the test pool finds entrypoints by name, not through `export *`.
@@ -19,8 +20,12 @@ export { SessionService } from "../../worker/index";
  * the test that made it fails.
  */
 export default {
-  // Calls through, so that tests can spy on the worker's handlers.
-  queue: (batch) => worker.queue(batch),
+  // Records every delivery (test/workers/deliveries.ts), then calls through, so that tests can
+  // spy on the worker's handlers.
+  queue: (batch) => {
+    recordDeliveries(batch);
+    return worker.queue(batch);
+  },
   async fetch(request, env, ctx) {
     const response = await worker.fetch(request, env, ctx);
     await expectContract(request.method, request.url, response);
