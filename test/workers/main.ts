@@ -52,7 +52,11 @@ export const flakyQueue = {
   hooked: [] as SessionEvent[],
 };
 
-/** A session manager whose Queue refuses `flakyQueue.failuresLeft` sends, then accepts. */
+/**
+ * A session manager whose Queue refuses `flakyQueue.failuresLeft` sends, then accepts: a batch
+ * accepted goes on to the real Queue, so its consumer's record (test/workers/deliveries.ts)
+ * counts these objects' events too.
+ */
 export class FlakyQueueSessionManagerObject extends ClockedSessionManagerObject {
   protected override async sendEvents(events: SessionEventBody[]): Promise<void> {
     flakyQueue.attempted.push(events);
@@ -61,6 +65,7 @@ export class FlakyQueueSessionManagerObject extends ClockedSessionManagerObject 
       flakyQueue.failuresLeft--;
       throw new Error("queue unavailable (test)");
     }
+    await super.sendEvents(events);
     flakyQueue.accepted.push(...events);
   }
 
