@@ -17,15 +17,11 @@ import { type SessionEventBody, unwrap } from "../../src/index";
 import { testClock } from "./clock";
 import { repeatsOf } from "./deliveries";
 import { create, createMany, keys, manager, settleEvents, T0, WAIT } from "./helpers";
-import { flakyQueue } from "./main";
+import { flakyQueue, resetFlakyQueue } from "./main";
 
 beforeEach(() => {
   testClock.now = T0;
-  flakyQueue.failuresLeft = 0;
-  flakyQueue.accepted.length = 0;
-  flakyQueue.attempted.length = 0;
-  flakyQueue.hooked.length = 0;
-  flakyQueue.hold = undefined;
+  resetFlakyQueue();
 });
 
 /** Ids accepted by the Queue, each with how often it was accepted. */

@@ -52,6 +52,15 @@ export const flakyQueue = {
   hooked: [] as SessionEvent[],
 };
 
+/** Puts `flakyQueue` back as every test file expects to find it: accepting, nothing recorded. */
+export function resetFlakyQueue(): void {
+  flakyQueue.failuresLeft = 0;
+  flakyQueue.accepted.length = 0;
+  flakyQueue.attempted.length = 0;
+  flakyQueue.hold = undefined;
+  flakyQueue.hooked.length = 0;
+}
+
 /**
  * A session manager whose Queue refuses `flakyQueue.failuresLeft` sends, then accepts: a batch
  * accepted goes on to the real Queue, so its consumer's record (test/workers/deliveries.ts)

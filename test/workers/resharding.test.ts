@@ -33,15 +33,11 @@ import type { SessionSnapshot } from "../../src/session-view";
 import { testClock } from "./clock";
 import { eventsOf, repeatsOf } from "./deliveries";
 import { call, settleEvents, T0 } from "./helpers";
-import { flakyQueue } from "./main";
+import { flakyQueue, resetFlakyQueue } from "./main";
 
 beforeEach(() => {
   testClock.now = T0;
-  flakyQueue.failuresLeft = 0;
-  flakyQueue.accepted.length = 0;
-  flakyQueue.attempted.length = 0;
-  flakyQueue.hooked.length = 0;
-  flakyQueue.hold = undefined;
+  resetFlakyQueue();
 });
 
 type Namespace = DurableObjectNamespace & SessionObjectNamespace;
