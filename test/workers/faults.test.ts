@@ -12,7 +12,7 @@ import {
   runInDurableObject,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type SessionEventBody, unwrap } from "../../src/index";
 import { testClock } from "./clock";
 import { repeatsOf } from "./deliveries";
@@ -22,6 +22,12 @@ import { flakyQueue, resetFlakyQueue } from "./main";
 beforeEach(() => {
   testClock.now = T0;
   resetFlakyQueue();
+  // The example consumer logs every event the Queue delivers: thousands here.
+  vi.spyOn(console, "log").mockImplementation(() => {});
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
 });
 
 /** Ids accepted by the Queue, each with how often it was accepted. */

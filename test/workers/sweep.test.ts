@@ -5,7 +5,7 @@ import {
   runInDurableObject,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { unwrap } from "../../src/index";
 import { expiresAt, sliceEnd } from "../../src/timeslice";
 import { testClock } from "./clock";
@@ -15,6 +15,12 @@ import { flakyQueue, resetFlakyQueue } from "./main";
 beforeEach(() => {
   testClock.now = T0;
   resetFlakyQueue();
+  // The example consumer logs every event the Queue delivers: thousands here.
+  vi.spyOn(console, "log").mockImplementation(() => {});
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
 });
 
 async function alarmAt(stub: DurableObjectStub): Promise<number | null> {
