@@ -4,16 +4,18 @@
 //   - no lost update: each session's counter (in the store, or in its end event) equals the
 //     increments acknowledged for it;
 //   - every stored session had exactly one begin and got exactly one end (a move is neither);
+//     a second, different begin or end of one session fails the phase (soak/invariants.ts);
 //   - no read of a live session was answered "not found" (a session is live from the first
 //     acknowledged commit until an invalidation of it is sent; nothing expires in the phase).
 
-import { eventInvariants } from "./invariants.ts";
+import { eventInvariants, type SoakDelivery } from "./invariants.ts";
 
 /** What the phase needs of the soak: HTTP calls to the worker, RPC calls to objects, events. */
 export interface SoakContext {
   api(method: string, path: string, body?: unknown): Promise<Response>;
   call(name: string, method: string, ...args: unknown[]): Promise<unknown>;
-  events(): Promise<{ id: string; type: string; app: string; data?: { n?: number } }[]>;
+  /** Every delivery the Queue made so far, of every app. */
+  deliveries(): Promise<SoakDelivery[]>;
 }
 
 export const RESHARD_APP = "soak-reshard";
@@ -249,7 +251,7 @@ export async function reshardPhase(soak: SoakContext) {
     const ended = await Promise.all(objects.map((name) => soak.call(name, "sweep", RESHARD_APP)));
     if (ended.every((r) => (r as { value?: number }).value === 0)) break;
   }
-  let events: Awaited<ReturnType<SoakContext["events"]>> = [];
+  let deliveries: SoakDelivery[] = [];
   for (let i = 0; i < 150; i++) {
     const pending = await Promise.all(
       objects.map(async (name) => {
@@ -259,14 +261,14 @@ export async function reshardPhase(soak: SoakContext) {
         return s.value?.pendingEvents ?? 0;
       }),
     );
-    events = (await soak.events()).filter((e) => e.app === RESHARD_APP);
-    const ids = new Set(events.map((e) => e.id));
+    deliveries = (await soak.deliveries()).filter((d) => d.body.app === RESHARD_APP);
+    const ids = new Set(deliveries.map((d) => d.body.id));
     const begins = [...ids].filter((id) => id.endsWith(":begin")).length;
     const ends = [...ids].filter((id) => id.endsWith(":end")).length;
     if (pending.every((n) => n === 0) && begins === ends && begins > 0) break;
     await pause(0.2);
   }
-  const outcome = eventInvariants(events, acknowledged, lostInStore);
+  const outcome = eventInvariants(deliveries, acknowledged, lostInStore);
 
   return {
     seeded: SEEDED,

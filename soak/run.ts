@@ -3,8 +3,10 @@
 // expire, then the invariants:
 //   - every acknowledged commit is stored: each session's counter (in the store, or in its end
 //     event) equals the increments acknowledged for it;
-//   - every stored session had exactly one begin and got exactly one end (events deduplicated by
-//     id, as a consumer does: the Queue delivers at least once);
+//   - every stored session had exactly one begin and got exactly one end: a delivery of the same
+//     message again, or of the same event (equal in every field) in another message, is what the
+//     Queue's at-least-once delivery and the outbox's resend explain; two different begins or
+//     ends for one session are a failure, named by event id (soak/invariants.ts);
 //   - nothing lost.
 // Then the resharding phase (soak/reshard.ts): a busy app goes 1 -> 4 -> 16 -> 3 shards while
 // clients read and commit, with the same invariants and no read of a live session answered
@@ -16,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { LogLevel } from "miniflare";
 import { T0 } from "../bench/rpc.ts";
 import { type LocalWorker, startLocalWorker } from "../bench/workerd.ts";
-import { eventInvariants } from "./invariants.ts";
+import { eventInvariants, type SoakDelivery } from "./invariants.ts";
 import { reshardPhase } from "./reshard.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -156,13 +158,23 @@ async function main(): Promise<void> {
   const reshard = await reshardPhase({
     api,
     call,
-    events: async () => (await (await api("GET", "/soak/events")).json()) as never,
+    deliveries: async () => (await (await api("GET", "/soak/events")).json()) as SoakDelivery[],
   });
   console.log(JSON.stringify({ resharding: reshard }, null, 2));
-  if (reshard.lost > 0 || reshard.unexpectedStatuses > 0 || reshard.liveReadsNotFound > 0) {
+  if (
+    reshard.lost > 0 ||
+    reshard.eventsTwice > 0 ||
+    reshard.unexpectedStatuses > 0 ||
+    reshard.liveReadsNotFound > 0
+  ) {
     console.error(
-      "soak: an invariant of the resharding phase failed (see lost / unexpectedStatuses / liveReadsNotFound)",
+      "soak: an invariant of the resharding phase failed (see lost / eventsTwice / unexpectedStatuses / liveReadsNotFound)",
     );
+    if (reshard.eventsTwice > 0) {
+      console.error(
+        `soak: sessions that began or ended twice: ${reshard.eventsTwiceIds.join(", ")}`,
+      );
+    }
     process.exitCode = 1;
   } else {
     const moved = reshard.moves.map((m) => `${m.from}->${m.to} in ${m.seconds} s`).join(", ");
@@ -210,7 +222,7 @@ async function steadyPhase(): Promise<void> {
   // Then everything expires, and every event is delivered.
   await setClock(now + 10 * TIMEOUT);
   await sweepAll();
-  let events: { id: string; type: string; data?: { n?: number } }[] = [];
+  let deliveries: SoakDelivery[] = [];
   for (let i = 0; i < 100; i++) {
     const pending = await Promise.all(
       objects.slice(1).map(async (name) => {
@@ -218,14 +230,14 @@ async function steadyPhase(): Promise<void> {
         return stats.value?.pendingEvents ?? 0;
       }),
     );
-    events = (await (await api("GET", "/soak/events")).json()) as typeof events;
-    const unique = new Map(events.map((e) => [e.id, e]));
+    deliveries = (await (await api("GET", "/soak/events")).json()) as SoakDelivery[];
+    const unique = new Map(deliveries.map((d) => [d.body.id, d.body]));
     const begins = [...unique.keys()].filter((id) => id.endsWith(":begin")).length;
     const ends = [...unique.keys()].filter((id) => id.endsWith(":end")).length;
     if (pending.every((n) => n === 0) && begins === ends) break;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  const outcome = eventInvariants(events, acknowledged, lostInStore);
+  const outcome = eventInvariants(deliveries, acknowledged, lostInStore);
 
   const figures = {
     date: new Date().toISOString(),
@@ -238,8 +250,13 @@ async function steadyPhase(): Promise<void> {
     wallSeconds: Math.round((Date.now() - started) / 1000),
   };
   console.log(JSON.stringify(figures, null, 2));
-  if (outcome.lost > 0 || counts.unexpectedStatuses > 0) {
-    console.error("soak: an invariant failed (see lost / unexpectedStatuses)");
+  if (outcome.lost > 0 || outcome.eventsTwice > 0 || counts.unexpectedStatuses > 0) {
+    console.error("soak: an invariant failed (see lost / eventsTwice / unexpectedStatuses)");
+    if (outcome.eventsTwice > 0) {
+      console.error(
+        `soak: sessions that began or ended twice: ${outcome.eventsTwiceIds.join(", ")}`,
+      );
+    }
     process.exitCode = 1;
   } else {
     console.log(

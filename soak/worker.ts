@@ -9,36 +9,49 @@ export * from "../bench/worker";
 
 type Env = Cloudflare.Env & { EVENT_LOG: DurableObjectNamespace };
 
+/** One delivery of one message by the Queue: its id, the Queue's attempt count, the event. */
+export interface SoakDelivery {
+  messageId: string;
+  attempts: number;
+  body: SessionEventBody;
+}
+
 /** The event log's RPC surface (typed plainly: JSON data makes the RPC types too deep). */
 interface EventLogRpc {
-  record(events: SessionEventBody[]): Promise<void>;
-  all(): Promise<SessionEventBody[]>;
+  record(deliveries: SoakDelivery[]): Promise<void>;
+  all(): Promise<SoakDelivery[]>;
 }
 
 function eventLog(env: Env): EventLogRpc {
   return env.EVENT_LOG.getByName("log") as unknown as EventLogRpc;
 }
 
-/** Every event delivery the Queue made, in arrival order (duplicates kept: at-least-once). */
+/**
+ * Every delivery the Queue made, in arrival order, with its message id and attempt count
+ * (duplicates kept: the soak tells a redelivery from a second event, soak/invariants.ts).
+ */
 export class EventLog extends DurableObject {
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env as never);
     ctx.storage.sql.exec(
-      "CREATE TABLE IF NOT EXISTS deliveries (n INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL)",
+      "CREATE TABLE IF NOT EXISTS deliveries (n INTEGER PRIMARY KEY AUTOINCREMENT, delivery TEXT NOT NULL)",
     );
   }
 
-  record(events: SessionEventBody[]): void {
-    for (const event of events) {
-      this.ctx.storage.sql.exec("INSERT INTO deliveries (body) VALUES (?)", JSON.stringify(event));
+  record(deliveries: SoakDelivery[]): void {
+    for (const delivery of deliveries) {
+      this.ctx.storage.sql.exec(
+        "INSERT INTO deliveries (delivery) VALUES (?)",
+        JSON.stringify(delivery),
+      );
     }
   }
 
-  all(): SessionEventBody[] {
+  all(): SoakDelivery[] {
     return this.ctx.storage.sql
-      .exec<{ body: string }>("SELECT body FROM deliveries ORDER BY n")
+      .exec<{ delivery: string }>("SELECT delivery FROM deliveries ORDER BY n")
       .toArray()
-      .map((row) => JSON.parse(row.body) as SessionEventBody);
+      .map((row) => JSON.parse(row.delivery) as SoakDelivery);
   }
 }
 
@@ -54,7 +67,13 @@ export default {
     return bench.fetch(request, env, ctx);
   },
   async queue(batch, env) {
-    await eventLog(env).record(batch.messages.map((m) => m.body as SessionEventBody));
+    await eventLog(env).record(
+      batch.messages.map((m) => ({
+        messageId: m.id,
+        attempts: m.attempts,
+        body: m.body as SessionEventBody,
+      })),
+    );
     batch.ackAll();
   },
 } satisfies ExportedHandler<Env>;

@@ -2,11 +2,17 @@
 // through a real service binding: `env.SESSIONS` is bound to the SessionService entrypoint
 // (vitest.config.ts) as the example's wrangler.toml binds it in production.
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { APP_NAME, app, type Bindings } from "../../examples/counter/src/app";
 import { type SessionManagerRpc, unwrap } from "../../src/index";
+import { T0, testClock } from "./clock";
 
 const SECRET = "a-test-secret-for-the-counter-example-0123456789";
+
+// The session worker's objects read this clock.
+beforeEach(() => {
+  testClock.now = T0;
+});
 
 // One env object for every request, as an isolate has: the example builds its middleware once
 // per env.
@@ -61,13 +67,23 @@ async function stored(id: string | undefined) {
   return unwrap(await service.query(APP_NAME, id as string))?.data ?? null;
 }
 
+/** How many sessions the session worker holds for the example (0 before its first). */
+async function sessionsStored(): Promise<number> {
+  const stats = await service.stats(APP_NAME);
+  if (stats.ok) return stats.value.sessions;
+  expect(stats.error.code).toBe("app_not_found");
+  return 0;
+}
+
 describe("the counter example", () => {
   it("shows a visitor who is not logged in, and stores nothing for them", async () => {
+    const before = await sessionsStored();
     const browser = new Browser();
     const page = await browser.page();
     expect(page.text).toContain("Not logged in.");
     expect(page.count).toBe("0");
     expect(browser.cookie).toBeUndefined();
+    expect(await sessionsStored()).toBe(before);
   });
 
   it("logs in with a new, signed session cookie kept by the session worker", async () => {
@@ -131,6 +147,7 @@ describe("the counter example", () => {
   });
 
   it("refuses a form posted from another site with 403, and stores nothing", async () => {
+    const before = await sessionsStored();
     const response = await app.request(
       "/count",
       {
@@ -144,6 +161,7 @@ describe("the counter example", () => {
     );
     expect(response.status).toBe(403);
     expect(response.headers.get("set-cookie")).toBeNull();
+    expect(await sessionsStored()).toBe(before);
   });
 
   it("answers two counts at once with both stored (the example re-runs a count that met a conflict)", async () => {

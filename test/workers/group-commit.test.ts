@@ -17,12 +17,13 @@ import type { SessionSnapshot } from "../../src/session-view";
 import type { SessionManagerObject } from "../../worker/index";
 import { testClock } from "./clock";
 import { create, createMany, keys, manager, T0 } from "./helpers";
-import { flakyQueue } from "./main";
+import { flakyQueue, resetFlakyQueue } from "./main";
 
 type Answer = Result<CommitResult>;
 
 beforeEach(() => {
   testClock.now = T0;
+  resetFlakyQueue();
 });
 
 /**

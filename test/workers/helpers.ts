@@ -1,4 +1,5 @@
 import { env, exports } from "cloudflare:workers";
+import { vi } from "vitest";
 import {
   type Changeset,
   isStored,
@@ -10,6 +11,7 @@ import {
 import type { SessionSnapshot, SessionView } from "../../src/session-view";
 import { api } from "../../worker/app";
 import { expectContract } from "./contract";
+import { deliveries } from "./deliveries";
 
 export { T0 } from "./clock";
 
@@ -90,4 +92,30 @@ export async function createMany(
 /** `count` keys `prefix0`, `prefix1`, … */
 export function keys(prefix: string, count: number): string[] {
   return Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+}
+
+/** How long a test waits for background work (a send, a delivery) before it fails: explicit. */
+export const WAIT = { timeout: 10_000, interval: 10 } as const;
+
+let markers = 0;
+
+/**
+ * Waits until every event the objects of `stubs` wrote has reached the Queue consumer: their
+ * outboxes are empty, then a marker sent after them has been delivered (the Queue delivers in
+ * the order it was sent to). After it, the deliveries (test/workers/deliveries.ts) are complete,
+ * so a test can check that nothing more came than it expects.
+ */
+export async function settleEvents(app: string, stubs: SessionObjectRpc[]): Promise<void> {
+  await vi.waitUntil(async () => {
+    for (const stub of stubs) {
+      if (unwrap(await stub.stats(app)).pendingEvents > 0) return false;
+    }
+    return true;
+  }, WAIT);
+  const marker = `settled-${++markers}`;
+  await env.SESSION_EVENTS.send({ marker });
+  await vi.waitUntil(
+    () => deliveries.some((d) => (d.body as unknown as { marker?: string }).marker === marker),
+    WAIT,
+  );
 }

@@ -2,13 +2,16 @@
  * Fuzz test of the HTTP API: random methods, paths, app names, keys, headers and bodies (random
  * JSON, invalid UTF-8, huge and deeply nested documents, wrong content types). Whatever arrives:
  * never a 500, every error in the `{ error: { code, message } }` shape, and a refused request
- * changes nothing (a sentinel session that most requests aim at keeps its version and data).
+ * writes nothing: not a row in the object of the app most requests aim at (where a sentinel
+ * session keeps its version and data), and no other app that only refused requests named is
+ * stored at all.
  */
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
+import { APP_NAME_PATTERN } from "../../src/names";
 import { testClock } from "./clock";
-import { T0 } from "./helpers";
+import { manager, T0 } from "./helpers";
 
 const APP = "fuzz";
 const KEY = "sentinel";
@@ -27,6 +30,7 @@ const methods = fc.constantFrom(
 const appNames = fc.oneof(
   fc.constant(APP),
   fc.constantFrom("", "Shop", "a b", "-x", "x".repeat(65), "%2e%2e", "ü", "a/b", "shop%00"),
+  fc.constant("other-app"),
   fc.string({ maxLength: 20 }).map(encodeURIComponent),
 );
 const keys = fc.oneof(
@@ -123,6 +127,23 @@ async function sentinel(): Promise<Sentinel | null> {
   return { version: body.version, data: body.data };
 }
 
+/** The app a path names, when it is a valid app name (so an object could be reached). */
+function appOf(path: string): string | undefined {
+  const segment = /^\/v1\/apps\/([^/?#]+)/.exec(path)?.[1];
+  if (segment === undefined) return undefined;
+  try {
+    const app = decodeURIComponent(segment);
+    return APP_NAME_PATTERN.test(app) ? app : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Rows the fuzzed app's object has written so far (settings, sessions, outbox: any row). */
+async function rowsWritten(): Promise<number> {
+  return (await manager(APP, env.SESSION_MANAGER).usage()).rowsWritten;
+}
+
 beforeAll(async () => {
   testClock.now = T0;
   const res = await exports.default.fetch(`https://fuzz.test/v1/apps/${APP}/sessions/${KEY}`, {
@@ -136,6 +157,9 @@ beforeAll(async () => {
 describe("the HTTP API under random input", () => {
   it("never answers 500, always answers errors as { error: { code, message } }, and a refused request writes nothing", async () => {
     const statuses = new Map<number, number>();
+    let acceptedWrites = 0;
+    /** Other valid app names, by whether some request naming them was accepted. */
+    const otherApps = new Map<string, boolean>();
     await fc.assert(
       fc.asyncProperty(
         methods,
@@ -145,22 +169,18 @@ describe("the HTTP API under random input", () => {
         authorizations,
         async (method, path, body, contentType, authorization) => {
           const before = await sentinel();
+          const rowsBefore = await rowsWritten();
+          const app = appOf(path);
           const headers: Record<string, string> = {};
           if (contentType !== undefined) headers["content-type"] = contentType;
           if (authorization !== undefined) headers.authorization = authorization;
           const withBody = method !== "GET" && method !== "HEAD";
-          let res: Response;
-          try {
-            res = await exports.default.fetch(`https://fuzz.test${path}`, {
-              method,
-              headers,
-              body: withBody ? body : undefined,
-            });
-          } catch (error) {
-            // A request the Fetch API itself refuses to build is not the worker's to answer.
-            if (error instanceof TypeError) return;
-            throw error;
-          }
+          // Every generated request is one the Fetch API builds: any error here fails the test.
+          const res = await exports.default.fetch(`https://fuzz.test${path}`, {
+            method,
+            headers,
+            body: withBody ? body : undefined,
+          });
           statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
           expect(res.status, `${method} ${path}`).toBeLessThan(500);
           if (res.status >= 400) {
@@ -172,8 +192,12 @@ describe("the HTTP API under random input", () => {
               expect(typeof answer.error?.message).toBe("string");
             }
             expect(await sentinel()).toEqual(before);
+            expect(await rowsWritten(), `${method} ${path} ${res.status}`).toBe(rowsBefore);
+            if (app !== undefined && app !== APP) otherApps.set(app, otherApps.get(app) ?? false);
           } else {
             await res.arrayBuffer();
+            if ((await rowsWritten()) !== rowsBefore) acceptedWrites++;
+            if (app !== undefined && app !== APP) otherApps.set(app, true);
           }
         },
       ),
@@ -184,6 +208,14 @@ describe("the HTTP API under random input", () => {
     const accepted = [...statuses].filter(([s]) => s < 400).reduce((n, [, c]) => n + c, 0);
     expect(refused).toBeGreaterThan(100);
     expect(accepted).toBeGreaterThan(10);
+    // And the row count sees writes: accepted requests moved it.
+    expect(acceptedWrites).toBeGreaterThan(0);
+    // An app that only refused requests named was never stored: no settings, no session.
+    const refusedOnly = [...otherApps].filter(([, accepted]) => !accepted).map(([app]) => app);
+    for (const app of refusedOnly) {
+      const stats = await manager(app, env.SESSION_MANAGER).stats(app);
+      expect(stats.ok ? "stored" : stats.error.code, app).toBe("app_not_found");
+    }
     // 400 runs, each answer also checked against the OpenAPI document (test/workers/main.ts).
   }, 30_000);
 });

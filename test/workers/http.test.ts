@@ -1,11 +1,15 @@
 // The HTTP API route by route (README "HTTP API"; docs/DESIGN.md#access-and-touch, #commit-and-merge, #settings, #errors), through the worker's
 // fetch handler, with the Durable Object behind it.
 import { exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
-import { testClock } from "./clock";
+import { beforeEach, describe, expect, it } from "vitest";
+import { T0, testClock } from "./clock";
 import { call } from "./helpers";
 
-const NOW = testClock.now;
+const NOW = T0;
+
+beforeEach(() => {
+  testClock.now = NOW;
+});
 
 let apps = 0;
 /** A fresh app per test: storage is shared by the tests of a file. */

@@ -8,6 +8,7 @@ import type {
 import worker, { SessionManagerObject } from "../../worker/index";
 import { testClock } from "./clock";
 import { expectContract } from "./contract";
+import { recordDeliveries } from "./deliveries";
 
 export * from "../../worker/index";
 // Named too: the test pool finds entrypoints by name, not through `export *`.
@@ -19,8 +20,12 @@ export { SessionService } from "../../worker/index";
  * the test that made it fails.
  */
 export default {
-  // Calls through, so that tests can spy on the worker's handlers.
-  queue: (batch) => worker.queue(batch),
+  // Records every delivery (test/workers/deliveries.ts), then calls through, so that tests can
+  // spy on the worker's handlers.
+  queue: (batch) => {
+    recordDeliveries(batch);
+    return worker.queue(batch);
+  },
   async fetch(request, env, ctx) {
     const response = await worker.fetch(request, env, ctx);
     await expectContract(request.method, request.url, response);
@@ -47,7 +52,20 @@ export const flakyQueue = {
   hooked: [] as SessionEvent[],
 };
 
-/** A session manager whose Queue refuses `flakyQueue.failuresLeft` sends, then accepts. */
+/** Puts `flakyQueue` back as every test file expects to find it: accepting, nothing recorded. */
+export function resetFlakyQueue(): void {
+  flakyQueue.failuresLeft = 0;
+  flakyQueue.accepted.length = 0;
+  flakyQueue.attempted.length = 0;
+  flakyQueue.hold = undefined;
+  flakyQueue.hooked.length = 0;
+}
+
+/**
+ * A session manager whose Queue refuses `flakyQueue.failuresLeft` sends, then accepts: a batch
+ * accepted goes on to the real Queue, so its consumer's record (test/workers/deliveries.ts)
+ * counts these objects' events too.
+ */
 export class FlakyQueueSessionManagerObject extends ClockedSessionManagerObject {
   protected override async sendEvents(events: SessionEventBody[]): Promise<void> {
     flakyQueue.attempted.push(events);
@@ -56,6 +74,7 @@ export class FlakyQueueSessionManagerObject extends ClockedSessionManagerObject 
       flakyQueue.failuresLeft--;
       throw new Error("queue unavailable (test)");
     }
+    await super.sendEvents(events);
     flakyQueue.accepted.push(...events);
   }
 

@@ -18,6 +18,7 @@ import {
   type SessionManagerRpc,
   type SessionObjectNamespace,
   SessionRouter,
+  unwrap,
 } from "../../src/index";
 import { testClock } from "./clock";
 import { T0 } from "./helpers";
@@ -125,6 +126,7 @@ describe("sessions() middleware", () => {
     const { id } = (await response.json()) as { id: string };
     expect(response.headers.get("set-cookie")).toBeNull();
     expect(await (await factory.open()).has(id)).toBe(false);
+    expect(await storedSessions(factory.app)).toBe(0);
   });
 
   it("treats a tampered cookie as no session, and gives a new ID when the handler writes", async () => {
@@ -253,10 +255,11 @@ describe("sessions() middleware: edges", () => {
   }
 
   it("stores nothing and sets no cookie when the handler fails", async () => {
-    const { app } = edgeApp();
+    const { app, factory } = edgeApp();
     const res = await app.request("/fail", { method: "POST" });
     expect(res.status).toBe(500);
     expect(res.headers.get("set-cookie")).toBeNull();
+    expect(await storedSessions(factory.app)).toBe(0);
   });
 
   it("regenerate() of a new, modified session stores one session, under the new ID", async () => {
@@ -403,6 +406,14 @@ function behaviourApp(
 }
 
 /** The session ID in a `sid=<id>.<signature>` cookie pair. */
+/** Sessions `app` stores now (0 for an app never stored), read from its object. */
+async function storedSessions(app: string): Promise<number> {
+  const stats = await new SessionRouter(env.SESSION_MANAGER).stats(app);
+  if (stats.ok) return stats.value.sessions;
+  expect(stats.error.code).toBe("app_not_found");
+  return 0;
+}
+
 function idOf(cookie: string): string {
   return cookie.slice("sid=".length).split(".")[0] as string;
 }
@@ -582,6 +593,11 @@ describe("sessions() middleware: conflicts are an answer, not a crash", () => {
     expect(refused.headers.get("set-cookie")).toBeNull();
     const read = await setup.app.request("/read", { headers: { cookie } });
     expect(await read.json()).toMatchObject({ n: 1 });
+    // Both wrote n = 1: the version tells them apart. Stored by /set (1), then by one /inc (2).
+    const session = unwrap(
+      await new SessionRouter(env.SESSION_MANAGER).query(setup.factory.app, idOf(cookie)),
+    );
+    expect(session?.version).toBe(2);
   });
 
   it("answers what onConflict gives, with an error that carries no ID and no data", async () => {

@@ -3,19 +3,17 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { unwrap } from "../../src/index";
 import { testClock } from "./clock";
-import { create, manager, T0 } from "./helpers";
-import { flakyQueue } from "./main";
+import { create, manager, T0, WAIT } from "./helpers";
+import { flakyQueue, resetFlakyQueue } from "./main";
 
 beforeEach(() => {
   testClock.now = T0;
-  flakyQueue.failuresLeft = 0;
-  flakyQueue.accepted.length = 0;
-  flakyQueue.hooked.length = 0;
+  resetFlakyQueue();
 });
 
-/** Lets the background send that follows an operation run (and fail, or not). */
-async function settle(): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, 20));
+/** Waits until the object has tried `n` sends in all (the background send after a change). */
+async function sendsTried(n: number): Promise<void> {
+  await vi.waitUntil(() => flakyQueue.attempted.length >= n, WAIT);
 }
 
 describe("the event outbox", () => {
@@ -25,9 +23,9 @@ describe("the event outbox", () => {
     unwrap(await stub.open(app, { beginEvents: true }));
     flakyQueue.failuresLeft = 1000;
     const stored = await create(stub, app, "k", { cart: [1, 2] });
-    await settle();
+    await sendsTried(1);
     expect(unwrap(await stub.invalidate(app, "k"))).toBe(true);
-    await settle();
+    await sendsTried(2);
     expect(flakyQueue.accepted).toEqual([]);
     expect(unwrap(await stub.stats(app)).pendingEvents).toBe(2);
     const alarm = await runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
@@ -58,7 +56,7 @@ describe("the event outbox", () => {
     unwrap(await stub.open(app));
     await create(stub, app, "k");
     unwrap(await stub.invalidate(app, "k"));
-    await vi.waitFor(() => expect(flakyQueue.accepted).toHaveLength(1));
+    await vi.waitFor(() => expect(flakyQueue.accepted).toHaveLength(1), WAIT);
     expect(flakyQueue.accepted[0]).toMatchObject({ type: "end", reason: "invalidated" });
   });
 
@@ -69,7 +67,7 @@ describe("the event outbox", () => {
     flakyQueue.failuresLeft = 1000;
     await create(stub, app, "k");
     unwrap(await stub.invalidate(app, "k"));
-    await settle();
+    await sendsTried(1);
     const run = (retryCount: number) =>
       runInDurableObject(stub, async (instance: DurableObject) => {
         try {
@@ -101,7 +99,7 @@ describe("the event outbox", () => {
     unwrap(await stub.open(app));
     await create(stub, app, "k");
     unwrap(await stub.invalidate(app, "k"));
-    await vi.waitFor(() => expect(flakyQueue.accepted).toHaveLength(1));
+    await vi.waitFor(() => expect(flakyQueue.accepted).toHaveLength(1), WAIT);
     expect(flakyQueue.hooked.map((e) => e.type)).toEqual(["begin", "end"]);
     expect(flakyQueue.accepted.map((e) => e.type)).toEqual(["end"]);
   });
@@ -112,7 +110,7 @@ describe("the event outbox", () => {
     unwrap(await stub.open(app, { beginEvents: true }));
     flakyQueue.failuresLeft = 1000;
     const stored = await create(stub, app, "k", { x: 0 });
-    await settle();
+    await sendsTried(1);
     unwrap(await stub.commit(app, { key: "k", sid: stored.sid, version: 1, set: { x: 1 } }));
     const refused = await stub.commit(app, {
       key: "k",
@@ -131,7 +129,7 @@ describe("the event outbox", () => {
     unwrap(await stub.open(app, { maxSessionBytes: 1024 * 1024 }));
     await create(stub, app, "k", { blob: "x".repeat(200_000) });
     unwrap(await stub.invalidate(app, "k"));
-    await vi.waitFor(() => expect(flakyQueue.accepted).toHaveLength(1));
+    await vi.waitFor(() => expect(flakyQueue.accepted).toHaveLength(1), WAIT);
     expect(flakyQueue.accepted[0]).toMatchObject({ type: "end", key: "k", dataOmitted: true });
     expect(flakyQueue.accepted[0]?.data).toBeUndefined();
   });

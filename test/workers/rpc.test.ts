@@ -1,7 +1,7 @@
 // The SessionService entrypoint (docs/DESIGN.md#units-of-work): what another Worker reaches through a service binding
 // with `entrypoint = "SessionService"`, each call forwarded to the Durable Object over RPC.
 import { exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import {
   type CommitResult,
   isStored,
@@ -10,9 +10,14 @@ import {
   type SessionView,
   unwrap,
 } from "../../src/index";
-import { testClock } from "./clock";
+import { T0, testClock } from "./clock";
 
-const NOW = testClock.now;
+const NOW = T0;
+
+beforeEach(() => {
+  testClock.now = NOW;
+});
+
 // Called as another Worker calls it: over RPC to the `SessionService` entrypoint.
 const service = exports.SessionService as unknown as SessionManagerRpc;
 

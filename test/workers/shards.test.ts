@@ -1,4 +1,4 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -49,6 +49,30 @@ describe("an app with shards", () => {
     expect((await call("DELETE", `/v1/apps/${app}/sessions/user-9`)).status).toBe(204);
     const stats = (await (await call("GET", `/v1/apps/${app}`)).json()) as { sessions: number };
     expect(stats.sessions).toBe(KEYS.length - 1);
+  });
+
+  it("stores each key in the object its pinned placement names", async () => {
+    // Placements pinned in test/core/shard-hash.test.ts: "user-1" → 0 and "shop:cart" → 3 of 4,
+    // "k0" → 14 of 16. Written here as literals, so a changed hash fails this test too.
+    const pinned: [app: string, shards: number, key: string, object: string][] = [
+      ["pinned-4", 4, "user-1", "pinned-4#0"],
+      ["pinned-4", 4, "shop:cart", "pinned-4#3"],
+      ["pinned-16", 16, "k0", "pinned-16#14"],
+    ];
+    for (const [app, shards, key, object] of pinned) {
+      expect((await call("PUT", `/v1/apps/${app}`, { shards })).status).toBe(200);
+      const res = await call("PATCH", `/v1/apps/${app}/sessions/${key}`, {
+        version: 0,
+        set: { key },
+      });
+      expect(res.status).toBe(200);
+      const held = await runInDurableObject(env.SESSION_MANAGER.getByName(object), (_i, state) =>
+        state.storage.sql
+          .exec<{ key: string }>("SELECT key FROM sessions WHERE key = ?", key)
+          .toArray(),
+      );
+      expect(held, `${key} in ${object}`).toEqual([{ key }]);
+    }
   });
 
   it("changes the number of shards of an existing app on purpose, and open still compares it", async () => {

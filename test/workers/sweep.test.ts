@@ -5,18 +5,22 @@ import {
   runInDurableObject,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { unwrap } from "../../src/index";
 import { expiresAt, sliceEnd } from "../../src/timeslice";
 import { testClock } from "./clock";
-import { create, createMany, keys, manager, T0 } from "./helpers";
-import { flakyQueue } from "./main";
+import { create, createMany, keys, manager, T0, WAIT } from "./helpers";
+import { flakyQueue, resetFlakyQueue } from "./main";
 
 beforeEach(() => {
   testClock.now = T0;
-  flakyQueue.failuresLeft = 0;
-  flakyQueue.accepted.length = 0;
-  flakyQueue.hooked.length = 0;
+  resetFlakyQueue();
+  // The example consumer logs every event the Queue delivers: thousands here.
+  vi.spyOn(console, "log").mockImplementation(() => {});
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
 });
 
 async function alarmAt(stub: DurableObjectStub): Promise<number | null> {
@@ -39,7 +43,7 @@ describe("the alarm", () => {
     await create(stub, app, "k");
     expect(await alarmAt(stub)).not.toBeNull();
     unwrap(await stub.invalidate(app, "k"));
-    await vi.waitFor(async () => expect(await alarmAt(stub)).toBeNull());
+    await vi.waitFor(async () => expect(await alarmAt(stub)).toBeNull(), WAIT);
     expect(flakyQueue.accepted.map((e) => e.type)).toEqual(["end"]);
   });
 
