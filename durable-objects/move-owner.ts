@@ -1,5 +1,12 @@
-import { SessionError, WrongShardError } from "../src/errors.js";
-import { type Layout, MovedError, ownerOf, parseLayout, sourceOf } from "../src/layout.js";
+import { SessionError } from "../src/errors.js";
+import {
+  type Layout,
+  MovedError,
+  ownerOf,
+  parseLayout,
+  sourceOf,
+  wrongShard,
+} from "../src/layout.js";
 import type { StoredSession } from "../src/session-view.js";
 import { errorBody, errorFromBody, type Result, resultOf } from "../src/wire.js";
 import type { ReshardingHost, StoredLayout } from "./layout-record.js";
@@ -63,7 +70,7 @@ export class MoveOwner {
     if (ownerOf(app, first, layout) !== name) return new MovedError(app, first, layout);
     for (const other of others) {
       if (ownerOf(app, other, layout) !== name) {
-        return new WrongShardError(app, first, other, layout.shards);
+        return wrongShard(app, first, other, layout.shards);
       }
     }
     if (layout.from === null) return "run";
