@@ -20,7 +20,7 @@ import {
   shardOf,
   unwrap,
 } from "../../src/index";
-import { layoutObjects, ownerOf } from "../../src/layout";
+import { layoutObjects, ownerOf, rotationShards } from "../../src/layout";
 import type { SessionSnapshot } from "../../src/session-view";
 import { testClock } from "./clock";
 import { T0 } from "./helpers";
@@ -135,6 +135,50 @@ describe("sign-ins while the shard count changes twice in a row", () => {
     }
   }, 60_000);
 
+  it("the middleware's login succeeds when the first move ends between its refused try and its retry", async () => {
+    const apps = Array.from({ length: 8 }, (_, i) => `twice-race-${i}`);
+    for (const app of apps) {
+      // The first answer `wrong_shard` from an object ends the first move before it is returned:
+      // the middleware's retry, with a key picked for the count named, meets the second move.
+      let race: "armed" | "done" | "off" = "off";
+      const racing: SessionObjectNamespace = {
+        getByName(name: string) {
+          const target = ns().getByName(name) as unknown as Record<
+            string,
+            (...a: unknown[]) => Promise<unknown>
+          >;
+          return new Proxy(
+            {},
+            {
+              get:
+                (_t, method: string) =>
+                async (...args: unknown[]) => {
+                  const answer = await target[method]?.(...args);
+                  if (race === "armed" && JSON.stringify(answer).includes('"wrong_shard"')) {
+                    race = "done";
+                    await endMove(app, 2);
+                  }
+                  return answer;
+                },
+            },
+          );
+        },
+      };
+      const { factory, web } = webApp(app, racing);
+      let cookie = await signUp(web);
+      await twoChanges(app);
+      race = "armed";
+      // A try whose ID, picked for the factory's 1 shard, happens to fit is not refused: again.
+      for (let i = 0; i < 20 && race === "armed"; i++) {
+        cookie = await login(app, web, cookie, "as the first move ends");
+      }
+      expect(race).toBe("done");
+      expect(await homeLayout(app)).toMatchObject({ epoch: 3, shards: 7, from: 4 });
+      const manager = await factory.open();
+      expect((await manager.get(idOf(cookie))).get("user")).toBe("ann");
+    }
+  }, 60_000);
+
   it("a router that cached the first move's layout refuses a rotation with the count now in force", async () => {
     const app = "twice-stale-router";
     const router = new SessionRouter(ns());
@@ -171,4 +215,58 @@ describe("sign-ins while the shard count changes twice in a row", () => {
       expect(unwrap(await router.query(app, key))).toBeNull();
     }
   }, 30_000);
+
+  it("a key picked with the count a refusal names during the first move still fits when the second begins", async () => {
+    const app = "twice-queued-count";
+    const router = new SessionRouter(ns());
+    const olds = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    for (const key of olds) {
+      unwrap(await router.commit(app, { key, sid: null, version: 0, set: { key } }));
+    }
+    await twoChanges(app);
+    // Refused during the first move, while 7 shards wait: each client picks a key with the
+    // count named, and the first move ends before its retry arrives.
+    const picked = new Map<string, string>();
+    for (const key of olds) {
+      const far = CANDIDATES.find((k) => shardOf(k, 4) !== shardOf(key, 4)) as string;
+      const refused = await router.regenerate(app, key, far);
+      expect(refused).toMatchObject({ ok: false, error: { code: "wrong_shard" } });
+      const shards = refused.ok ? 0 : (refused.error.shards as number);
+      picked.set(key, near(key, shards));
+    }
+    expect(await endMove(app, 2)).toMatchObject({ shards: 7, from: 4 });
+    for (const key of olds) {
+      const newKey = picked.get(key) as string;
+      const moved = await router.regenerate(app, key, newKey);
+      expect({ key, moved }).toMatchObject({ key, moved: { ok: true, value: { key: newKey } } });
+    }
+  }, 30_000);
+});
+
+describe("the count a wrong_shard names", () => {
+  const layout = (shards: number, from: number | null): Layout => ({
+    epoch: 2,
+    shards,
+    from,
+    placement: {},
+  });
+
+  it("is the count in force, or a multiple of it and of the count that waits", () => {
+    expect(rotationShards(layout(4, null), 4)).toBe(4);
+    expect(rotationShards(layout(4, 1), 4)).toBe(4);
+    expect(rotationShards(layout(4, 1), 7)).toBe(28);
+    expect(rotationShards(layout(16, 4), 3)).toBe(48);
+    expect(rotationShards(layout(4, 16), 8)).toBe(8);
+    expect(rotationShards(layout(1, 4), 3)).toBe(3);
+    // Past 1,024 a client would draw too many IDs: the count in force alone.
+    expect(rotationShards(layout(256, 16), 255)).toBe(256);
+  });
+
+  it("picks keys that share the old key's object under both counts", () => {
+    const named = rotationShards(layout(4, 1), 7);
+    for (const key of ["a", "b", "c", "d"]) {
+      const picked = near(key, named);
+      expect([shardOf(picked, 4), shardOf(picked, 7)]).toEqual([shardOf(key, 4), shardOf(key, 7)]);
+    }
+  });
 });
