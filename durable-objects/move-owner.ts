@@ -1,5 +1,13 @@
-import { SessionError, WrongShardError } from "../src/errors.js";
-import { type Layout, MovedError, ownerOf, parseLayout, sourceOf } from "../src/layout.js";
+import { SessionError } from "../src/errors.js";
+import {
+  type Layout,
+  MovedError,
+  ownerOf,
+  parseLayout,
+  rotationShards,
+  sourceOf,
+  wrongShard,
+} from "../src/layout.js";
 import type { StoredSession } from "../src/session-view.js";
 import { errorBody, errorFromBody, type Result, resultOf } from "../src/wire.js";
 import type { ReshardingHost, StoredLayout } from "./layout-record.js";
@@ -63,7 +71,10 @@ export class MoveOwner {
     if (ownerOf(app, first, layout) !== name) return new MovedError(app, first, layout);
     for (const other of others) {
       if (ownerOf(app, other, layout) !== name) {
-        return new WrongShardError(app, first, other, layout.shards);
+        // Named for the layout in force and the move that waits, if any, so that a client's
+        // retry with a key picked for it is not refused again when that move begins.
+        const target = this.#host.app()?.settings.shards ?? layout.shards;
+        return wrongShard(app, first, other, rotationShards(layout, target));
       }
     }
     if (layout.from === null) return "run";

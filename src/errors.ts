@@ -100,7 +100,10 @@ export class SettingsMismatchError extends SessionError {
 export class WrongShardError extends SessionError {
   readonly app: string;
   readonly key: string;
-  /** The app's shard count in force, when known: pick the new key with it. */
+  /**
+   * The shard count to pick the new key with, when known: the count in force, or during a move
+   * with another count waiting, a multiple of both (docs/DESIGN.md#resharding).
+   */
   readonly shards: number | undefined;
 
   constructor(app: string, key: string, message: string, shards?: number) {

@@ -120,8 +120,33 @@ export class MovedError extends SessionError {
 }
 
 /**
+ * The largest count `rotationShards` names: a client draws about that many IDs to find one (7 µs
+ * each), so past it the count in force alone is named.
+ */
+const MAX_ROTATION_SHARDS = 1_024;
+
+/**
+ * The shard count a `wrong_shard` answer names, for the client to pick its new key with
+ * (`shardOf(newKey, n) === shardOf(oldKey, n)`): the count in force (`layout.shards`) or, while a
+ * move to another count (`target`, the app's `settings.shards`) waits for the current one to end,
+ * their least common multiple. Since `shardOf` is a hash modulo the count, a key on the old key's
+ * shard modulo a multiple of both counts is on it under both: it still shares the old key's object
+ * when the waiting move begins between the refusal and the client's retry.
+ */
+export function rotationShards(layout: Layout, target: number): number {
+  const { shards } = layout;
+  if (target === shards || target < 1) return shards;
+  const multiple = (shards / gcd(shards, target)) * target;
+  return multiple <= MAX_ROTATION_SHARDS ? multiple : shards;
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/**
  * `regenerate` to a key that another object owns (409, `wrong_shard`): the move could not be one
- * transaction. The error carries the shard count in force: pick the new key with
+ * transaction. The error carries the shard count to pick the new key with (see `rotationShards`):
  * `shardOf(newKey, shards) === shardOf(oldKey, shards)`.
  */
 export function wrongShard(
@@ -133,7 +158,7 @@ export function wrongShard(
   return new WrongShardError(
     app,
     newKey,
-    `Keys "${oldKey}" and "${newKey}" live on different shards of app "${app}" (${shards} shard(s) now), so the move could not be atomic. Pick the new key with shardOf(newKey, ${shards}) === shardOf(oldKey, ${shards}).`,
+    `Keys "${oldKey}" and "${newKey}" live on different shards of app "${app}", so the move could not be atomic. Pick the new key with shardOf(newKey, ${shards}) === shardOf(oldKey, ${shards}).`,
     shards,
   );
 }

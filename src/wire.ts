@@ -37,7 +37,7 @@ export interface ErrorBody {
   limit?: number;
   /** On `moved` (a redirection): the layout of the object that answered. */
   layout?: Layout;
-  /** On `wrong_shard`: the app's shard count in force, when known. */
+  /** On `wrong_shard`: the shard count to pick the new key with, when known (`WrongShardError`). */
   shards?: number;
 }
 
@@ -217,7 +217,7 @@ export interface SessionManagerRpc {
   /**
    * Moves the live session at `oldKey` to `newKey` with its data (ID rotation), and answers it at
    * its new key; the old one ends with reason `regenerated`. Both keys must live on the same
-   * shard (409 `wrong_shard`, with the shard count in force).
+   * shard (409 `wrong_shard`, with the shard count to pick the new key with).
    */
   regenerate(app: string, oldKey: string, newKey: string): Promise<Result<SessionView>>;
   /**
