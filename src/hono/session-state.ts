@@ -4,6 +4,9 @@ import { ConflictError, SessionError, WrongShardError } from "../errors.js";
 import { shardOf } from "../names.js";
 import { newSessionId } from "./cookie-signature.js";
 
+/** How many times a rotation is sent at most when refused with `wrong_shard` (see `#send`). */
+const ROTATION_TRIES = 3;
+
 /** What stands for a session ID in error messages: the ID is a credential, never logged. */
 const REDACTED_ID = "[session id]";
 
@@ -154,20 +157,7 @@ export class SessionState {
     const data = await this.load();
     const manager = this.#manager as RemoteSessionManager;
     const sends = data.isModified || (this.#newKey !== undefined && !data.isNew);
-    let after: SessionData | undefined;
-    try {
-      after = await manager.save(data, this.#newKey === undefined ? {} : { newKey: this.#newKey });
-    } catch (error) {
-      if (error instanceof ConflictError) this.conflict = error;
-      // The app's shard count changed since the factory opened it: the answer names the count in
-      // force, so pick the new ID for it and try once more (the refused commit wrote nothing).
-      if (!(error instanceof WrongShardError && error.shards !== undefined)) throw error;
-      if (this.#newKey === undefined) throw error;
-      this.#ids.delete(this.#newKey);
-      this.#newKey = newSessionIdNear(data.key, error.shards);
-      this.#ids.add(this.#newKey);
-      after = await manager.save(data, { newKey: this.#newKey });
-    }
+    const after = await this.#send(manager, data);
     if (sends) this.saved = true;
     this.#newKey = undefined;
     if (after === undefined && !data.isValid()) {
@@ -181,6 +171,30 @@ export class SessionState {
       this.stored = after.key;
     }
     this.#loading = Promise.resolve(this.#data as SessionData);
+  }
+
+  /**
+   * Commits `data` with the pending rotation. A rotation refused with `wrong_shard` (the app's
+   * shard count changed since the new ID was picked; nothing was written) is tried again with an
+   * ID picked for the count the refusal names, until a count repeats (at most
+   * `ROTATION_TRIES` tries): a move that starts between a refusal and its retry names a new count.
+   */
+  async #send(manager: RemoteSessionManager, data: SessionData): Promise<SessionData | undefined> {
+    const tried = new Set<number>();
+    for (;;) {
+      try {
+        return await manager.save(data, this.#newKey === undefined ? {} : { newKey: this.#newKey });
+      } catch (error) {
+        if (error instanceof ConflictError) this.conflict = error;
+        if (!(error instanceof WrongShardError) || error.shards === undefined) throw error;
+        if (this.#newKey === undefined || tried.has(error.shards)) throw error;
+        if (tried.size + 1 >= ROTATION_TRIES) throw error;
+        tried.add(error.shards);
+        this.#ids.delete(this.#newKey);
+        this.#newKey = newSessionIdNear(data.key, error.shards);
+        this.#ids.add(this.#newKey);
+      }
+    }
   }
 
   /** The commit after a successful handler: what `save()` does, if there is anything to do. */

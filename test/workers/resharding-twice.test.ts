@@ -9,11 +9,13 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { beforeEach, describe, expect, it } from "vitest";
+import { rpcTransport } from "../../src/client/rpc-transport";
 import { sessions } from "../../src/hono/index";
 import {
   DurableObjectSessionManagerFactory,
   type Layout,
   objectName,
+  SessionManagerFactory,
   type SessionObjectNamespace,
   type SessionObjectRpc,
   SessionRouter,
@@ -268,5 +270,72 @@ describe("the count a wrong_shard names", () => {
       const picked = near(key, named);
       expect([shardOf(picked, 4), shardOf(picked, 7)]).toEqual([shardOf(key, 4), shardOf(key, 7)]);
     }
+  });
+});
+
+describe("the middleware's sign-in refused twice by wrong_shard", () => {
+  it("tries again with each count a refusal names, while a count is new, and signs in", async () => {
+    const app = `mw-refused-twice-${Date.now()}`;
+    // A transport that refuses the first two rotations as owners would while moves start between
+    // a refusal and its retry: first naming 4 shards, then 7. Each refused try writes nothing.
+    const refusals = [4, 7];
+    const tried: { oldKey: string; newKey: string }[] = [];
+    const real = new SessionRouter(ns());
+    const transport = rpcTransport(
+      app,
+      () =>
+        ({
+          ...Object.fromEntries(
+            ["open", "get", "query", "has", "invalidate", "regenerate", "commitMany"].map((m) => [
+              m,
+              (...args: unknown[]) =>
+                (real as unknown as Record<string, (...a: unknown[]) => unknown>)[m]?.(...args),
+            ]),
+          ),
+          commit: async (name: string, changes: { key: string; newKey?: string }) => {
+            if (changes.newKey !== undefined) {
+              tried.push({ oldKey: changes.key, newKey: changes.newKey });
+              const shards = refusals.shift();
+              if (shards !== undefined) {
+                return {
+                  ok: false,
+                  error: {
+                    code: "wrong_shard",
+                    status: 409,
+                    message: "refused by the test",
+                    app: name,
+                    key: changes.newKey,
+                    shards,
+                  },
+                };
+              }
+            }
+            return real.commit(name, changes as never);
+          },
+        }) as never,
+    );
+    const hono = new Hono();
+    hono.use(sessions({ factory: new SessionManagerFactory(app, transport), secret: SECRET }));
+    hono.post("/visit", async (c) => {
+      await c.get("session").set("seen", true);
+      return c.text("ok");
+    });
+    hono.post("/login", async (c) => {
+      await c.get("session").regenerate();
+      await c.get("session").set("user", "fred");
+      return c.text("signed in");
+    });
+    const visit = await hono.request("/visit", { method: "POST" });
+    const cookie = visit.headers.get("set-cookie")?.split(";")[0] as string;
+    const login = await hono.request("/login", { method: "POST", headers: { cookie } });
+    expect(login.status).toBe(200);
+    expect(tried).toHaveLength(3);
+    const [, second, third] = tried as [
+      unknown,
+      { oldKey: string; newKey: string },
+      { oldKey: string; newKey: string },
+    ];
+    expect(shardOf(second.newKey, 4)).toBe(shardOf(second.oldKey, 4));
+    expect(shardOf(third.newKey, 7)).toBe(shardOf(third.oldKey, 7));
   });
 });
