@@ -104,7 +104,7 @@ route(api, ROUTES.get, async (c, { params: { app, key } }) => {
 route(api, ROUTES.commit, async (c, { params: { app, key }, body }) => {
   const given = body as Record<string, unknown>;
   const manager = sessionRouter(c.env);
-  const conditions = requiredConditions(c.req.header("Require-Precondition"), c);
+  const conditions = requiredConditions(c);
   let target: Precondition | null | undefined;
   if (conditions !== undefined) {
     target = exactTarget(conditions);
@@ -135,7 +135,7 @@ route(api, ROUTES.commit, async (c, { params: { app, key }, body }) => {
  */
 route(api, ROUTES.invalidate, async (c, { params: { app, key } }) => {
   const manager = sessionRouter(c.env);
-  const conditions = requiredConditions(c.req.header("Require-Precondition"), c);
+  const conditions = requiredConditions(c);
   if (conditions === undefined) {
     const ended = await unwrapCall(manager.invalidate(app, key));
     if (!ended) throw noSession(app, key);
@@ -221,10 +221,10 @@ function jsonAnswer(json: string, etag: string | undefined): Response {
  * written: a client whose ETag variable is empty (the runtime drops an empty header) must not
  * write unconditionally.
  */
-function requiredConditions(
-  require: string | undefined,
-  c: { req: { header(name: string): string | undefined } },
-): Conditions | undefined {
+function requiredConditions(c: {
+  req: { header(name: string): string | undefined };
+}): Conditions | undefined {
+  const require = c.req.header("Require-Precondition");
   if (require !== undefined && require.trim().toLowerCase() !== "true") {
     throw new HttpError(
       400,

@@ -425,9 +425,7 @@ describe("exact commits (HTTP If-Match)", () => {
     // Without `exact`, a commit from version 0 would merge into the stored session.
     expect(() =>
       e.commit({ key: "s", sid: null, version: 0, set: { b: 1 }, exact: true }, 2),
-    ).toThrow(
-      expect.objectContaining({ code: "precondition_failed", current: expect.anything() }),
-    );
+    ).toThrow(expect.objectContaining({ code: "precondition_failed", current: expect.anything() }));
     expect(e.store.load("s")?.data).toEqual({ a: 1 });
   });
 
