@@ -26,8 +26,9 @@ export interface Changeset {
   newKey?: string;
   /**
    * Apply only to exactly this stored session: its `sid` and `version` must be the stored ones,
-   * with no per-key merge from an older version. Otherwise the commit fails with 412
-   * `precondition_failed` and writes nothing. The HTTP API sets it for `If-Match`.
+   * with no per-key merge from an older version; with version 0 (and sid `null`), only while no
+   * session is stored. Otherwise the commit fails with 412 `precondition_failed` and writes
+   * nothing. The HTTP API sets it for conditional requests (`If-Match`, `If-None-Match`).
    */
   exact?: boolean;
 }
@@ -113,8 +114,10 @@ export function parseChangeset(key: string, input: unknown): Changeset {
       changes[flag] = body[flag];
     }
   }
-  if (changes.exact && version === 0) {
-    throw invalid('"exact" needs the sid and version of a stored session (version 1 or more)');
+  if (changes.exact && version === 0 && changes.sid !== null) {
+    throw invalid(
+      '"exact" with version 0 applies only while no session is stored: leave "sid" null, or give the version of the session it names',
+    );
   }
   if (body.lastModified !== undefined) {
     const lm = body.lastModified;

@@ -79,10 +79,12 @@ export class SessionEngine {
   /** The data part of a commit, inside its transaction. */
   #commit(changes: Changeset, now: number, events: SessionEvent[]): StoredSession | null {
     const stored = this.#live(changes.key, now, events, false);
-    if (
-      changes.exact &&
-      (stored === undefined || stored.sid !== changes.sid || stored.version !== changes.version)
-    ) {
+    // Exactly: the named sid and version, or (version 0) no stored session at all.
+    const exactly =
+      changes.version === 0
+        ? stored === undefined
+        : stored !== undefined && stored.sid === changes.sid && stored.version === changes.version;
+    if (changes.exact && !exactly) {
       throw new ConflictError(changes.key, "precondition", stored ? viewOf(stored) : null);
     }
     // A snapshot of a stored session commits only to that very session (same sid): after it

@@ -21,6 +21,15 @@ export const json = (
 /** An error answer: `{ error: { code, message } }` with one of `codes`. */
 export const errors = (description: string, codes: Codes) => json(description, errorBody(codes));
 
+/** The same answers without their bodies (a HEAD's), headers kept. */
+export function withoutBodies<T extends Record<number, ResponseDeclaration>>(
+  answers: T,
+): Record<keyof T, ResponseDeclaration> {
+  return Object.fromEntries(
+    Object.entries(answers).map(([status, { body: _, ...answer }]) => [status, answer]),
+  ) as Record<keyof T, ResponseDeclaration>;
+}
+
 /** The answers every `/v1` route with a token may give. */
 export const TOKEN_ANSWERS = {
   401: json("The API token is missing or wrong.", errorBody(["unauthorized"]), {

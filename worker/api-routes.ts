@@ -3,9 +3,17 @@
  * and the two public routes' bodies.
  */
 import * as v from "valibot";
-import { BODY_ANSWERS, COMMIT_FAILED, errors, json, TOKEN_ANSWERS } from "./api-answers";
+import {
+  BODY_ANSWERS,
+  COMMIT_FAILED,
+  errors,
+  json,
+  TOKEN_ANSWERS,
+  withoutBodies,
+} from "./api-answers";
 import type { BodyDeclaration, RouteDeclaration } from "./api-declarations";
 import {
+  anyError,
   conflictBody,
   errorBody,
   SessionTooLargeBody,
@@ -39,19 +47,45 @@ const ETag = {
 const OptionalETag = { ...ETag, required: false };
 
 const IF_MATCH = {
-  "If-Match": {
+  description:
+    "ETags of the session (or *): the request applies only while the session is in a state one of them names by strong comparison (* : while one exists), else 412 precondition_failed. On PATCH and DELETE, one ETag of this API names the version and sid to change exactly (no merge): an alternative to version and sid in the body.",
+  schema: v.string(),
+};
+
+const IF_NONE_MATCH = {
+  description:
+    "ETags of the session (or *): when one names the current state (weak comparison; * : a session exists), a read answers 304 and a write 412 precondition_failed. If-None-Match: * on PATCH creates the session only if none exists.",
+  schema: v.string(),
+};
+
+/** The preconditions every session route but `get` and `regenerate` evaluates (RFC 9110 §13.2.2). */
+const CONDITIONS = { "If-Match": IF_MATCH, "If-None-Match": IF_NONE_MATCH };
+
+/** The preconditions of a write, and the header that makes one required. */
+const WRITE_CONDITIONS = {
+  ...CONDITIONS,
+  "Require-Precondition": {
     description:
-      "The ETag of the session as read: the change applies only to exactly that version (no merge), else 412 precondition_failed. An alternative to version and sid in the body.",
-    schema: v.string(),
+      "true: refuse this write with 428 precondition_required unless it carries If-Match or If-None-Match. Send it with every conditional write, so that an ETag variable left empty (a runtime drops an empty header) cannot turn into an unconditional write.",
+    schema: v.picklist(["true"]),
   },
 };
 
-/** The 412 of a route that takes If-Match: it names another version, so nothing was `done`. */
-const preconditionFailed = (done: "written" | "changed") =>
+/** The 412 of a route that evaluates preconditions: nothing was `done`. */
+const preconditionFailed = (done: "written" | "changed" | "read") =>
   json(
-    `If-Match does not name the stored session's current version. Nothing was ${done}.`,
+    `A precondition failed: If-Match names no state the session is in, or If-None-Match names the one it is in, or (with preconditions) the body's version and sid are not the current ones. Nothing was ${done}. current is the session as it is (null when none).`,
     conflictBody(["precondition_failed"]),
   );
+
+/** The 428 of a write sent with Require-Precondition but without a precondition. */
+const PRECONDITION_REQUIRED = errors(
+  "Require-Precondition: true, but neither If-Match nor If-None-Match was sent. Nothing was read or written.",
+  ["precondition_required"],
+);
+
+/** The 400 codes of the precondition headers. */
+const PRECONDITION_CODE = "invalid_precondition";
 
 /** The settings body of `open` (which may leave it out) and `configure`. */
 const settingsBody = (optional: boolean): BodyDeclaration => ({
@@ -111,19 +145,18 @@ export const ROUTES = {
     operationId: "query",
     summary: "query: the live session",
     description:
-      "The live session, touched (its idle time restarts). With If-None-Match naming its current ETag: 304 without a body (still a touch).",
+      "The live session, touched (its idle time restarts). Preconditions are evaluated on it as read: If-Match must name its ETag (or be *), else 412; an If-None-Match that names it (or *) answers 304 without a body (still a touch). No live session: 404, whatever the preconditions.",
     params: SESSION_PARAMS,
-    headers: {
-      "If-None-Match": {
-        description: "ETags the client holds (or *): 304 when one names the current version.",
-        schema: v.string(),
-      },
-    },
+    headers: CONDITIONS,
     responses: {
       200: json("The live session.", Session, { ETag }),
-      304: { description: "The session is still the one If-None-Match names.", headers: { ETag } },
-      400: errors("A bad app name or session key.", ["invalid_key"]),
+      304: { description: "If-None-Match names the session's current ETag.", headers: { ETag } },
+      400: errors(
+        "A bad app name or session key, or an If-Match or If-None-Match that is not * or a list of ETags.",
+        ["invalid_key", PRECONDITION_CODE],
+      ),
       404: errors("No live session.", ["not_found"]),
+      412: preconditionFailed("read"),
       ...TOKEN_ANSWERS,
     },
   },
@@ -132,15 +165,17 @@ export const ROUTES = {
     path: SESSION_PATH,
     operationId: "has",
     summary: "has: whether a live session exists",
-    description: "200 or 404, without a body; touches the session like a read.",
+    description:
+      "200 or 404, without a body; touches the session like a read. With If-Match or If-None-Match, evaluated as for GET (304, 412), and the 200 carries the ETag.",
     params: SESSION_PARAMS,
+    headers: CONDITIONS,
     responses: {
-      200: { description: "A live session exists." },
-      400: { description: "A bad app name or session key." },
-      401: { description: "The API token is missing or wrong." },
+      200: { description: "A live session exists.", headers: { ETag: OptionalETag } },
+      304: { description: "If-None-Match names the session's current ETag.", headers: { ETag } },
+      400: { description: "A bad app name or session key, or a malformed precondition." },
       404: { description: "No live session." },
-      500: { description: "A bug." },
-      503: { description: "Not configured, or storage briefly unavailable." },
+      412: { description: "A precondition failed (as for GET)." },
+      ...withoutBodies(TOKEN_ANSWERS),
     },
   },
   get: {
@@ -163,15 +198,16 @@ export const ROUTES = {
     operationId: "commit",
     summary: "commit a changeset",
     description:
-      "Applies the changeset: clear, then delete, then set; or invalidate. A commit from an older version is merged per key (409 conflict when a changed key was changed since). With If-Match, only exactly the named version is changed (412 otherwise).",
+      "Applies the changeset: clear, then delete, then set; or invalidate. A commit from an older version is merged per key (409 conflict when a changed key was changed since). Preconditions (If-Match, If-None-Match) are evaluated on the session as it is: when they hold, the change applies to exactly that state (no merge; If-None-Match: * creates only while none exists), else 412 and nothing is written.",
     params: SESSION_PARAMS,
-    headers: IF_MATCH,
+    headers: WRITE_CONDITIONS,
     body: {
       schema: Changeset,
       optional: false,
       description: "The changes.",
       code: "invalid_changeset",
       message: (problem) => `Invalid changeset: ${problem}.`,
+      fieldCodes: { newKey: "invalid_key" },
     },
     responses: {
       200: json(
@@ -179,15 +215,13 @@ export const ROUTES = {
         v.union([Session, NotStored]),
         { ETag: OptionalETag },
       ),
-      400: errors("A bad key, body, changeset or If-Match.", [
-        "invalid_key",
-        "invalid_json",
-        "invalid_changeset",
-        "invalid_precondition",
-      ]),
+      400: errors(
+        "A bad key or newKey (invalid_key), body, changeset, or precondition header (invalid_precondition: malformed, or an If-Match ETag that disagrees with the body).",
+        ["invalid_key", "invalid_json", "invalid_changeset", PRECONDITION_CODE],
+      ),
       409: json(
         "Competing changes to the same keys (conflict), or the session ended (session_ended); with newKey, that key holds a live session (key_taken) or lives on another shard (wrong_shard). Nothing was written.",
-        v.union([
+        anyError([
           conflictBody(["conflict", "session_ended"]),
           errorBody(["key_taken"]),
           WrongShardBody,
@@ -196,9 +230,10 @@ export const ROUTES = {
       412: preconditionFailed("written"),
       413: json(
         "The session data would exceed maxSessionBytes, or the body is too large.",
-        v.union([SessionTooLargeBody, errorBody(["body_too_large"])]),
+        anyError([SessionTooLargeBody, errorBody(["body_too_large"])]),
       ),
       415: BODY_ANSWERS[415],
+      428: PRECONDITION_REQUIRED,
       ...TOKEN_ANSWERS,
       500: COMMIT_FAILED,
     },
@@ -209,17 +244,18 @@ export const ROUTES = {
     operationId: "invalidate",
     summary: "invalidate: end the live session",
     description:
-      "Ends the live session (end event `invalidated`). With If-Match, only when it is exactly the named version (412 otherwise).",
+      "Ends the live session (end event `invalidated`). Preconditions (If-Match, If-None-Match) are evaluated on it as it is: when they hold, exactly that state is ended, else 412 and the session lives on. No live session: 404, whatever the preconditions.",
     params: SESSION_PARAMS,
-    headers: IF_MATCH,
+    headers: WRITE_CONDITIONS,
     responses: {
       204: { description: "The session ended." },
-      400: errors("A bad app name, session key or If-Match.", [
-        "invalid_key",
-        "invalid_precondition",
-      ]),
-      404: errors("No live session (without If-Match).", ["not_found"]),
+      400: errors(
+        "A bad app name or session key, or a precondition header that is not * or a list of ETags.",
+        ["invalid_key", PRECONDITION_CODE],
+      ),
+      404: errors("No live session.", ["not_found"]),
       412: preconditionFailed("changed"),
+      428: PRECONDITION_REQUIRED,
       ...TOKEN_ANSWERS,
       500: COMMIT_FAILED,
     },
@@ -244,7 +280,7 @@ export const ROUTES = {
       400: errors("A bad key, newKey or body.", ["invalid_key", "invalid_json", "invalid_input"]),
       409: json(
         "No live session to move (session_ended), newKey holds a live session (key_taken), or newKey lives on another shard (wrong_shard).",
-        v.union([conflictBody(["session_ended"]), errorBody(["key_taken"]), WrongShardBody]),
+        anyError([conflictBody(["session_ended"]), errorBody(["key_taken"]), WrongShardBody]),
       ),
       ...BODY_ANSWERS,
       ...TOKEN_ANSWERS,

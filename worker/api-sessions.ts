@@ -167,7 +167,8 @@ export const Changeset = v.pipe(
       ),
       newKey: v.optional(
         v.pipe(
-          v.string(changesetMessage('"newKey" must be a session key string')),
+          v.string(sessionKeyMessage),
+          v.regex(SESSION_KEY_PATTERN, sessionKeyMessage),
           v.description(
             "ID rotation with the changes, in the same transaction: the stored session moves to this key (a new sid, version 1) and the old one ends (reason `regenerated`). Only with the version (above 0) and sid of a stored session; never with invalidate.",
           ),

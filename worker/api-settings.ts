@@ -121,33 +121,27 @@ export const AppStats = v.pipe(
       }),
       v.description("SQLite rows read and written since the objects started."),
     ),
-    layout: v.optional(
-      v.pipe(
-        v.strictObject({
-          epoch: v.pipe(v.number(), v.integer(), v.description("Grows by one with every layout.")),
-          shards: v.pipe(v.number(), v.integer(), v.description("Objects keys are routed to.")),
-          from: v.pipe(
-            v.nullable(v.pipe(v.number(), v.integer())),
-            v.description(
-              "While sessions move: the shard count they come from; null once in place.",
-            ),
-          ),
-          placement: v.strictObject({
-            jurisdiction: v.optional(v.string()),
-            locationHint: v.optional(v.string()),
-          }),
+    layout: v.pipe(
+      v.strictObject({
+        epoch: v.pipe(v.number(), v.integer(), v.description("Grows by one with every layout.")),
+        shards: v.pipe(v.number(), v.integer(), v.description("Objects keys are routed to.")),
+        from: v.pipe(
+          v.nullable(v.pipe(v.number(), v.integer())),
+          v.description("While sessions move: the shard count they come from; null once in place."),
+        ),
+        placement: v.strictObject({
+          jurisdiction: v.optional(v.string()),
+          locationHint: v.optional(v.string()),
         }),
-        v.description("Where the app's keys are routed now (see Growing an app in the README)."),
-      ),
+      }),
+      v.description("Where the app's keys are routed now (see Growing an app in the README)."),
     ),
-    moved: v.optional(
-      v.pipe(
-        v.strictObject({
-          out: v.pipe(v.number(), v.integer()),
-          in: v.pipe(v.number(), v.integer()),
-        }),
-        v.description("Sessions handed off and taken in by moves since the objects started."),
-      ),
+    moved: v.pipe(
+      v.strictObject({
+        out: v.pipe(v.number(), v.integer()),
+        in: v.pipe(v.number(), v.integer()),
+      }),
+      v.description("Sessions handed off and taken in by moves since the objects started."),
     ),
   }),
   v.title("AppStats"),

@@ -1,12 +1,25 @@
 import { Hono } from "hono";
 import { type Changeset, parseChangeset } from "../src/changeset";
-import { SessionError } from "../src/errors";
-import { isStored, type SessionSnapshot, sessionView, sessionViewHead } from "../src/session-view";
+import { ConflictError, SessionError } from "../src/errors";
+import {
+  isStored,
+  type SessionSnapshot,
+  type SessionView,
+  sessionView,
+  sessionViewHead,
+} from "../src/session-view";
 import { parseAppSettings } from "../src/settings";
 import { ROUTES } from "./api-schema";
 import { bearerAuth } from "./auth";
-import { notFound, onError } from "./errors";
-import { etagOf, noneMatchNames, parseIfMatch } from "./etag";
+import { HttpError, notFound, onError } from "./errors";
+import {
+  type Conditions,
+  conditionsOf,
+  etagOf,
+  evaluate,
+  exactTarget,
+  type Precondition,
+} from "./etag";
 import { openApiDocument } from "./openapi";
 import { sessionRouter, unwrapCall } from "./router";
 import { refuseOtherMethods, route } from "./routes";
@@ -41,25 +54,29 @@ route(api, ROUTES.openapi, (c) => c.json(openApiDocument()));
 api.use("/v1/*", bearerAuth());
 
 /**
- * query: the live session (touched) with its ETag, or 404. With an If-None-Match that names the
- * current ETag, 304 without a body (the read still touched the session). HEAD is `has`: 200 or
- * 404 without a body (Hono answers HEAD with the GET handler). The object answers the session's
- * JSON text (its data as stored), passed through as the body.
+ * query: the live session (touched) with its ETag, or 404. HEAD is `has`: 200 or 404 without a
+ * body (Hono answers HEAD with this handler and drops the body). Preconditions are evaluated on
+ * the session as read (the read touches it, as any read does): a failing `If-Match` is 412, an
+ * `If-None-Match` that names the current ETag is 304. A missing session is 404 whatever they
+ * say (RFC 9110 §13.2.1: they only apply where the request would succeed without them). The
+ * object answers the session's JSON text (its data as stored), passed through as the body.
  */
 route(api, ROUTES.query, async (c, { params: { app, key } }) => {
   const manager = sessionRouter(c.env);
-  if (c.req.method === "HEAD") {
+  const conditions = conditionsOf((name) => c.req.header(name));
+  const head = c.req.method === "HEAD";
+  if (head && conditions === undefined) {
     const exists = await unwrapCall(manager.has(app, key));
     return c.body(null, exists ? 200 : 404);
   }
   const view = await unwrapCall(manager.queryView(app, key));
   if (view === null) throw noSession(app, key);
   const etag = etagOf(sessionViewHead(view)) as string;
-  const ifNoneMatch = c.req.header("If-None-Match");
-  if (ifNoneMatch !== undefined && noneMatchNames(ifNoneMatch, etag)) {
+  const verdict = conditions === undefined ? "pass" : evaluate(conditions, etag, true);
+  if (verdict === "not_modified")
     return new Response(null, { status: 304, headers: { ETag: etag } });
-  }
-  return jsonAnswer(view, etag);
+  if (verdict === "failed") throw preconditionFailed(key, JSON.parse(view), "If-Match");
+  return head ? new Response(null, { headers: { ETag: etag } }) : jsonAnswer(view, etag);
 });
 
 /**
@@ -73,37 +90,75 @@ route(api, ROUTES.get, async (c, { params: { app, key } }) => {
 
 /**
  * commit: applies a changeset `{ version, sid?, set?, delete?, clear?, invalidate?,
- * lastModified? }` to the session at the path; `If-Match` may name the version and sid instead,
- * and then only exactly that version is changed (412 otherwise). 200 with the stored session, or
+ * lastModified?, newKey? }` to the session at the path. 200 with the stored session, or
  * `{ key, stored: false, valid }` when nothing is stored after it (invalidated, or a new session
  * whose data the changes leave empty): the `CommitResult` that RPC answers too. 409 with
  * `current` on a conflict or an ended session.
+ *
+ * Conditional (docs/DESIGN.md#conditional-requests): one strong ETag as `If-Match` names the
+ * version and sid to commit to exactly, in one call. Other preconditions (`*`, lists,
+ * `If-None-Match`) are evaluated on the session as read first (a read: it touches); when they
+ * hold, the commit is made exactly to that state (the read version, or only while none is
+ * stored), so a change in between is a 412 too, never a write they did not allow.
  */
 route(api, ROUTES.commit, async (c, { params: { app, key }, body }) => {
   const given = body as Record<string, unknown>;
-  const ifMatch = c.req.header("If-Match");
+  const manager = sessionRouter(c.env);
+  const conditions = requiredConditions(c);
+  let target: Precondition | null | undefined;
+  if (conditions !== undefined) {
+    target = exactTarget(conditions);
+    if (target === undefined) {
+      const current = await unwrapCall(manager.query(app, key));
+      const etag = current === null ? undefined : etagOf(current);
+      if (evaluate(conditions, etag, false) === "failed") {
+        throw preconditionFailed(key, current, failedHeader(conditions, etag));
+      }
+      target = current === null ? null : { sid: current.sid as string, version: current.version };
+      if (!sameState(given, target)) {
+        throw preconditionFailed(key, current, "the body's version and sid");
+      }
+    }
+  }
   const changes = parseChangeset(
     key,
-    ifMatch === undefined ? given : { ...given, ...preconditionOf(ifMatch, given) },
+    target === undefined ? given : { ...given, ...exactFields(target, given) },
   );
-  const result = await unwrapCall(sessionRouter(c.env).commit(app, changes));
+  const result = await unwrapCall(manager.commit(app, changes));
   return isStored(result) ? sessionAnswer(result) : c.json(result);
 });
 
 /**
- * invalidate: ends the live session (reason `invalidated`). 204, or 404 when there is none. With
- * `If-Match`, only when the session is exactly the named version: else 412 with `current`.
+ * invalidate: ends the live session (reason `invalidated`). 204, or 404 when there is none
+ * (whatever the preconditions say, as for a read). Preconditions as for `commit`: a failing
+ * one is 412 with `current`, and the session lives on.
  */
 route(api, ROUTES.invalidate, async (c, { params: { app, key } }) => {
-  const ifMatch = c.req.header("If-Match");
   const manager = sessionRouter(c.env);
-  if (ifMatch !== undefined) {
-    const changes: Changeset = { key, ...preconditionOf(ifMatch, {}), invalidate: true };
-    await unwrapCall(manager.commit(app, parseChangeset(key, changes)));
+  const conditions = requiredConditions(c);
+  if (conditions === undefined) {
+    const ended = await unwrapCall(manager.invalidate(app, key));
+    if (!ended) throw noSession(app, key);
     return c.body(null, 204);
   }
-  const ended = await unwrapCall(manager.invalidate(app, key));
-  if (!ended) throw noSession(app, key);
+  let target = exactTarget(conditions);
+  if (target === undefined) {
+    const current = await unwrapCall(manager.query(app, key));
+    if (current === null) throw noSession(app, key);
+    const etag = etagOf(current);
+    if (evaluate(conditions, etag, false) === "failed") {
+      throw preconditionFailed(key, current, failedHeader(conditions, etag));
+    }
+    target = { sid: current.sid as string, version: current.version };
+  }
+  const changes: Changeset = { key, ...target, exact: true, invalidate: true };
+  try {
+    await unwrapCall(manager.commit(app, parseChangeset(key, changes)));
+  } catch (error) {
+    // No live session: 404, as without preconditions (RFC 9110 §13.2.1).
+    if (error instanceof ConflictError && error.current === null) throw noSession(app, key);
+    throw error;
+  }
   return c.body(null, 204);
 });
 
@@ -161,18 +216,45 @@ function jsonAnswer(json: string, etag: string | undefined): Response {
 }
 
 /**
- * The changeset fields an `If-Match` stands for: the sid and version it names, and `exact`. A
- * body may still carry `version` and `sid`, but only the same ones.
+ * The preconditions of a write. With `Require-Precondition: true`, a write without `If-Match`
+ * or `If-None-Match` is refused with 428 `precondition_required` before anything is read or
+ * written: a client whose ETag variable is empty (the runtime drops an empty header) must not
+ * write unconditionally.
  */
-function preconditionOf(
-  ifMatch: string,
+function requiredConditions(c: {
+  req: { header(name: string): string | undefined };
+}): Conditions | undefined {
+  const require = c.req.header("Require-Precondition");
+  if (require !== undefined && require.trim().toLowerCase() !== "true") {
+    throw new HttpError(
+      400,
+      "invalid_precondition",
+      `Require-Precondition must be "true" (or left out), got ${JSON.stringify(require.slice(0, 80))}.`,
+    );
+  }
+  const conditions = conditionsOf((name) => c.req.header(name));
+  if (conditions === undefined && require !== undefined) {
+    throw new HttpError(
+      428,
+      "precondition_required",
+      "This write requires a precondition (Require-Precondition: true): send the session's ETag as If-Match (or If-None-Match: * to create it only if none exists). Nothing was written.",
+    );
+  }
+  return conditions;
+}
+
+/**
+ * The changeset fields of an exact commit to `target` (a stored session's sid and version, or
+ * `null`: only while none is stored). A body may still carry `version` and `sid`, but only the
+ * same ones as an `If-Match` names.
+ */
+function exactFields(
+  target: Precondition | null,
   body: Record<string, unknown>,
 ): Pick<Changeset, "sid" | "version" | "exact"> {
-  const { sid, version } = parseIfMatch(ifMatch);
-  if (
-    (body.version !== undefined && body.version !== version) ||
-    (body.sid !== undefined && body.sid !== sid)
-  ) {
+  if (target === null) return { sid: null, version: 0, exact: true };
+  const { sid, version } = target;
+  if (!sameState(body, target)) {
     throw new SessionError(
       "invalid_precondition",
       400,
@@ -180,6 +262,36 @@ function preconditionOf(
     );
   }
   return { sid, version, exact: true };
+}
+
+/** Whether the body's `version` and `sid`, where given, are those of `target`. */
+function sameState(body: Record<string, unknown>, target: Precondition | null): boolean {
+  const version = target?.version ?? 0;
+  const sid = target?.sid ?? null;
+  return (
+    (body.version === undefined || body.version === version) &&
+    (body.sid === undefined || body.sid === sid)
+  );
+}
+
+/** Which header failed, for the message: If-Match first (RFC 9110 §13.2.2). */
+function failedHeader(conditions: Conditions, etag: string | undefined): string {
+  return conditions.ifMatch !== undefined &&
+    evaluate({ ifMatch: conditions.ifMatch }, etag, false) === "failed"
+    ? "If-Match"
+    : "If-None-Match";
+}
+
+/** 412 `precondition_failed` with the session as it is (`null` when none), naming what failed. */
+function preconditionFailed(key: string, current: SessionView | null, what: string): ConflictError {
+  const error = new ConflictError(key, "precondition", current);
+  error.message =
+    what === "If-Match"
+      ? `Session "${key}" is not in the state If-Match names: it was changed, ended or replaced since it was read (or does not exist). Nothing was written; read it again (its ETag is in the answer) and redo the change.`
+      : what === "If-None-Match"
+        ? `Session "${key}" is in a state If-None-Match names (with *: it exists). Nothing was written.`
+        : `The body's version and sid are not those of session "${key}" as it is now, and a conditional write applies to exactly that state (no merge). Nothing was written; redo the change on current, or leave version and sid out.`;
+  return error;
 }
 
 function noSession(app: string, key: string): SessionError {

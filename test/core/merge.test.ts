@@ -418,8 +418,20 @@ describe("exact commits (HTTP If-Match)", () => {
     ).toThrow(expect.objectContaining({ code: "precondition_failed", current: null }));
   });
 
-  it("are refused for a session never stored", () => {
-    expect(() => parseChangeset("s", { version: 0, exact: true })).toThrow(/exact/);
+  it("with version 0 apply only while no session is stored (HTTP If-None-Match: *)", () => {
+    const e = engine();
+    const created = e.commit({ key: "s", sid: null, version: 0, set: { a: 1 }, exact: true }, 1);
+    expect(created).toMatchObject({ version: 1, data: { a: 1 } });
+    // Without `exact`, a commit from version 0 would merge into the stored session.
+    expect(() =>
+      e.commit({ key: "s", sid: null, version: 0, set: { b: 1 }, exact: true }, 2),
+    ).toThrow(expect.objectContaining({ code: "precondition_failed", current: expect.anything() }));
+    expect(e.store.load("s")?.data).toEqual({ a: 1 });
+  });
+
+  it("with version 0 take no sid", () => {
+    expect(() => parseChangeset("s", { version: 0, sid: "x", exact: true })).toThrow(/exact/);
+    expect(parseChangeset("s", { version: 0, exact: true }).exact).toBe(true);
     expect(parseChangeset("s", { version: 1, sid: "x", exact: true }).exact).toBe(true);
   });
 });

@@ -110,6 +110,9 @@ function declaredAnswer(
     if (opMethod !== undefined) {
       const responses = (item[opMethod] as Json).responses as Json;
       if (!(status in responses)) return undefined;
+      // A shared answer is a reference to components.responses: validate at its target.
+      const ref = (responses[status] as Json).$ref;
+      if (typeof ref === "string") return { pointer: ref };
       return { pointer: `#/paths/${pointerSegment(template)}/${opMethod}/responses/${status}` };
     }
     shared["405"] = "MethodNotAllowed";

@@ -176,11 +176,8 @@ describe("PATCH with If-Match", () => {
   });
 
   it.each([
-    ["*", () => "*"],
-    ["a weak ETag", (etag: string) => `W/${etag}`],
-    ["a list", (etag: string) => `${etag}, "other:2"`],
-    ["an ETag of another kind", () => '"abc"'],
     ["an unquoted ETag", (etag: string) => etag.slice(1, -1)],
+    ["a list with garbage after a tag", (etag: string) => `${etag}, abc`],
   ])("refuses %s with 400 invalid_precondition and writes nothing", async (_, header) => {
     const { path, session, etag } = await stored({ n: 1 });
     const res = await send("PATCH", path, { "If-Match": header(etag) }, { set: { n: 2 } });
@@ -189,6 +186,17 @@ describe("PATCH with If-Match", () => {
       code: "invalid_precondition",
       message: expect.stringContaining("If-Match"),
     });
+    expect(await body(await call("GET", path))).toEqual(session);
+  });
+
+  it.each([
+    ["a weak ETag (If-Match compares strongly)", (etag: string) => `W/${etag}`],
+    ["an ETag of another kind", () => '"abc"'],
+  ])("answers 412 to %s and writes nothing", async (_, header) => {
+    const { path, session, etag } = await stored({ n: 1 });
+    const res = await send("PATCH", path, { "If-Match": header(etag) }, { set: { n: 2 } });
+    expect(res.status).toBe(412);
+    expect((await body(res)).current).toEqual(session);
     expect(await body(await call("GET", path))).toEqual(session);
   });
 
@@ -217,14 +225,212 @@ describe("DELETE with If-Match", () => {
     expect((await call("GET", path)).status).toBe(200);
   });
 
-  it("answers 412 with current null when there is no live session", async () => {
+  it("answers 404 not_found when there is no live session, as without If-Match (RFC 9110 §13.2.1)", async () => {
     const { path, etag } = await stored({ n: 1 });
     await call("DELETE", path);
     const res = await send("DELETE", path, { "If-Match": etag });
+    expect(res.status).toBe(404);
+    expect((await body(res)).error.code).toBe("not_found");
+  });
+});
+
+/**
+ * Every combination of the two preconditions on each method, on a stored session and on a
+ * missing one, against RFC 9110 §13.2.2 as written out here (not the worker's own evaluation):
+ * If-Match first (`*`: a session exists; tags: one is the current one), then If-None-Match
+ * (`*`: a session exists; tags: one is the current one). A read answers 304 where If-None-Match
+ * fails, a write 412; a failing If-Match is 412. A missing session is 404 on GET, HEAD and DELETE
+ * whatever the preconditions (§13.2.1: they apply only where the request would succeed without
+ * them); PATCH creates, so they apply. Every answer is also checked against the OpenAPI document
+ * (test/workers/main.ts), and every refused request is checked to have written nothing.
+ */
+describe("preconditions, every combination (RFC 9110 §13.2.2)", () => {
+  type Tags = { current: string; stale: string };
+  const IF_MATCH = {
+    absent: undefined,
+    current: (t: Tags) => t.current,
+    stale: (t: Tags) => t.stale,
+    "*": () => "*",
+    "list containing current": (t: Tags) => `"other:9", ${t.current}`,
+  } as const;
+  const IF_NONE_MATCH = {
+    absent: undefined,
+    current: (t: Tags) => t.current,
+    stale: (t: Tags) => t.stale,
+    "*": () => "*",
+  } as const;
+  type IfMatch = keyof typeof IF_MATCH;
+  type IfNoneMatch = keyof typeof IF_NONE_MATCH;
+  const METHODS = ["GET", "HEAD", "PATCH", "DELETE"] as const;
+
+  /** The status RFC 9110 asks for. */
+  function expected(
+    method: (typeof METHODS)[number],
+    ifMatch: IfMatch,
+    ifNoneMatch: IfNoneMatch,
+    exists: boolean,
+  ): number {
+    const read = method === "GET" || method === "HEAD";
+    if (!exists && method !== "PATCH") return 404;
+    if (ifMatch !== "absent") {
+      const holds = exists && ifMatch !== "stale";
+      if (!holds) return 412;
+    }
+    if (ifNoneMatch !== "absent" && exists && (ifNoneMatch === "current" || ifNoneMatch === "*")) {
+      return read ? 304 : 412;
+    }
+    return method === "DELETE" ? 204 : 200;
+  }
+
+  const cases = METHODS.flatMap((method) =>
+    (Object.keys(IF_MATCH) as IfMatch[]).flatMap((ifMatch) =>
+      (Object.keys(IF_NONE_MATCH) as IfNoneMatch[]).flatMap((ifNoneMatch) =>
+        [true, false].map((exists) => ({ method, ifMatch, ifNoneMatch, exists })),
+      ),
+    ),
+  );
+  const app = newApp();
+  let keys = 0;
+
+  it.each(cases)(
+    "$method, If-Match $ifMatch, If-None-Match $ifNoneMatch, session stored: $exists",
+    async ({ method, ifMatch, ifNoneMatch, exists }) => {
+      // A session at version 2 (its version-1 tag is stale); a missing one ended after that.
+      const path = `/v1/apps/${app}/sessions/m${++keys}`;
+      const first = await body(await call("PATCH", path, { version: 0, set: { n: 1 } }));
+      const second = await call("PATCH", path, { version: 1, sid: first.sid, set: { n: 2 } });
+      const tags = { stale: `"${first.sid}:1"`, current: second.headers.get("ETag") as string };
+      if (!exists) await call("DELETE", path);
+      const before = await call("GET", path);
+      const beforeBody = before.status === 200 ? await body(before) : null;
+
+      const headers: Record<string, string> = {};
+      const match = IF_MATCH[ifMatch];
+      const noneMatch = IF_NONE_MATCH[ifNoneMatch];
+      if (match !== undefined) headers["If-Match"] = match(tags);
+      if (noneMatch !== undefined) headers["If-None-Match"] = noneMatch(tags);
+      const conditional = match !== undefined || noneMatch !== undefined;
+      // A conditional PATCH leaves version and sid to the preconditions; else the body names them.
+      const change = conditional
+        ? { set: { n: 3 } }
+        : exists
+          ? { version: 2, sid: first.sid, set: { n: 3 } }
+          : { version: 0, set: { n: 3 } };
+      const res = await send(method, path, headers, method === "PATCH" ? change : undefined);
+
+      const status = expected(method, ifMatch, ifNoneMatch, exists);
+      expect(res.status).toBe(status);
+      if (status === 304) expect(res.headers.get("ETag")).toBe(tags.current);
+      if (status === 412 && method !== "HEAD") {
+        expect(await body(res)).toMatchObject({
+          error: { code: "precondition_failed" },
+          current: beforeBody,
+        });
+      }
+      const after = await call("GET", path);
+      if (status === 204) {
+        expect(after.status).toBe(404);
+      } else if (method === "PATCH" && status === 200) {
+        expect((await body(after)).data).toEqual({ n: 3 });
+      } else if (beforeBody === null) {
+        expect(after.status).toBe(404);
+      } else {
+        // Refused, or a read: nothing written (a read only touches, which changes no field shown).
+        expect(await body(after)).toEqual(beforeBody);
+      }
+    },
+  );
+});
+
+describe("conditional writes", () => {
+  it("If-None-Match: * creates a missing session, and refuses (412) to touch an existing one", async () => {
+    const path = `/v1/apps/${newApp()}/sessions/abc`;
+    const created = await send("PATCH", path, { "If-None-Match": "*" }, { set: { n: 1 } });
+    expect(created.status).toBe(200);
+    expect(await body(created)).toMatchObject({ version: 1, data: { n: 1 } });
+    const again = await send("PATCH", path, { "If-None-Match": "*" }, { set: { m: 1 } });
+    expect(again.status).toBe(412);
+    expect((await body(again)).current).toMatchObject({ version: 1, data: { n: 1 } });
+    expect((await body(await call("GET", path))).data).toEqual({ n: 1 });
+  });
+
+  it("applies to exactly the state the preconditions held on: a body naming an older version is 412, not merged", async () => {
+    const { path, session } = await stored({ a: 1, b: 1 });
+    await call("PATCH", path, { version: 1, sid: session.sid, set: { a: 2 } });
+    const change = { version: 1, sid: session.sid, set: { b: 2 } };
+    const res = await send("PATCH", path, { "If-None-Match": '"other:1"' }, change);
     expect(res.status).toBe(412);
-    expect(await body(res)).toMatchObject({
-      error: { code: "precondition_failed" },
-      current: null,
-    });
+    expect((await body(res)).current).toMatchObject({ version: 2, data: { a: 2, b: 1 } });
+    // The same change without a precondition merges.
+    expect((await call("PATCH", path, change)).status).toBe(200);
+  });
+
+  it("DELETE with If-Match: * ends an existing session", async () => {
+    const { path } = await stored({ n: 1 });
+    expect((await send("DELETE", path, { "If-Match": "*" })).status).toBe(204);
+    expect((await call("GET", path)).status).toBe(404);
+  });
+
+  it("refuses a malformed If-None-Match with 400 invalid_precondition, on a read too", async () => {
+    const { path } = await stored({ n: 1 });
+    const res = await send("GET", path, { "If-None-Match": "not-a-tag" });
+    expect(res.status).toBe(400);
+    expect((await body(res)).error.code).toBe("invalid_precondition");
+  });
+
+  it("HEAD with a precondition carries the ETag, and answers 304 as GET does", async () => {
+    const { path, etag } = await stored({ n: 1 });
+    const head = await send("HEAD", path, { "If-None-Match": '"other:1"' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("ETag")).toBe(etag);
+    expect((await send("HEAD", path, { "If-None-Match": etag })).status).toBe(304);
+  });
+});
+
+describe("an empty If-Match", () => {
+  it("never reaches the worker: the runtime drops it, and the DELETE is unconditional", async () => {
+    // What the README warns of, and what Require-Precondition is for.
+    const { path } = await stored({ n: 1 });
+    expect((await send("DELETE", path, { "If-Match": "" })).status).toBe(204);
+    expect((await call("GET", path)).status).toBe(404);
+  });
+});
+
+describe("Require-Precondition: true", () => {
+  it("refuses a PATCH without If-Match or If-None-Match with 428 precondition_required, writing nothing", async () => {
+    const { path, session } = await stored({ n: 1 });
+    const change = { version: 1, sid: session.sid, set: { n: 2 } };
+    const res = await send("PATCH", path, { "Require-Precondition": "true" }, change);
+    expect(res.status).toBe(428);
+    expect((await body(res)).error.code).toBe("precondition_required");
+    expect(await body(await call("GET", path))).toEqual(session);
+  });
+
+  it("refuses a DELETE whose empty If-Match the runtime dropped: 428, the session lives", async () => {
+    const { path, session } = await stored({ n: 1 });
+    const res = await send("DELETE", path, { "Require-Precondition": "true", "If-Match": "" });
+    expect(res.status).toBe(428);
+    expect(await body(await call("GET", path))).toEqual(session);
+  });
+
+  it("lets a conditional write through", async () => {
+    const { path, etag } = await stored({ n: 1 });
+    const headers = { "Require-Precondition": "true", "If-Match": etag };
+    expect((await send("DELETE", path, headers)).status).toBe(204);
+    const created = await send(
+      "PATCH",
+      path,
+      { "Require-Precondition": "true", "If-None-Match": "*" },
+      { set: { n: 2 } },
+    );
+    expect(created.status).toBe(200);
+  });
+
+  it("refuses a value other than true with 400 invalid_precondition", async () => {
+    const { path } = await stored({ n: 1 });
+    const res = await send("DELETE", path, { "Require-Precondition": "yes", "If-Match": "*" });
+    expect(res.status).toBe(400);
+    expect((await body(res)).error.code).toBe("invalid_precondition");
+    expect((await call("GET", path)).status).toBe(200);
   });
 });
