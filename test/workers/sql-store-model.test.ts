@@ -6,7 +6,6 @@
  * themselves (read past the cache) must hold what the model holds.
  */
 import { runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { COLUMNS, type SessionRow, sessionOfRow } from "../../durable-objects/rows";
