@@ -9,6 +9,10 @@ declare namespace Cloudflare {
     SESSION_EVENTS: Queue;
     /** Tests only: a session manager whose Queue fails on demand (test/workers/main.ts). */
     FLAKY_MANAGER: DurableObjectNamespace<import("./main").FlakyQueueSessionManagerObject>;
+    /** Tests only: a session manager whose storage fails on demand (test/workers/main.ts). */
+    FAULTY_STORAGE_MANAGER: DurableObjectNamespace<
+      import("./main").FaultyStorageSessionManagerObject
+    >;
     /** Secret: `wrangler secret put SESSIONS_API_TOKEN`; `.dev.vars` locally. */
     SESSIONS_API_TOKEN: string;
     ENVIRONMENT: string;
