@@ -33,6 +33,7 @@ export default defineConfig({
                   className: "FaultyStorageSessionManagerObject",
                   useSQLite: true,
                 },
+                NO_EVENTS_MANAGER: { className: "NoEventsSessionManagerObject", useSQLite: true },
               },
               bindings: { SESSIONS_API_TOKEN: "test-token", ENVIRONMENT: "test" },
               // A service binding to this very worker's SessionService entrypoint, bound as a

@@ -13,6 +13,8 @@ declare namespace Cloudflare {
     FAULTY_STORAGE_MANAGER: DurableObjectNamespace<
       import("./main").FaultyStorageSessionManagerObject
     >;
+    /** Tests only: a session manager with no `SESSION_EVENTS` binding (test/workers/main.ts). */
+    NO_EVENTS_MANAGER: DurableObjectNamespace<import("./main").NoEventsSessionManagerObject>;
     /** Secret: `wrangler secret put SESSIONS_API_TOKEN`; `.dev.vars` locally. */
     SESSIONS_API_TOKEN: string;
     ENVIRONMENT: string;

@@ -145,3 +145,10 @@ function makeFaulty(ctx: DurableObjectState): void {
     },
   });
 }
+
+/** A session manager deployed without a `SESSION_EVENTS` binding (test/workers/promises-object.test.ts). */
+export class NoEventsSessionManagerObject extends ClockedSessionManagerObject {
+  constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
+    super(ctx, { ...env, SESSION_EVENTS: undefined } as unknown as Cloudflare.Env);
+  }
+}
