@@ -8,7 +8,17 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { type CommitResult, type Result, unwrap } from "../../src/index";
+import {
+  type CommitResult,
+  type Layout,
+  objectName,
+  type Result,
+  type SessionObjectNamespace,
+  type SessionObjectRpc,
+  SessionRouter,
+  unwrap,
+} from "../../src/index";
+import { layoutObjects, ownerOf } from "../../src/layout";
 import { testClock } from "./clock";
 import { apiRequest, create, createMany, keys, manager, T0 } from "./helpers";
 import { type FaultyStorageSessionManagerObject, storageFaults } from "./main";
@@ -227,4 +237,67 @@ describe("storage failures", () => {
     expect(unwrap(await stub.invalidate(app, "v"))).toBe(true);
     expect(hooked()).toEqual(["end:v"]);
   });
+
+  it("a move whose owner fails to take sessions in loses none: reads answer 503 meanwhile, and the move ends once storage recovers", async () => {
+    const ns = env.FAULTY_STORAGE_MANAGER as unknown as Namespace;
+    const app = "sf-move";
+    const router = new SessionRouter(ns);
+    unwrap(await router.open(app, { beginEvents: true }));
+    const keys = Array.from({ length: 24 }, (_, i) => `m${i}`);
+    for (const key of keys) {
+      unwrap(await router.commit(app, { key, sid: null, version: 0, set: { key } }));
+    }
+    storageFaults.hooked.length = 0;
+    unwrap(await new SessionRouter(ns).configure(app, { shards: 4 }));
+    // Every owner's ledger write fails: no session can be taken in.
+    storageFaults.failStatement = (query) => query.startsWith("INSERT INTO move_in");
+    const moving = await homeLayout(ns, app);
+    for (let round = 0; round < 3; round++) {
+      for (const name of layoutObjects(app, moving)) {
+        await runDurableObjectAlarm(stubOf(ns, name)).catch(() => undefined);
+      }
+    }
+    const away = keys.find((key) => ownerOf(app, key, moving) !== objectName(app)) as string;
+    const read = await router.query(app, away);
+    expect(read).toMatchObject({ ok: false, error: { status: 503 } });
+    expect(storageFaults.failures).toBeGreaterThan(0);
+
+    storageFaults.failStatement = undefined;
+    const layout = await drainMove(ns, app);
+    expect(layout).toMatchObject({ shards: 4, from: null });
+    for (const key of keys) {
+      expect(unwrap(await router.query(app, key))).toMatchObject({ version: 1, data: { key } });
+    }
+    // Each session in exactly one object, its owner; a move is neither an end nor a begin.
+    for (const name of layoutObjects(app, layout)) {
+      const held = await runInDurableObject(stubOf(ns, name), (_i, state) =>
+        state.storage.sql
+          .exec<{ key: string }>("SELECT key FROM sessions")
+          .toArray()
+          .map((r) => r.key),
+      );
+      for (const key of held) expect(ownerOf(app, key, layout)).toBe(name);
+    }
+    expect(storageFaults.hooked).toEqual([]);
+  });
 });
+
+type Namespace = DurableObjectNamespace & SessionObjectNamespace;
+
+function stubOf(ns: Namespace, name: string): SessionObjectRpc & DurableObjectStub {
+  return ns.getByName(name) as unknown as SessionObjectRpc & DurableObjectStub;
+}
+
+async function homeLayout(ns: Namespace, app: string): Promise<Layout> {
+  return unwrap(await stubOf(ns, objectName(app)).layout(app)).layout;
+}
+
+/** Runs the alarms of every object of the app until its move has ended (bounded). */
+async function drainMove(ns: Namespace, app: string): Promise<Layout> {
+  for (let round = 0; round < 40; round++) {
+    const layout = await homeLayout(ns, app);
+    if (layout.from === null) return layout;
+    for (const name of layoutObjects(app, layout)) await runDurableObjectAlarm(stubOf(ns, name));
+  }
+  throw new Error(`the move of ${app} did not end`);
+}
