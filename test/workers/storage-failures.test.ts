@@ -49,6 +49,22 @@ function expectStorageError(result: Result<CommitResult>, key: string): void {
   expect(result.error.message).toContain("nothing of it was stored");
 }
 
+/** What `fn` threw inside the object (caught there, not sent over RPC), or "no error". */
+function inObject(
+  stub: ReturnType<typeof faulty>,
+  fn: (object: FaultyStorageSessionManagerObject) => unknown,
+): Promise<string> {
+  const typed = stub as unknown as DurableObjectStub<FaultyStorageSessionManagerObject>;
+  return runInDurableObject(typed, async (object) => {
+    try {
+      await fn(object);
+      return "no error";
+    } catch (error) {
+      return String(error);
+    }
+  });
+}
+
 /** Runs the alarm as the runtime retries a failed run. */
 function retryAlarm(stub: ReturnType<typeof faulty>): Promise<void> {
   const typed = stub as unknown as DurableObjectStub<FaultyStorageSessionManagerObject>;
@@ -190,7 +206,11 @@ describe("storage failures", () => {
     storageFaults.accepted.length = 0;
     storageFaults.failStatement = (query) => query.startsWith("DELETE FROM sessions");
     // The run fails: it throws, for the runtime to retry it.
-    await expect(runDurableObjectAlarm(stub)).rejects.toThrow(/injected/);
+    expect(
+      await inObject(stub, (o) =>
+        o.alarm({ retryCount: 0, isRetry: false, scheduledTime: Date.now() }),
+      ),
+    ).toMatch(/injected/);
     expect(storageFaults.failures).toBeGreaterThan(0);
     storageFaults.failStatement = undefined;
     expect(unwrap(await stub.stats(app)).sessions).toBe(5);
@@ -211,7 +231,11 @@ describe("storage failures", () => {
     testClock.now = T0 + 1000;
     storageFaults.hooked.length = 0;
     storageFaults.failTransaction = () => true;
-    await expect(runDurableObjectAlarm(stub)).rejects.toThrow(/injected/);
+    expect(
+      await inObject(stub, (o) =>
+        o.alarm({ retryCount: 0, isRetry: false, scheduledTime: Date.now() }),
+      ),
+    ).toMatch(/injected/);
     storageFaults.failTransaction = undefined;
     expect(storageFaults.failures).toBeGreaterThan(0);
     expect(unwrap(await stub.stats(app)).sessions).toBe(3);
@@ -228,8 +252,8 @@ describe("storage failures", () => {
     await create(stub, app, "v");
     storageFaults.hooked.length = 0;
     storageFaults.failTransaction = () => true;
-    // Not a commit: the failure comes over RPC as an exception (HTTP: 500 internal).
-    await expect(stub.invalidate(app, "v")).rejects.toThrow(/injected transaction failure/);
+    // Not a commit: the failure is thrown (over RPC, an exception; over HTTP, 500 internal).
+    expect(await inObject(stub, (o) => o.invalidate(app, "v"))).toMatch(/injected transaction/);
     storageFaults.failTransaction = undefined;
     expect(unwrap(await stub.query(app, "v"))).toMatchObject({ version: 1 });
     expect(hooked()).toEqual([]);
@@ -260,6 +284,14 @@ describe("storage failures", () => {
     const away = keys.find((key) => ownerOf(app, key, moving) !== objectName(app)) as string;
     const read = await router.query(app, away);
     expect(read).toMatchObject({ ok: false, error: { status: 503 } });
+    // An owner asked to take a session in answers the failure, never an exception over RPC.
+    const session = { key: away, sid: "s", version: 1, created: T0, lastModified: null };
+    const handed = { ...session, sliceEnd: T0 + 20, data: {}, keyVersions: {}, clearedVersion: 0 };
+    const owner = stubOf(ns, ownerOf(app, away, moving));
+    expect(await owner.receive(app, moving.epoch, [handed])).toMatchObject({
+      ok: false,
+      error: { code: "storage_error", status: 500 },
+    });
     expect(storageFaults.failures).toBeGreaterThan(0);
 
     storageFaults.failStatement = undefined;
