@@ -42,6 +42,11 @@ function workersProject(name: string, include: string[], hono?: string) {
           durableObjects: {
             SESSION_MANAGER: { className: "ClockedSessionManagerObject", useSQLite: true },
             FLAKY_MANAGER: { className: "FlakyQueueSessionManagerObject", useSQLite: true },
+            FAULTY_STORAGE_MANAGER: {
+              className: "FaultyStorageSessionManagerObject",
+              useSQLite: true,
+            },
+            NO_EVENTS_MANAGER: { className: "NoEventsSessionManagerObject", useSQLite: true },
           },
           bindings: { SESSIONS_API_TOKEN: "test-token", ENVIRONMENT: "test" },
           // A service binding to this very worker's SessionService entrypoint, bound as a

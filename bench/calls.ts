@@ -15,7 +15,6 @@ export type ProbeKind =
   | "sql-json"
   | "sql-write"
   | "sql-write-txn"
-  | "sql-write-plain"
   | "sql-write-row"
   | "sql-write-session"
   | "result"

@@ -97,7 +97,10 @@ const GROUPS: Record<string, [string, string][]> = {
       "rows written by the same two changes in one group (`commitMany`)",
     ],
     ["rows_written_same_session_twice_grouped_vs_apart", "grouped ÷ apart. **Goal < 1**"],
-    ["rows_written_per_ended_session", "rows written per session the sweep ends (10k run)"],
+    [
+      "rows_written_per_ended_session",
+      "rows written per session the sweep ends (its own run: 1,000 stored, all expired)",
+    ],
   ],
   sweep: [
     ["sweep_expired_per_s_1k", "sessions ended per second, 1,000 stored / 100 expired"],

@@ -1,6 +1,6 @@
 // Storage rows per operation (SQL cursor counters, as billed) and the sweep's cost.
 import { type BenchWorker, delta } from "./driver.ts";
-import { metrics, record, runs } from "./figures.ts";
+import { metrics, record } from "./figures.ts";
 import type { Plan } from "./plan.ts";
 import { CONCURRENCY, T0 } from "./rpc.ts";
 
@@ -70,6 +70,22 @@ export async function benchRows(worker: BenchWorker): Promise<void> {
   record("rows_written_same_session_twice_apart", [apart]);
   record("rows_written_same_session_twice_grouped", [grouped]);
   record("rows_written_same_session_twice_grouped_vs_apart", [grouped / apart]);
+
+  // Sessions ended by the sweep, measured on their own: an app whose sessions have all expired,
+  // the rows one sweep writes (the rows, their index entries, the outbox) per session it ends.
+  const endedApp = "rows-ended";
+  const endedName = await worker.objectOf(endedApp);
+  const ending = 1_000;
+  await worker.call(endedName, "setClock", T0);
+  await worker.call(endedName, "seed", endedApp, { prefix: "e", count: ending }, { n: 0 });
+  await worker.call(endedName, "setClock", T0 + TIMEOUT + 2 * PERIOD);
+  before = await worker.usage(endedName);
+  const swept = await worker.call<{ ok: true; value: number }>(endedName, "sweep", endedApp);
+  used = delta(before, await worker.usage(endedName));
+  if (swept.value.value !== ending) {
+    throw new Error(`sweep of ${endedApp} ended ${swept.value.value}, expected ${ending}`);
+  }
+  record("rows_written_per_ended_session", [used.rowsWritten / ending]);
 }
 
 /** The sweep at each stored size, 10 % of the sessions expired. */
@@ -113,8 +129,6 @@ export async function benchSweep(
     record(`sweep_rows_written_per_expired_${label}`, writtenPer);
     log(`  sweep ${label}: ${((Date.now() - t) / 1000).toFixed(1)} s with seeding`);
   }
-  runs.rows_written_per_ended_session = runs.sweep_rows_written_per_expired_10k ?? [];
-  metrics.rows_written_per_ended_session = metrics.sweep_rows_written_per_expired_10k ?? Number.NaN;
 }
 
 /** Rows read per expired session flat from the smallest to the largest store (within 25 %). */

@@ -59,7 +59,7 @@ export class Alarm {
 
   /** Drops the events made since `mark` (their change was rolled back). */
   forget(mark: number): void {
-    this.#events.length = mark;
+    if (this.#events.length > mark) this.#events.length = mark;
   }
 
   /** After a change: its events to the hooks, the alarm re-armed, the Queue sent in the background. */

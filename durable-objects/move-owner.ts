@@ -1,4 +1,4 @@
-import { SessionError } from "../src/errors.js";
+import { describeError, SessionError } from "../src/errors.js";
 import {
   type Layout,
   MovedError,
@@ -87,7 +87,18 @@ export class MoveOwner {
     return resultOf(() => {
       const layout = this.#layout.current(app);
       if (layout === undefined) throw new SessionError("unavailable", 503, "No layout yet; retry.");
-      return this.#takeIn(app, layout, sessions);
+      try {
+        return this.#takeIn(app, layout, sessions);
+      } catch (error) {
+        if (error instanceof SessionError) throw error;
+        // Nothing of them was stored (one transaction): an answer, never an exception over
+        // RPC. The source keeps them and hands them off again.
+        throw new SessionError(
+          "storage_error",
+          500,
+          `The sessions handed off could not be stored (${describeError(error)}); nothing of them was stored. Hand them off again.`,
+        );
+      }
     });
   }
 

@@ -66,9 +66,12 @@ export class ObjectCore {
       store,
       name: ctx.id.name,
       emit: (settings, events) => {
-        // Inside the change's transaction: the outbox row commits or rolls back with it.
+        // Inside the change's transaction: the outbox row commits or rolls back with it, and so
+        // do the events for the hooks.
         this.outbox.add(events.filter((e) => e.type === "end" || settings.beginEvents));
+        const mark = this.alarm.mark();
         this.alarm.add(events);
+        store.onRollback(() => this.alarm.forget(mark));
       },
       // The home object stores the app's first layout with it (placement from the router that
       // asked first), in the same transaction.

@@ -16,6 +16,8 @@ interface Frame {
   written: Set<string>;
   /** The pending write each session had before this transaction changed it. */
   undo: Map<string, Pending | undefined>;
+  /** What to undo outside storage if this transaction rolls back (`onRollback`). */
+  rollbacks: (() => void)[];
 }
 
 /**
@@ -169,7 +171,7 @@ export class SqlStore implements SessionStore {
   }
 
   transaction<T>(fn: () => T): T {
-    const frame: Frame = { written: new Set(), undo: new Map() };
+    const frame: Frame = { written: new Set(), undo: new Map(), rollbacks: [] };
     this.#frames.push(frame);
     let done = false;
     try {
@@ -184,17 +186,27 @@ export class SqlStore implements SessionStore {
         else this.#pending?.set(key, before);
       }
       for (const key of frame.written) this.#cache.forget(key);
+      for (const undo of frame.rollbacks.reverse()) undo();
       throw error;
     } finally {
       this.#frames.pop();
       const parent = this.#frames.at(-1);
       if (done && parent !== undefined) {
         for (const key of frame.written) parent.written.add(key);
+        parent.rollbacks.push(...frame.rollbacks);
         for (const [key, before] of frame.undo) {
           if (!parent.undo.has(key)) parent.undo.set(key, before);
         }
       }
     }
+  }
+
+  /**
+   * Runs `undo` if the transaction under way rolls back, its enclosing ones included: for what a
+   * transaction changed outside storage (the events it handed to the hooks' queue).
+   */
+  onRollback(undo: () => void): void {
+    this.#frames.at(-1)?.rollbacks.push(undo);
   }
 
   /**

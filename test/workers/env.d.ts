@@ -9,6 +9,12 @@ declare namespace Cloudflare {
     SESSION_EVENTS: Queue;
     /** Tests only: a session manager whose Queue fails on demand (test/workers/main.ts). */
     FLAKY_MANAGER: DurableObjectNamespace<import("./main").FlakyQueueSessionManagerObject>;
+    /** Tests only: a session manager whose storage fails on demand (test/workers/main.ts). */
+    FAULTY_STORAGE_MANAGER: DurableObjectNamespace<
+      import("./main").FaultyStorageSessionManagerObject
+    >;
+    /** Tests only: a session manager with no `SESSION_EVENTS` binding (test/workers/main.ts). */
+    NO_EVENTS_MANAGER: DurableObjectNamespace<import("./main").NoEventsSessionManagerObject>;
     /** Secret: `wrangler secret put SESSIONS_API_TOKEN`; `.dev.vars` locally. */
     SESSIONS_API_TOKEN: string;
     ENVIRONMENT: string;

@@ -86,3 +86,88 @@ export class FlakyQueueSessionManagerObject extends ClockedSessionManagerObject 
     flakyQueue.hooked.push(event);
   }
 }
+
+// ---- Storage faults (test/workers/storage-failures.test.ts) ----
+
+/** Which storage calls `FaultyStorageSessionManagerObject` fails, and what it saw. */
+export const storageFaults = {
+  /** Fails each statement it returns true for (its SQL and bindings), with an Error. */
+  failStatement: undefined as ((query: string, bindings: unknown[]) => boolean) | undefined,
+  /** Fails each outermost transaction it returns true for at its end, after its work ran. */
+  failTransaction: undefined as (() => boolean) | undefined,
+  /** Statements and transactions failed so far. */
+  failures: 0,
+  /** The events the in-process hooks received. */
+  hooked: [] as SessionEvent[],
+  /** The events the Queue accepted. */
+  accepted: [] as SessionEventBody[],
+};
+
+/**
+ * A session manager whose storage fails where `storageFaults` says: its `ctx.storage.sql.exec`
+ * and `ctx.storage.transactionSync` are wrapped before the object starts, so the real object
+ * meets the failure where the platform would raise it.
+ */
+export class FaultyStorageSessionManagerObject extends ClockedSessionManagerObject {
+  constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
+    makeFaulty(ctx);
+    super(ctx, env);
+  }
+
+  protected override async sendEvents(events: SessionEventBody[]): Promise<void> {
+    storageFaults.accepted.push(...events);
+  }
+
+  protected override onSessionBegin(event: SessionBeginEvent): void {
+    storageFaults.hooked.push(event);
+  }
+
+  protected override onSessionEnd(event: SessionEndEvent): void {
+    storageFaults.hooked.push(event);
+  }
+}
+
+function injected(what: string): Error {
+  storageFaults.failures++;
+  return new Error(`SQLITE_IOERR: injected ${what} failure (test)`);
+}
+
+/**
+ * Wraps `ctx.storage.sql.exec` and `ctx.storage.transactionSync` in place (own properties over
+ * the platform's), so that they fail where `storageFaults` says.
+ */
+function makeFaulty(ctx: DurableObjectState): void {
+  const { storage } = ctx;
+  const { sql } = storage;
+  const exec = sql.exec.bind(sql);
+  Object.defineProperty(sql, "exec", {
+    value: (query: string, ...bindings: SqlStorageValue[]) => {
+      if (storageFaults.failStatement?.(query, bindings)) throw injected("statement");
+      return exec(query, ...bindings);
+    },
+  });
+  Object.defineProperty(storage, "sql", { value: sql });
+  const transactionSync = storage.transactionSync.bind(storage);
+  let depth = 0;
+  Object.defineProperty(storage, "transactionSync", {
+    value: <T>(fn: () => T): T => {
+      depth++;
+      try {
+        return transactionSync(() => {
+          const value = fn();
+          if (depth === 1 && storageFaults.failTransaction?.()) throw injected("transaction");
+          return value;
+        });
+      } finally {
+        depth--;
+      }
+    },
+  });
+}
+
+/** A session manager deployed without a `SESSION_EVENTS` binding (test/workers/promises-object.test.ts). */
+export class NoEventsSessionManagerObject extends ClockedSessionManagerObject {
+  constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
+    super(ctx, { ...env, SESSION_EVENTS: undefined } as unknown as Cloudflare.Env);
+  }
+}
