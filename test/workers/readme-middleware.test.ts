@@ -1,7 +1,7 @@
 // The README's middleware snippet, run as a consumer Worker runs it: its sessions kept by the
 // session worker through a real service binding (`env.SESSIONS`, vitest.config.ts).
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { type SessionManagerRpc, unwrap } from "../../src/index";
 import app, { type Env } from "./readme-middleware";
 
@@ -75,5 +75,25 @@ describe("the README's middleware snippet in a consumer Worker", () => {
     );
     expect(response.status).toBe(403);
     expect(response.headers.get("set-cookie")).toBeNull();
+  });
+
+  it("answers a Worker whose SESSION_SECRET is not set with an error that names the secret option", async () => {
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const unset = { SESSIONS: env.SESSIONS } as Env; // no SESSION_SECRET binding
+      const response = await app.request(
+        "/count",
+        { method: "POST", headers: { origin: "http://localhost" } },
+        unset,
+      );
+      expect(response.status).toBe(500);
+      const error = logged.mock.calls.flat().find((arg) => arg instanceof Error) as Error;
+      expect(error).toBeInstanceOf(TypeError);
+      expect(error.message).toMatch(/the `secret` option gave no secret \(undefined\)/);
+      expect(error.message).toContain("SESSION_SECRET");
+      expect(error.message).not.toMatch(/Cannot read properties/);
+    } finally {
+      logged.mockRestore();
+    }
   });
 });
