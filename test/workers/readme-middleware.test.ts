@@ -80,7 +80,7 @@ describe("the README's middleware snippet in a consumer Worker", () => {
   it("answers a Worker whose SESSION_SECRET is not set with an error that names the secret option", async () => {
     const logged = vi.spyOn(console, "error").mockImplementation(() => {});
     try {
-      const unset = { SESSIONS: env.SESSIONS } as Env; // no SESSION_SECRET binding
+      const unset = { SESSIONS: env.SESSIONS } as unknown as Env; // no SESSION_SECRET binding
       const response = await app.request(
         "/count",
         { method: "POST", headers: { origin: "http://localhost" } },
