@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import readme from "../../README.md?raw";
+import hosting from "../workers/readme-hosting.ts?raw";
 import snippet from "../workers/readme-middleware.ts?raw";
 
 /** The first TypeScript block after `heading` in the README. */
@@ -17,6 +18,18 @@ function importsSorted(code: string): string {
   const imports = lines.filter((line) => line.startsWith("import "));
   return [...imports.sort(), ...lines.filter((line) => !line.startsWith("import "))].join("\n");
 }
+
+describe("the README's subclass snippet", () => {
+  it("is the code of test/workers/readme-hosting.ts, which typechecks strictly", () => {
+    const marked = /\/\/ README: begin\n([\s\S]*?)\/\/ README: end/.exec(hosting);
+    const tested = (marked?.[1] ?? "")
+      .replace('from "../../src/index"', 'from "edge-sessions"')
+      .replace('from "../../durable-objects/index"', 'from "edge-sessions/durable-object"');
+    expect(importsSorted(blockAfter("### Hosting the Durable Object yourself"))).toBe(
+      importsSorted(tested),
+    );
+  });
+});
 
 describe("the README's middleware snippet", () => {
   it("is the code that test/workers/readme-middleware.test.ts runs", () => {
