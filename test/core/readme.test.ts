@@ -40,3 +40,33 @@ describe("the README's middleware snippet", () => {
     expect(importsSorted(blockAfter("### Hono middleware"))).toBe(importsSorted(tested));
   });
 });
+
+/** The README from `heading` up to the next heading of the same or a higher level. */
+function section(heading: string): string {
+  const lines = readme.split("\n");
+  const start = lines.indexOf(heading);
+  if (start === -1) throw new Error(`README has no heading "${heading}"`);
+  const level = heading.indexOf(" ");
+  let fenced = false;
+  for (let i = start + 1; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (line.startsWith("```")) fenced = !fenced;
+    const hashes = /^(#+) /.exec(line)?.[1]?.length;
+    if (!fenced && hashes !== undefined && hashes <= level) {
+      return lines.slice(start, i).join("\n");
+    }
+  }
+  return lines.slice(start).join("\n");
+}
+
+describe("the README's sections that a user of the installed package follows", () => {
+  // The package ships dist/, src/, durable-objects/, worker/ and wrangler.toml (package.json
+  // "files"): a path into the repository's tests, examples or scripts is nowhere in node_modules.
+  it.each(["### Two ways to host the sessions", "### Local development", "## Using it"])(
+    "%s points to no file the package does not ship",
+    (heading) => {
+      const unshipped = section(heading).match(/\b(?:test|examples|scripts|bench|soak)\/[\w./-]+/g);
+      expect(unshipped ?? []).toEqual([]);
+    },
+  );
+});
