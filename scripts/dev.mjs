@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: make sure .dev.vars exists (copied from .dev.vars.example), then run
-// `wrangler dev` on 127.0.0.1:8787. Extra arguments are passed through to wrangler, and an
-// `--ip` or `--port` among them replaces the default (`npm start -- --port 8801`).
+// `wrangler dev` on 127.0.0.1:8787, with a dev registry of its own (see below). Extra arguments
+// are passed through to wrangler, and an `--ip` or `--port` among them replaces the default
+// (`npm start -- --port 8801`).
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -16,6 +17,12 @@ if (!existsSync(devVars)) {
   console.log("Created .dev.vars from .dev.vars.example");
 }
 
+// Wrangler's dev registry is shared by every project on the machine by default, and this worker
+// is named edge-sessions in every copy of the package: keep this clone's dev workers in a
+// registry of its own, so no other project's service binding reaches them (nor theirs these).
+// A WRANGLER_REGISTRY_PATH of your own (to join another project on purpose) is kept.
+const registry = process.env.WRANGLER_REGISTRY_PATH ?? join(root, ".wrangler", "registry");
+
 const args = process.argv.slice(2);
 const wrangler = join(root, "node_modules", ".bin", "wrangler");
 const child = spawn(
@@ -26,7 +33,7 @@ const child = spawn(
     ...defaultOption(args, "--port", "8787"),
     ...args,
   ],
-  { cwd: root, stdio: "inherit" },
+  { cwd: root, stdio: "inherit", env: { ...process.env, WRANGLER_REGISTRY_PATH: registry } },
 );
 
 for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM"])) {

@@ -21,6 +21,12 @@ for (const dir of [root, example]) {
   }
 }
 
+// Wrangler's dev registry is shared by every project on the machine by default, and this worker
+// is named edge-sessions in every copy of the package: keep this clone's dev workers in a
+// registry of its own, so no other project's service binding reaches them (nor theirs these).
+// A WRANGLER_REGISTRY_PATH of your own (to join another project on purpose) is kept.
+const registry = process.env.WRANGLER_REGISTRY_PATH ?? join(root, ".wrangler", "registry");
+
 const args = process.argv.slice(2);
 const wrangler = join(root, "node_modules", ".bin", "wrangler");
 const child = spawn(
@@ -35,7 +41,7 @@ const child = spawn(
     ...defaultOption(args, "--port", "8788"),
     ...args,
   ],
-  { cwd: root, stdio: "inherit" },
+  { cwd: root, stdio: "inherit", env: { ...process.env, WRANGLER_REGISTRY_PATH: registry } },
 );
 
 for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM"])) {

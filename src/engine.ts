@@ -116,13 +116,14 @@ export class SessionEngine {
   /**
    * Moves the live session at `oldKey` to `newKey` (ID rotation, the defence against session
    * fixation): a new stored session with the same data begins at `newKey`, and the old one ends
-   * with reason `regenerated`, in one transaction. Throws `ConflictError` (`ended`) when there is
-   * no live session at `oldKey`, and a `SessionError` `key_taken` (409) when `newKey` is taken.
+   * with reason `regenerated`, in one transaction. Throws `ConflictError` (`session_ended`, 409,
+   * `current` null) when there is no live session at `oldKey`: never stored, or ended (the two
+   * leave the same trace: none), and a `SessionError` `key_taken` (409) when `newKey` is taken.
    */
   regenerate(oldKey: string, newKey: string, now: number): StoredSession {
     return this.#run((events) => {
       const stored = this.#live(oldKey, now, events, false);
-      if (stored === undefined) throw new ConflictError(oldKey, "ended", null);
+      if (stored === undefined) throw nothingToRotate(oldKey);
       return this.#move(stored, newKey, now, events);
     });
   }
@@ -247,4 +248,14 @@ export class SessionEngine {
     events.push(new SessionBeginEvent(this.app, session, now));
     return session;
   }
+}
+
+/**
+ * The refusal of a regenerate with no live session at `key`: the code of an ended session
+ * (`session_ended`, 409), with a message for a rotation rather than a commit.
+ */
+function nothingToRotate(key: string): ConflictError {
+  const error = new ConflictError(key, "ended", null);
+  error.message = `No stored session "${key}" to regenerate: it was never stored, or it has ended (expired, invalidated or regenerated). Nothing to rotate: store the session first (commit a change to it), or get a new one.`;
+  return error;
 }

@@ -33,7 +33,14 @@ export class CookieSigner {
   readonly #keys: Promise<CryptoKey[]>;
 
   constructor(secrets: readonly string[]) {
-    if (secrets.length === 0 || secrets.some((s) => typeof s !== "string" || s.length < 32)) {
+    // Checked as the caller may pass anything: a secret read from an unset binding is undefined.
+    const given: readonly unknown[] = secrets;
+    if (given.length === 0 || given.some((s) => typeof s !== "string" || s === "")) {
+      throw new TypeError(
+        `sessions(): the \`secret\` option gave no secret (${given.length === 0 ? "an empty list" : describe(given.find((s) => typeof s !== "string" || s === ""))}). Set it to a string of at least 32 characters, e.g. from \`openssl rand -base64 48\`: in a Worker, a secret read from \`c.env\` (\`npx wrangler secret put SESSION_SECRET\`; locally, a line \`SESSION_SECRET=…\` in .dev.vars).`,
+      );
+    }
+    if (secrets.some((s) => s.length < 32)) {
       throw new TypeError(
         "sessions(): give `secret` as a string of at least 32 characters (or a list of them, newest first), e.g. from `openssl rand -base64 48`.",
       );
@@ -88,6 +95,11 @@ export function rawCookie(header: string | undefined, name: string): string | un
     if (eq !== -1 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim();
   }
   return undefined;
+}
+
+/** What a secret that is no secret was, for the error message (never a secret's text). */
+function describe(value: unknown): string {
+  return value === "" ? "an empty string" : value === null ? "null" : typeof value;
 }
 
 function base64url(bytes: Uint8Array): string {

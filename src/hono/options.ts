@@ -12,6 +12,8 @@ export interface SessionsOptions {
   /**
    * Secret(s) that sign the cookie, at least 32 characters each. A list rotates them: the first
    * signs, all verify. A function of the context is called once per isolate, like `factory`.
+   * Missing (e.g. an unset `SESSION_SECRET` binding) or short, every request fails with a
+   * `TypeError` that says so.
    */
   secret: string | readonly string[] | ((c: Context) => string | readonly string[]);
   /**

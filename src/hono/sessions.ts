@@ -74,8 +74,9 @@ export function sessions<Data extends SessionShape<Data> = AnySessionData>({
   type Built = { factory: SessionManagerFactory; signer: CookieSigner };
   const builtPerEnv = new WeakMap<object, Built>();
   let builtWithoutEnv: Built | undefined;
+  // Whatever `secret` gave, even undefined (an unset binding): the signer says what is wrong.
   const signerOf = (secrets: string | readonly string[]) =>
-    new CookieSigner(typeof secrets === "string" ? [secrets] : secrets);
+    new CookieSigner(Array.isArray(secrets) ? secrets : [secrets as string]);
   // A secret given as a value is checked now: a short one is refused where it is written.
   const fixedSigner = typeof secret === "function" ? undefined : signerOf(secret);
   const build = (c: Context): Built => ({

@@ -6,16 +6,20 @@
 //      with moduleResolution Bundler and again with NodeNext, with TypeScript 7 and 6;
 //   2. checks what each entry point exports against test/consumer/exports.json;
 //   3. `wrangler deploy --dry-run`s both Workers and the session worker, and reports their sizes;
-//   4. starts the session worker from the installed package (`wrangler dev -c
-//      node_modules/edge-sessions/wrangler.toml`, with a random API token), runs the plain Node
-//      program against its HTTP API, and runs the service-bound Worker beside it (a second
-//      `wrangler dev`, the local development recipe of the README) and the Worker that hosts the
-//      Durable Object itself, each answering real requests.
-// Ports: CONSUMER_TEST_PORT=N uses N to N+5; otherwise free ports. KEEP=1 keeps the directory.
+//   4. runs two consumer projects on one machine at once, as the README's "Local development"
+//      says, and checks that each reaches only its own session worker:
+//      - project A (that directory): the session worker from the installed package in a
+//        process of its own (`wrangler dev -c node_modules/edge-sessions/wrangler.toml`, a random
+//        API token) and the service-bound Worker in another, joined through the project's own dev
+//        registry (`WRANGLER_REGISTRY_PATH` in its `.env`); the plain Node program runs against
+//        the HTTP API; and the Worker that hosts the Durable Object itself;
+//      - project B (a second directory): the service-bound Worker and the session worker in one
+//        `wrangler dev` (two `-c`), the README's default, on the machine's shared dev registry.
+// Ports: CONSUMER_TEST_PORT=N uses N to N+7; otherwise free ports. KEEP=1 keeps the directory.
 // CONSUMER_TEST_HONO=4.13.0 installs that hono instead (to try the low end of the peer range).
-import { execFile, execFileSync, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { availableParallelism, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
@@ -26,18 +30,22 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
 const work = mkdtempSync(join(tmpdir(), "edge-sessions-consumer-"));
 const app = join(work, "app");
+/** A second consumer project on the same machine, with the same files and packages. */
+const appB = join(work, "app-b");
 const started = Date.now();
 /** @type {import("node:child_process").ChildProcess[]} */
 const servers = [];
 
 const env = {
   ...process.env,
-  // No telemetry, and a dev registry of our own: service bindings reach only the workers of this
-  // run, never another `wrangler dev` on the machine.
+  // No telemetry, and a dev registry of our own that plays the machine's shared one: service
+  // bindings reach only the workers of this run, never another `wrangler dev` on the machine.
   WRANGLER_SEND_METRICS: "false",
   WRANGLER_REGISTRY_PATH: join(work, "registry"),
   CI: process.env.CI ?? "1",
 };
+/** The environment of project A's processes: its `.env` names its registry, as the README says. */
+const { WRANGLER_REGISTRY_PATH: _shared, ...envOwnRegistry } = env;
 
 /**
  * Runs a step, printing its name and how long it took.
@@ -110,6 +118,28 @@ function npm(args, cwd) {
   return cli ? run(process.execPath, [cli, ...args], cwd) : run("npm", args, cwd);
 }
 
+/**
+ * npm as `npm()` runs it, for a command that succeeds: what it warned (its standard error).
+ * @param {string[]} args
+ * @param {string} cwd
+ */
+function npmWarnings(args, cwd) {
+  const cli = process.env.npm_execpath;
+  const [command, fullArgs] = cli ? [process.execPath, [cli, ...args]] : ["npm", args];
+  const result = spawnSync(command, fullArgs, {
+    cwd,
+    env,
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 10 * 60_000,
+  });
+  if (result.status !== 0) {
+    console.error(`\n$ npm ${args.join(" ")}  (in ${cwd})\n${result.stdout}${result.stderr}`);
+    throw new Error(`Command failed: npm ${args.join(" ")}`);
+  }
+  return result.stderr;
+}
+
 const bin = {
   /** TypeScript 7 (what `npm install typescript` gives), and 6 (`typescript-6`, an npm alias). */
   tsc: (/** @type {string} */ name) => join(app, "node_modules", name, "bin", "tsc"),
@@ -141,8 +171,9 @@ async function port(offset) {
  * @param {string} name
  * @param {string[]} args
  * @param {string} path
+ * @param {{ cwd?: string, env?: NodeJS.ProcessEnv }} [options] the project it runs in (A)
  */
-async function wranglerDev(index, name, args, path) {
+async function wranglerDev(index, name, args, path, options = {}) {
   const http = await port(index * 2);
   const inspector = await port(index * 2 + 1);
   const log = join(work, `${name}.log`);
@@ -163,7 +194,12 @@ async function wranglerDev(index, name, args, path) {
       join(work, "state", name),
       "--show-interactive-dev-session=false",
     ],
-    { cwd: app, env, detached: true, stdio: ["ignore", "pipe", "pipe"] },
+    {
+      cwd: options.cwd ?? app,
+      env: options.env ?? env,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
   );
   servers.push(child);
   let output = "";
@@ -210,7 +246,7 @@ function stopServers() {
 function browser(base) {
   let cookie = "";
   /** @type {(method: string, path: string) => Promise<{ status: number, body: unknown }>} */
-  return async (method, path) => {
+  const visit = async (method, path) => {
     const response = await fetch(`${base}${path}`, {
       method,
       headers: cookie ? { cookie } : {},
@@ -221,6 +257,8 @@ function browser(base) {
     const text = await response.text();
     return { status: response.status, body: text ? JSON.parse(text) : null };
   };
+  /** The cookie it holds now (`sid=<id>.<signature>`). */
+  return Object.assign(visit, { cookie: () => cookie });
 }
 
 /**
@@ -282,7 +320,21 @@ try {
     manifest.dependencies["edge-sessions"] = `file:${tarball}`;
     if (process.env.CONSUMER_TEST_HONO) manifest.dependencies.hono = process.env.CONSUMER_TEST_HONO;
     writeFileSync(join(app, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
-    npm(["install", "--prefer-offline", "--no-audit", "--no-fund"], app);
+    const warnings = npmWarnings(["install", "--prefer-offline", "--no-audit", "--no-fund"], app);
+    // What the README's Install section says npm warns about this package: its `prepare` only
+    // (npm 11 lists it for any package not from a registry; older npm says nothing).
+    const version = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;
+    const about = warnings.split("\n").filter((line) => line.includes("edge-sessions@"));
+    for (const line of about) {
+      if (!line.includes(`edge-sessions@${version} (prepare: npm run build)`)) {
+        throw new Error(`npm warned about the package as the README does not say:\n${warnings}`);
+      }
+    }
+    // Project A keeps a dev registry of its own, as the README's two-process recipe says.
+    writeFileSync(join(app, ".env"), "WRANGLER_REGISTRY_PATH=.wrangler/registry\n");
+    // Project B: the same project again, elsewhere on the machine (its packages shared).
+    cpSync(here, appB, { recursive: true, filter: (src) => !skip.has(basename(src)) });
+    symlinkSync(join(app, "node_modules"), join(appB, "node_modules"));
   });
 
   await step("wrangler types (hosted Worker)", () => {
@@ -341,17 +393,35 @@ try {
   }
 
   const token = randomBytes(24).toString("base64url");
-  const [sessionsUrl, serviceUrl, hostedUrl] = await step("wrangler dev: three Workers", () =>
-    Promise.all([
-      wranglerDev(
-        0,
-        "sessions",
-        ["-c", "node_modules/edge-sessions/wrangler.toml", "--var", `SESSIONS_API_TOKEN:${token}`],
-        "/healthz",
-      ),
-      wranglerDev(1, "service", ["-c", "service/wrangler.toml"], "/favicon.ico"),
-      wranglerDev(2, "hosted", ["-c", "hosted/wrangler.toml"], "/favicon.ico"),
-    ]),
+  const ownRegistry = { cwd: app, env: envOwnRegistry };
+  const [sessionsUrl, serviceUrl, hostedUrl, serviceBUrl] = await step(
+    "wrangler dev: two projects, four processes",
+    () =>
+      Promise.all([
+        // Project A: the README's two-process recipe, with the HTTP API.
+        wranglerDev(
+          0,
+          "sessions",
+          [
+            "-c",
+            "node_modules/edge-sessions/wrangler.toml",
+            "--var",
+            `SESSIONS_API_TOKEN:${token}`,
+          ],
+          "/healthz",
+          ownRegistry,
+        ),
+        wranglerDev(1, "service", ["-c", "service/wrangler.toml"], "/favicon.ico", ownRegistry),
+        wranglerDev(2, "hosted", ["-c", "hosted/wrangler.toml"], "/favicon.ico", ownRegistry),
+        // Project B: the README's default, one process, on the machine's shared registry.
+        wranglerDev(
+          3,
+          "service-b",
+          ["-c", "service/wrangler.toml", "-c", "node_modules/edge-sessions/wrangler.toml"],
+          "/favicon.ico",
+          { cwd: appB },
+        ),
+      ]),
   );
 
   await step("HTTP API: refuses a wrong token", async () => {
@@ -374,6 +444,34 @@ try {
     expect(await visit("GET", "/"), { status: 200, body: { visits: 1 } }, "first visit");
     expect(await visit("GET", "/"), { status: 200, body: { visits: 2 } }, "second visit");
     expect(await browser(serviceUrl)("GET", "/"), { status: 200, body: { visits: 1 } }, "other");
+  });
+
+  await step("two projects: each Worker reaches only its own session worker", async () => {
+    /** The session a Worker's visitor has in project A's session worker (its HTTP API). */
+    const storedInA = async (/** @type {string} */ cookie) => {
+      const id = cookie.slice("sid=".length).split(".")[0];
+      const response = await fetch(`${sessionsUrl}/v1/apps/consumer/sessions/${id}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      if (response.status !== 200) return response.status;
+      return /** @type {{ data: unknown }} */ (await response.json()).data;
+    };
+    const visitA = browser(serviceUrl);
+    expect(await visitA("GET", "/"), { status: 200, body: { visits: 1 } }, "A: first visit");
+    expect(await visitA("GET", "/"), { status: 200, body: { visits: 2 } }, "A: second visit");
+    const visitB = browser(serviceBUrl);
+    expect(await visitB("GET", "/"), { status: 200, body: { visits: 1 } }, "B: first visit");
+    expect(await visitB("GET", "/"), { status: 200, body: { visits: 2 } }, "B: second visit");
+    // A's writes are in A's session worker; B's are not.
+    expect(await storedInA(visitA.cookie()), { visits: 2 }, "A's session in A's session worker");
+    expect(await storedInA(visitB.cookie()), 404, "B's session in A's session worker");
+    // A's cookie means nothing in B (B's session worker never saw it), and the reverse.
+    const aInB = await fetch(`${serviceBUrl}/`, { headers: { cookie: visitA.cookie() } });
+    expect(await aInB.json(), { visits: 1 }, "A's cookie in B");
+    const bInA = await fetch(`${serviceUrl}/`, { headers: { cookie: visitB.cookie() } });
+    expect(await bInA.json(), { visits: 1 }, "B's cookie in A");
+    expect(await visitA("GET", "/"), { status: 200, body: { visits: 3 } }, "A: third visit");
+    expect(await visitB("GET", "/"), { status: 200, body: { visits: 3 } }, "B: third visit");
   });
 
   await step("Worker hosting the Durable Object", async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import readme from "../../README.md?raw";
+import hosting from "../workers/readme-hosting.ts?raw";
 import snippet from "../workers/readme-middleware.ts?raw";
 
 /** The first TypeScript block after `heading` in the README. */
@@ -18,6 +19,18 @@ function importsSorted(code: string): string {
   return [...imports.sort(), ...lines.filter((line) => !line.startsWith("import "))].join("\n");
 }
 
+describe("the README's subclass snippet", () => {
+  it("is the code of test/workers/readme-hosting.ts, which typechecks strictly", () => {
+    const marked = /\/\/ README: begin\n([\s\S]*?)\/\/ README: end/.exec(hosting);
+    const tested = (marked?.[1] ?? "")
+      .replace('from "../../src/index"', 'from "edge-sessions"')
+      .replace('from "../../durable-objects/index"', 'from "edge-sessions/durable-object"');
+    expect(importsSorted(blockAfter("### Hosting the Durable Object yourself"))).toBe(
+      importsSorted(tested),
+    );
+  });
+});
+
 describe("the README's middleware snippet", () => {
   it("is the code that test/workers/readme-middleware.test.ts runs", () => {
     const marked = /\/\/ README: begin\n([\s\S]*?)\/\/ README: end/.exec(snippet);
@@ -26,4 +39,34 @@ describe("the README's middleware snippet", () => {
       .replace('from "../../src/hono/index"', 'from "edge-sessions/hono"');
     expect(importsSorted(blockAfter("### Hono middleware"))).toBe(importsSorted(tested));
   });
+});
+
+/** The README from `heading` up to the next heading of the same or a higher level. */
+function section(heading: string): string {
+  const lines = readme.split("\n");
+  const start = lines.indexOf(heading);
+  if (start === -1) throw new Error(`README has no heading "${heading}"`);
+  const level = heading.indexOf(" ");
+  let fenced = false;
+  for (let i = start + 1; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (line.startsWith("```")) fenced = !fenced;
+    const hashes = /^(#+) /.exec(line)?.[1]?.length;
+    if (!fenced && hashes !== undefined && hashes <= level) {
+      return lines.slice(start, i).join("\n");
+    }
+  }
+  return lines.slice(start).join("\n");
+}
+
+describe("the README's sections that a user of the installed package follows", () => {
+  // The package ships dist/, src/, durable-objects/, worker/ and wrangler.toml (package.json
+  // "files"): a path into the repository's tests, examples or scripts is nowhere in node_modules.
+  it.each(["### Two ways to host the sessions", "### Local development", "## Using it"])(
+    "%s points to no file the package does not ship",
+    (heading) => {
+      const unshipped = section(heading).match(/\b(?:test|examples|scripts|bench|soak)\/[\w./-]+/g);
+      expect(unshipped ?? []).toEqual([]);
+    },
+  );
 });

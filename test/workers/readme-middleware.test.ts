@@ -1,8 +1,10 @@
 // The README's middleware snippet, run as a consumer Worker runs it: its sessions kept by the
 // session worker through a real service binding (`env.SESSIONS`, vitest.config.ts).
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
-import { type SessionManagerRpc, unwrap } from "../../src/index";
+import { Hono } from "hono";
+import { describe, expect, it, vi } from "vitest";
+import { type SessionEnv, sessions } from "../../src/hono/index";
+import { ServiceSessionManagerFactory, type SessionManagerRpc, unwrap } from "../../src/index";
 import app, { type Env } from "./readme-middleware";
 
 const bindings: Env = {
@@ -75,5 +77,51 @@ describe("the README's middleware snippet in a consumer Worker", () => {
     );
     expect(response.status).toBe(403);
     expect(response.headers.get("set-cookie")).toBeNull();
+  });
+
+  it("answers a Worker whose SESSION_SECRET is not set with an error that names the secret option", async () => {
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const unset = { SESSIONS: env.SESSIONS } as unknown as Env; // no SESSION_SECRET binding
+      const response = await app.request(
+        "/count",
+        { method: "POST", headers: { origin: "http://localhost" } },
+        unset,
+      );
+      expect(response.status).toBe(500);
+      const error = logged.mock.calls.flat().find((arg) => arg instanceof Error) as Error;
+      expect(error).toBeInstanceOf(TypeError);
+      expect(error.message).toMatch(/the `secret` option gave no secret \(undefined\)/);
+      expect(error.message).toContain("SESSION_SECRET");
+      expect(error.message).not.toMatch(/Cannot read properties/);
+    } finally {
+      logged.mockRestore();
+    }
+  });
+
+  it("has session.id undefined until the session is loaded, then the ID its cookie names, as the README says", async () => {
+    const ids = new Hono<{ Bindings: Env } & SessionEnv>();
+    ids.use(
+      sessions({
+        factory: (c) => new ServiceSessionManagerFactory(c.env.SESSIONS, "shop"),
+        secret: (c) => c.env.SESSION_SECRET,
+      }),
+    );
+    ids.post("/id", async (c) => {
+      const session = c.get("session");
+      const before = session.id ?? null;
+      await session.data();
+      const loaded = session.id;
+      await session.set("seen", true);
+      return c.json({ before, loaded });
+    });
+    const first = await ids.request("/id", { method: "POST" }, bindings);
+    const cookie = first.headers.get("set-cookie")?.split(";")[0] as string;
+    const firstIds = (await first.json()) as { before: string | null; loaded: string };
+    expect(firstIds.before).toBeNull();
+    expect(cookie).toBe(`sid=${firstIds.loaded}.${cookie.split(".")[1]}`);
+
+    const again = await ids.request("/id", { method: "POST", headers: { cookie } }, bindings);
+    expect(await again.json()).toEqual({ before: null, loaded: firstIds.loaded });
   });
 });
