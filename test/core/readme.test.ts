@@ -70,3 +70,20 @@ describe("the README's sections that a user of the installed package follows", (
     },
   );
 });
+
+describe("the README's shell examples", () => {
+  it("create sessions only under a key made new in the same block, so each can be run twice", () => {
+    const blocks = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+    const creating = blocks.filter((block) => /"version":0|If-None-Match: \*/.test(block));
+    expect(creating.length).toBeGreaterThanOrEqual(2);
+    for (const block of creating) {
+      const paths = [...block.matchAll(/\/sessions\/([^\s'"\\/]+)/g)].map((m) => m[1] as string);
+      expect(paths.length).toBeGreaterThan(0);
+      for (const key of paths) {
+        // A variable set in this block from the clock, never a fixed key.
+        expect(key).toMatch(/^\$[A-Z_]+$/);
+        expect(block).toMatch(new RegExp(`(^|; *)${key.slice(1)}=[^;\\n]*\\$\\(date \\+%s`, "m"));
+      }
+    }
+  });
+});
