@@ -1,11 +1,15 @@
 // Conditional requests (README "HTTP API", "ETags"): strong ETags on session answers, If-Match on
 // PATCH and DELETE (412 precondition_failed, nothing written), If-None-Match on GET (304).
 import { exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
-import { testClock } from "./clock";
+import { beforeEach, describe, expect, it } from "vitest";
+import { T0, testClock } from "./clock";
 import { call } from "./helpers";
 
-const NOW = testClock.now;
+// This file sets the clock it relies on, whatever other files left in it.
+const NOW = T0;
+beforeEach(() => {
+  testClock.now = NOW;
+});
 
 let apps = 0;
 function newApp(): string {

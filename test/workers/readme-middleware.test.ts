@@ -20,6 +20,12 @@ function post(path: string, cookie?: string) {
   return app.request(path, { method: "POST", headers }, bindings);
 }
 
+/** How many sessions the README's app ("shop") stores now. */
+async function storedSessions(): Promise<number> {
+  const stats = await service.stats("shop");
+  return stats.ok ? stats.value.sessions : 0;
+}
+
 /** The count stored for the session a `sid=<id>.<signature>` cookie names. */
 async function storedCount(cookie: string): Promise<unknown> {
   const id = cookie.slice("sid=".length).split(".")[0] as string;
@@ -64,6 +70,7 @@ describe("the README's middleware snippet in a consumer Worker", () => {
   });
 
   it("refuses a form posted from another site (Hono's csrf()), and stores nothing", async () => {
+    const before = await storedSessions();
     const response = await app.request(
       "/count",
       {
@@ -77,6 +84,7 @@ describe("the README's middleware snippet in a consumer Worker", () => {
     );
     expect(response.status).toBe(403);
     expect(response.headers.get("set-cookie")).toBeNull();
+    expect(await storedSessions()).toBe(before);
   });
 
   it("answers a Worker whose SESSION_SECRET is not set with an error that names the secret option", async () => {
