@@ -17,10 +17,9 @@ import {
   unstoredSnapshot,
 } from "../src/session-view.js";
 import type { AppSettings } from "../src/settings.js";
-import { type AppStats, type Result, resultOf } from "../src/wire.js";
+import { type Answer, type AppStats, type Result, resultOf } from "../src/wire.js";
 import { SWEEP_BATCHES_PER_ALARM } from "./alarm-policy.js";
 import { ObjectCore } from "./object-core.js";
-import type { Answer } from "./session-ops.js";
 
 type Env = { SESSION_EVENTS?: Queue; SESSION_MANAGER?: DurableObjectNamespace };
 

@@ -1,12 +1,9 @@
 import type { SessionEngine } from "../src/engine.js";
-import { type Result, resultOf } from "../src/wire.js";
+import { type Answer, type Result, resultOf } from "../src/wire.js";
 import type { Alarm } from "./alarm.js";
 import type { CommitPath } from "./commit-path.js";
 import type { HeldApp } from "./held-app.js";
 import type { Resharding } from "./resharding.js";
-
-/** An answer now, or once a session has moved here or the commit's group is written. */
-export type Answer<T> = Result<T> | Promise<Result<T>>;
 
 /** The engine work of one operation, given the checked arguments. */
 export type EngineWork<A, T> = (engine: SessionEngine, now: number, checked: A) => T;
