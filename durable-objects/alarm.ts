@@ -1,5 +1,4 @@
 import { describeError } from "../src/errors.js";
-import type { SessionEvent } from "../src/events.js";
 import { nextAlarm, retriedByRuntime } from "./alarm-policy.js";
 import type { Outbox } from "./outbox.js";
 
@@ -11,22 +10,19 @@ export interface AlarmHost {
   nextExpiry(): number | undefined;
   /** When a move needs the alarm (ms), or `Infinity`. */
   reshardDue(): number;
-  /** The in-process hooks of the object. */
-  onEvent(event: SessionEvent): void | Promise<void>;
   waitUntil(promise: Promise<unknown>): void;
 }
 
 /**
- * The object's alarm and its events: the events of each change go to the in-process hooks and
- * the Queue (through the outbox), and the alarm is kept at the next moment work is due
- * (`nextAlarm`). Only moves it earlier (a late-firing alarm finds nothing and re-arms), so reads
- * never write it; with nothing stored and nothing waiting it is deleted.
+ * The object's alarm: kept at the next moment work is due (`nextAlarm`: a session can expire,
+ * events wait for the Queue, a move goes on), the sends it retries, and one run's frame. It only
+ * moves earlier (a late-firing alarm finds nothing and re-arms), so reads never write it; with
+ * nothing stored and nothing waiting it is deleted.
  */
 export class Alarm {
   readonly #host: AlarmHost;
   /** The alarm time (ms) as last set or read; `null` when none. */
   #at: number | null = null;
-  #events: SessionEvent[] = [];
   #sendFailures = 0;
 
   constructor(host: AlarmHost) {
@@ -47,41 +43,10 @@ export class Alarm {
     if (this.#at === null) this.arm();
   }
 
-  /** Takes the events of a change, inside its transaction. */
-  add(events: SessionEvent[]): void {
-    this.#events.push(...events);
-  }
-
-  /** How many events the current change made so far: `forget` drops those made after. */
-  mark(): number {
-    return this.#events.length;
-  }
-
-  /** Drops the events made since `mark` (their change was rolled back). */
-  forget(mark: number): void {
-    this.#events.length = mark;
-  }
-
-  /** After a change: its events to the hooks, the alarm re-armed, the Queue sent in the background. */
-  afterChange(): void {
-    if (this.#events.length === 0) return;
-    this.runHooks();
+  /** Events were stored: the alarm kept for their retry, the Queue sent in the background. */
+  sendInBackground(): void {
     this.arm();
     this.#host.waitUntil(this.flushQuietly());
-  }
-
-  /** Hands the events of the last change to the in-process hooks; a hook's error is logged. */
-  runHooks(): void {
-    const events = this.#events;
-    this.#events = [];
-    for (const event of events) {
-      try {
-        const done = this.#host.onEvent(event);
-        if (done instanceof Promise) this.#host.waitUntil(done.catch((e) => logHookError(e)));
-      } catch (error) {
-        logHookError(error);
-      }
-    }
   }
 
   /** Sends the waiting events; a failure is logged and retried by the alarm. */
@@ -143,8 +108,4 @@ export class Alarm {
       void host.storage.setAlarm(due);
     }
   }
-}
-
-function logHookError(error: unknown): void {
-  console.error("session event hook failed", describeError(error));
 }

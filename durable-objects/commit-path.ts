@@ -3,6 +3,7 @@ import { describeError } from "../src/errors.js";
 import { type CommitResult, commitResult, snapshotOf } from "../src/session-view.js";
 import { errorBody, failure, type Result, resultOf } from "../src/wire.js";
 import type { Alarm } from "./alarm.js";
+import type { ChangeEvents } from "./change-events.js";
 import { type CommitGroup, GroupCommit } from "./group-commit.js";
 import type { HeldApp } from "./held-app.js";
 import type { Resharding } from "./resharding.js";
@@ -22,6 +23,7 @@ export interface CommitPathHost {
   app: HeldApp;
   resharding: Resharding;
   alarm: Alarm;
+  events: ChangeEvents;
   /** The object's clock (seconds). */
   now(): number;
   /** Resolves once every write made so far is durable. */
@@ -110,9 +112,9 @@ export class CommitPath {
    * (`newKey`) with it, and answers its error.
    */
   #apply(groups: CommitGroup[]): (GroupAnswer[] | Error)[] {
-    const { store, app: held, alarm } = this.#host;
+    const { store, app: held, alarm, events } = this.#host;
     const now = this.#host.now();
-    const events = alarm.mark();
+    const mark = events.mark();
     const before = held.current;
     const apply = () =>
       groups.map(({ app, changes, epoch }) => {
@@ -128,18 +130,18 @@ export class CommitPath {
       return store.batch(apply);
     } catch (error) {
       // Nothing of the batch was kept: neither its events nor an app first stored in it.
-      alarm.forget(events);
+      events.forget(mark);
       held.forgetIfFirstStoredSince(before);
       throw error;
     } finally {
-      alarm.afterChange();
+      if (events.runHooks() > 0) alarm.sendInBackground();
     }
   }
 
   /** One changeset of a group, in a savepoint of its own (see `#apply`). */
   #applyOne(app: string, change: Changeset, epoch: number | undefined, now: number): GroupAnswer {
-    const { app: held, alarm } = this.#host;
-    const events = alarm.mark();
+    const { app: held, events } = this.#host;
+    const mark = events.mark();
     let result: Result<CommitResult>;
     try {
       // Owned here, checked now: a layout may have changed while the commit waited.
@@ -157,7 +159,7 @@ export class CommitPath {
       result = storageFailure(change.key, error);
     }
     // A refused commit's events were rolled back with it.
-    if (!result.ok) alarm.forget(events);
+    if (!result.ok) events.forget(mark);
     return result;
   }
 

@@ -14,6 +14,7 @@ import {
 import type { AppStats } from "../src/wire.js";
 import { Alarm } from "./alarm.js";
 import { SWEEP_BATCHES_PER_ALARM } from "./alarm-policy.js";
+import { ChangeEvents } from "./change-events.js";
 import { CommitPath } from "./commit-path.js";
 import { HeldApp, type OpenApp } from "./held-app.js";
 import { Outbox, type SendBatch } from "./outbox.js";
@@ -42,6 +43,7 @@ export class ObjectCore {
   readonly outbox: Outbox;
   readonly app: HeldApp;
   readonly alarm: Alarm;
+  readonly events: ChangeEvents;
   readonly resharding: Resharding;
   readonly commits: CommitPath;
   readonly ops: SessionOps;
@@ -54,22 +56,22 @@ export class ObjectCore {
     const store = new SqlStore(ctx.storage);
     this.store = store;
     this.outbox = new Outbox(store, hooks.sendEvents);
+    this.events = new ChangeEvents(
+      this.outbox,
+      (event) => hooks.onEvent(event),
+      (promise) => ctx.waitUntil(promise),
+    );
     this.alarm = new Alarm({
       storage: ctx.storage,
       outbox: this.outbox,
       nextExpiry: () => this.app.current?.engine.nextExpiry(),
       reshardDue: () => this.resharding.due(),
-      onEvent: (event) => hooks.onEvent(event),
       waitUntil: (promise) => ctx.waitUntil(promise),
     });
     this.app = new HeldApp({
       store,
       name: ctx.id.name,
-      emit: (settings, events) => {
-        // Inside the change's transaction: the outbox row commits or rolls back with it.
-        this.outbox.add(events.filter((e) => e.type === "end" || settings.beginEvents));
-        this.alarm.add(events);
-      },
+      emit: (settings, events) => this.events.add(settings, events),
       // The home object stores the app's first layout with it (placement from the router that
       // asked first), in the same transaction.
       firstStored: (name, settings) => {
@@ -93,6 +95,7 @@ export class ObjectCore {
       app: this.app,
       resharding: this.resharding,
       alarm: this.alarm,
+      events: this.events,
       now: () => hooks.now(),
       sync: () => ctx.storage.sync(),
       notHere: (app, keys) => this.ops.notHere(app, keys),
@@ -100,6 +103,7 @@ export class ObjectCore {
     this.ops = new SessionOps({
       app: this.app,
       alarm: this.alarm,
+      events: this.events,
       resharding: this.resharding,
       commits: this.commits,
       now: () => hooks.now(),
@@ -171,7 +175,7 @@ export class ObjectCore {
     if (engine !== undefined) {
       for (let i = 0; i < SWEEP_BATCHES_PER_ALARM; i++) {
         const ended = engine.sweepBatch(now, DEFAULT_SWEEP_BATCH);
-        this.alarm.runHooks();
+        this.events.runHooks();
         if (ended < DEFAULT_SWEEP_BATCH) break;
         await this.outbox.flush();
       }

@@ -1,6 +1,7 @@
 import type { SessionEngine } from "../src/engine.js";
 import { type Answer, type Result, resultOf } from "../src/wire.js";
 import type { Alarm } from "./alarm.js";
+import type { ChangeEvents } from "./change-events.js";
 import type { CommitPath } from "./commit-path.js";
 import type { HeldApp } from "./held-app.js";
 import type { Resharding } from "./resharding.js";
@@ -12,6 +13,7 @@ export type EngineWork<A, T> = (engine: SessionEngine, now: number, checked: A) 
 export interface SessionOpsHost {
   app: HeldApp;
   alarm: Alarm;
+  events: ChangeEvents;
   resharding: Resharding;
   commits: CommitPath;
   /** The object's clock (seconds). */
@@ -67,7 +69,7 @@ export class SessionOps {
       const current = held.of(app);
       return held.storing(current, () => fn(current.engine, this.#host.now(), checked));
     });
-    this.#host.alarm.afterChange();
+    if (this.#host.events.runHooks() > 0) this.#host.alarm.sendInBackground();
     return result;
   }
 
