@@ -6,6 +6,7 @@ import type { Alarm } from "./alarm.js";
 import type { ChangeEvents } from "./change-events.js";
 import { type CommitGroup, GroupCommit } from "./group-commit.js";
 import type { HeldApp } from "./held-app.js";
+import type { MoveOwner } from "./move-owner.js";
 import type { Resharding } from "./resharding.js";
 import type { SqlStore } from "./sql-store.js";
 
@@ -22,14 +23,13 @@ export interface CommitPathHost {
   store: SqlStore;
   app: HeldApp;
   resharding: Resharding;
+  owner: MoveOwner;
   alarm: Alarm;
   events: ChangeEvents;
   /** The object's clock (seconds). */
   now(): number;
   /** Resolves once every write made so far is durable. */
   sync(): Promise<void>;
-  /** `wrong_shard` for keys an object with no layout does not hold (see `HeldApp.notHere`). */
-  notHere(app: string, keys: string[]): Result<never> | undefined;
 }
 
 /**
@@ -92,7 +92,7 @@ export class CommitPath {
         if (answer !== PULL_FIRST) return answer;
         const change = changes[i] as Changeset;
         // A pull that failed answers this changeset alone (`guard` answers it as an error).
-        return this.#host.resharding.guard(app, keysOf(change), epoch, () => {
+        return this.#host.owner.answer(app, keysOf(change), epoch, () => {
           const again = this.commit(app, [change], undefined);
           return again instanceof Promise
             ? again.then((all) => all[0] as Result<CommitResult>)
@@ -172,9 +172,9 @@ export class CommitPath {
     keys: string[],
     epoch: number | undefined,
   ): true | Result<never> | typeof PULL_FIRST {
-    const away = this.#host.notHere(app, keys);
+    const away = this.#host.resharding.notHere(app, keys);
     if (away !== undefined) return away;
-    const verdict = this.#host.resharding.verdict(app, keys, epoch);
+    const verdict = this.#host.owner.check(app, keys, epoch);
     if (verdict === "run") return true;
     if (verdict === "slow") return PULL_FIRST;
     return { ok: false, error: errorBody(verdict) };

@@ -1,9 +1,8 @@
 import { DEFAULT_SWEEP_BATCH } from "../src/engine.js";
 import { SessionError, SettingsMismatchError } from "../src/errors.js";
 import type { SessionEvent } from "../src/events.js";
-import { type AppLayout, initialLayout, type Placement, parseLayout } from "../src/layout.js";
-import { assertAppName, objectName } from "../src/names.js";
-import type { SessionObjectRpc } from "../src/object-rpc.js";
+import { type Layout, parseLayout } from "../src/layout.js";
+import { assertAppName } from "../src/names.js";
 import type { SessionObjectNamespace } from "../src/router.js";
 import {
   type AppSettings,
@@ -16,7 +15,9 @@ import { Alarm } from "./alarm.js";
 import { SWEEP_BATCHES_PER_ALARM } from "./alarm-policy.js";
 import { ChangeEvents } from "./change-events.js";
 import { CommitPath } from "./commit-path.js";
-import { HeldApp, type OpenApp } from "./held-app.js";
+import { HeldApp } from "./held-app.js";
+import { StoredLayout } from "./layout-record.js";
+import { MoveOwner } from "./move-owner.js";
 import { Outbox, type SendBatch } from "./outbox.js";
 import { Resharding } from "./resharding.js";
 import { SessionOps } from "./session-ops.js";
@@ -44,12 +45,12 @@ export class ObjectCore {
   readonly app: HeldApp;
   readonly alarm: Alarm;
   readonly events: ChangeEvents;
+  readonly layoutRecord: StoredLayout;
   readonly resharding: Resharding;
+  readonly owner: MoveOwner;
   readonly commits: CommitPath;
   readonly ops: SessionOps;
   readonly #ctx: DurableObjectState;
-  /** The placement the first router asked with, for an app not stored yet. */
-  #placement: Placement | undefined;
 
   constructor(ctx: DurableObjectState, hooks: ObjectHooks) {
     this.#ctx = ctx;
@@ -61,11 +62,12 @@ export class ObjectCore {
       (event) => hooks.onEvent(event),
       (promise) => ctx.waitUntil(promise),
     );
+    this.layoutRecord = new StoredLayout(store, ctx.id.name, ctx.id.jurisdiction);
     this.alarm = new Alarm({
       storage: ctx.storage,
       outbox: this.outbox,
       nextExpiry: () => this.app.current?.engine.nextExpiry(),
-      reshardDue: () => this.resharding.due(),
+      reshardDue: () => this.layoutRecord.due(this.app.current?.name, hooks.now()),
       waitUntil: (promise) => ctx.waitUntil(promise),
     });
     this.app = new HeldApp({
@@ -74,37 +76,35 @@ export class ObjectCore {
       emit: (settings, events) => this.events.add(settings, events),
       // The home object stores the app's first layout with it (placement from the router that
       // asked first), in the same transaction.
-      firstStored: (name, settings) => {
-        if (ctx.id.name === objectName(name)) {
-          this.resharding.homeLayout(name, settings, this.#placement ?? {});
-        }
-      },
+      firstStored: (name, settings) => this.layoutRecord.appStored(name, settings),
     });
-    this.resharding = new Resharding({
+    this.resharding = new Resharding(
+      this.layoutRecord,
       store,
-      name: ctx.id.name,
-      jurisdiction: ctx.id.jurisdiction,
-      app: () => this.app.current,
-      object: (name, placement) => objectIn(hooks.objects(), name, placement),
-      now: () => hooks.now(),
-      waitUntil: (promise) => ctx.waitUntil(promise),
-      arm: () => this.alarm.arm(),
-    });
+      this.app,
+      this.alarm,
+      () => hooks.objects(),
+      (promise) => ctx.waitUntil(promise),
+    );
+    this.owner = new MoveOwner(this.resharding, ctx.id.name, store, this.alarm, (promise) =>
+      ctx.waitUntil(promise),
+    );
     this.commits = new CommitPath({
       store,
       app: this.app,
       resharding: this.resharding,
+      owner: this.owner,
       alarm: this.alarm,
       events: this.events,
       now: () => hooks.now(),
       sync: () => ctx.storage.sync(),
-      notHere: (app, keys) => this.ops.notHere(app, keys),
     });
     this.ops = new SessionOps({
       app: this.app,
       alarm: this.alarm,
       events: this.events,
       resharding: this.resharding,
+      owner: this.owner,
       commits: this.commits,
       now: () => hooks.now(),
     });
@@ -162,8 +162,15 @@ export class ObjectCore {
       nextSweep: alarmAt === null ? null : alarmAt / 1000,
       pendingEvents: this.outbox.pending(),
       usage: { ...this.store.usage },
-      ...this.resharding.stats(app),
+      ...this.#moves(app),
     };
+  }
+
+  /** Sessions taken in, handed off, and this object's layout, for `stats`. */
+  #moves(app: string): { layout?: Layout; moved: { out: number; in: number } } {
+    const layout = this.resharding.current(app);
+    const moved = { out: this.resharding.movedOut, in: this.owner.movedIn };
+    return layout === undefined ? { moved } : { layout, moved };
   }
 
   /**
@@ -184,49 +191,4 @@ export class ObjectCore {
     // Resharding: tell objects a new layout, drain sessions this object no longer owns.
     await this.resharding.onAlarm();
   }
-
-  /**
-   * The home object's answer to a router: the app's settings and layout. An app never stored
-   * answers the layout it would start with, and nothing is written (a read, or a call refused
-   * later, must write nothing); the router's location hint is kept for when the app is stored.
-   */
-  homeAnswer(current: OpenApp, placement: Placement | undefined): AppLayout {
-    if (current.stored) {
-      return {
-        settings: current.settings,
-        layout: this.resharding.homeLayout(current.name, current.settings, placement),
-      };
-    }
-    this.#placement = placement;
-    return {
-      settings: current.settings,
-      layout: initialLayout(current.settings.shards, {
-        jurisdiction: this.#ctx.id.jurisdiction,
-        locationHint: placement?.locationHint,
-      }),
-      stored: false,
-    };
-  }
-}
-
-/** The app's object `name`, in `namespace` and the placement's jurisdiction. */
-function objectIn(
-  namespace: SessionObjectNamespace | undefined,
-  name: string,
-  placement: Placement,
-): SessionObjectRpc {
-  if (namespace === undefined) {
-    throw new SessionError(
-      "reshard_unavailable",
-      503,
-      "This Durable Object cannot reach the app's other objects: bind its namespace as SESSION_MANAGER or override sessionObjects().",
-    );
-  }
-  const scoped =
-    placement.jurisdiction !== undefined && namespace.jurisdiction !== undefined
-      ? namespace.jurisdiction(placement.jurisdiction)
-      : namespace;
-  const options =
-    placement.locationHint === undefined ? undefined : { locationHint: placement.locationHint };
-  return scoped.getByName(name, options) as SessionObjectRpc;
 }

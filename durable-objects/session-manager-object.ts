@@ -114,7 +114,7 @@ export class SessionManagerObject extends DurableObject<Env> {
 
   layout(app: string, placement?: Placement): Result<AppLayout> {
     this.#core.commits.flush();
-    return resultOf(() => this.#core.homeAnswer(this.#core.app.of(app), placement));
+    return resultOf(() => this.#core.resharding.homeAnswer(this.#core.app.of(app), placement));
   }
 
   handOff(...args: HandOffArgs): Promise<Result<StoredSession[]>> {
@@ -124,7 +124,7 @@ export class SessionManagerObject extends DurableObject<Env> {
 
   async receive(app: string, epoch: number, sessions: StoredSession[]): Promise<Result<string[]>> {
     this.#core.commits.flush();
-    const result = await this.#core.resharding.receive(app, epoch, sessions);
+    const result = await this.#core.owner.receive(app, epoch, sessions);
     this.#core.alarm.arm();
     return result;
   }

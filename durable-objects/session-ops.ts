@@ -4,6 +4,7 @@ import type { Alarm } from "./alarm.js";
 import type { ChangeEvents } from "./change-events.js";
 import type { CommitPath } from "./commit-path.js";
 import type { HeldApp } from "./held-app.js";
+import type { MoveOwner } from "./move-owner.js";
 import type { Resharding } from "./resharding.js";
 
 /** The engine work of one operation, given the checked arguments. */
@@ -15,6 +16,7 @@ export interface SessionOpsHost {
   alarm: Alarm;
   events: ChangeEvents;
   resharding: Resharding;
+  owner: MoveOwner;
   commits: CommitPath;
   /** The object's clock (seconds). */
   now(): number;
@@ -49,7 +51,7 @@ export class SessionOps {
     this.#host.commits.flush();
     const away = this.notHere(app, keys);
     if (away !== undefined) return away;
-    return this.#host.resharding.guard(app, keys, epoch, () => this.run(app, checked.value, fn));
+    return this.#host.owner.answer(app, keys, epoch, () => this.run(app, checked.value, fn));
   }
 
   /** An operation that needs no owned key (the sweep), after the commits that wait. */
@@ -75,8 +77,7 @@ export class SessionOps {
 
   /** `wrong_shard` for keys this object does not hold, when it knows no layout (HeldApp). */
   notHere(app: string, keys: string[]): Result<never> | undefined {
-    if (this.#host.resharding.current(app) !== undefined) return undefined;
-    return this.#host.app.notHere(app, keys);
+    return this.#host.resharding.notHere(app, keys);
   }
 
   #check<A>(app: string, check: () => A): Result<A> {
