@@ -1,36 +1,43 @@
 import { describeError } from "../src/errors.js";
-import type { SessionEvent } from "../src/events.js";
 import { nextAlarm, retriedByRuntime } from "./alarm-policy.js";
+import type { HeldApp } from "./held-app.js";
+import type { StoredLayout } from "./layout-record.js";
 import type { Outbox } from "./outbox.js";
 
-/** What the alarm needs of its object. */
-export interface AlarmHost {
-  storage: DurableObjectStorage;
-  outbox: Outbox;
-  /** When the next session can expire (seconds), if any is stored. */
-  nextExpiry(): number | undefined;
-  /** When a move needs the alarm (ms), or `Infinity`. */
-  reshardDue(): number;
-  /** The in-process hooks of the object. */
-  onEvent(event: SessionEvent): void | Promise<void>;
-  waitUntil(promise: Promise<unknown>): void;
-}
-
 /**
- * The object's alarm and its events: the events of each change go to the in-process hooks and
- * the Queue (through the outbox), and the alarm is kept at the next moment work is due
- * (`nextAlarm`). Only moves it earlier (a late-firing alarm finds nothing and re-arms), so reads
- * never write it; with nothing stored and nothing waiting it is deleted.
+ * The object's alarm: kept at the next moment work is due (`nextAlarm`: a session can expire,
+ * events wait for the Queue, a move goes on), the sends it retries, and one run's frame. It only
+ * moves earlier (a late-firing alarm finds nothing and re-arms), so reads never write it; with
+ * nothing stored and nothing waiting it is deleted.
  */
 export class Alarm {
-  readonly #host: AlarmHost;
+  readonly #storage: DurableObjectStorage;
+  readonly #outbox: Outbox;
+  /** The app held: when its next session can expire. */
+  readonly #app: HeldApp;
+  /** The layout record: when a move needs the alarm. */
+  readonly #layout: StoredLayout;
+  /** The object's clock (seconds). */
+  readonly #now: () => number;
+  readonly #waitUntil: (promise: Promise<unknown>) => void;
   /** The alarm time (ms) as last set or read; `null` when none. */
   #at: number | null = null;
-  #events: SessionEvent[] = [];
   #sendFailures = 0;
 
-  constructor(host: AlarmHost) {
-    this.#host = host;
+  constructor(
+    storage: DurableObjectStorage,
+    outbox: Outbox,
+    app: HeldApp,
+    layout: StoredLayout,
+    now: () => number,
+    waitUntil: (promise: Promise<unknown>) => void,
+  ) {
+    this.#storage = storage;
+    this.#outbox = outbox;
+    this.#app = app;
+    this.#layout = layout;
+    this.#now = now;
+    this.#waitUntil = waitUntil;
   }
 
   /** When the alarm runs next (ms), or `null`. */
@@ -43,51 +50,20 @@ export class Alarm {
    * ran out, is set again: work that is due (stored sessions, unsent events) always has an alarm.
    */
   async start(): Promise<void> {
-    this.#at = await this.#host.storage.getAlarm();
+    this.#at = await this.#storage.getAlarm();
     if (this.#at === null) this.arm();
   }
 
-  /** Takes the events of a change, inside its transaction. */
-  add(events: SessionEvent[]): void {
-    this.#events.push(...events);
-  }
-
-  /** How many events the current change made so far: `forget` drops those made after. */
-  mark(): number {
-    return this.#events.length;
-  }
-
-  /** Drops the events made since `mark` (their change was rolled back). */
-  forget(mark: number): void {
-    if (this.#events.length > mark) this.#events.length = mark;
-  }
-
-  /** After a change: its events to the hooks, the alarm re-armed, the Queue sent in the background. */
-  afterChange(): void {
-    if (this.#events.length === 0) return;
-    this.runHooks();
+  /** Events were stored: the alarm kept for their retry, the Queue sent in the background. */
+  sendInBackground(): void {
     this.arm();
-    this.#host.waitUntil(this.flushQuietly());
-  }
-
-  /** Hands the events of the last change to the in-process hooks; a hook's error is logged. */
-  runHooks(): void {
-    const events = this.#events;
-    this.#events = [];
-    for (const event of events) {
-      try {
-        const done = this.#host.onEvent(event);
-        if (done instanceof Promise) this.#host.waitUntil(done.catch((e) => logHookError(e)));
-      } catch (error) {
-        logHookError(error);
-      }
-    }
+    this.#waitUntil(this.flushQuietly());
   }
 
   /** Sends the waiting events; a failure is logged and retried by the alarm. */
   async flushQuietly(): Promise<void> {
     try {
-      await this.#host.outbox.flush();
+      await this.#outbox.flush();
       this.#sendFailures = 0;
     } catch (error) {
       this.#sendFailures++;
@@ -100,7 +76,7 @@ export class Alarm {
 
   /** Sends every waiting event; rejects when a send fails (the alarm's run then fails). */
   async send(): Promise<void> {
-    await this.#host.outbox.flush();
+    await this.#outbox.flush();
     this.#sendFailures = 0;
   }
 
@@ -122,29 +98,25 @@ export class Alarm {
 
   /** Keeps the alarm at the next moment work can be due (see the class). */
   arm(inAlarm = false): void {
-    const host = this.#host;
+    const held = this.#app.current;
     const due = nextAlarm({
-      expiry: host.nextExpiry(),
-      pendingEvents: host.outbox.hasPending(),
+      expiry: held?.engine.nextExpiry(),
+      pendingEvents: this.#outbox.hasPending(),
       sendFailures: this.#sendFailures,
-      reshardDue: host.reshardDue(),
+      reshardDue: this.#layout.due(held?.name, this.#now()),
       inAlarm,
       now: Date.now(),
     });
     if (due === Number.POSITIVE_INFINITY) {
       if (this.#at !== null) {
         this.#at = null;
-        void host.storage.deleteAlarm();
+        void this.#storage.deleteAlarm();
       }
       return;
     }
     if (this.#at === null || due < this.#at) {
       this.#at = due;
-      void host.storage.setAlarm(due);
+      void this.#storage.setAlarm(due);
     }
   }
-}
-
-function logHookError(error: unknown): void {
-  console.error("session event hook failed", describeError(error));
 }

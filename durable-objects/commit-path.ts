@@ -3,8 +3,10 @@ import { describeError } from "../src/errors.js";
 import { type CommitResult, commitResult, snapshotOf } from "../src/session-view.js";
 import { errorBody, failure, type Result, resultOf } from "../src/wire.js";
 import type { Alarm } from "./alarm.js";
+import type { ChangeEvents } from "./change-events.js";
 import { type CommitGroup, GroupCommit } from "./group-commit.js";
 import type { HeldApp } from "./held-app.js";
+import type { MoveOwner } from "./move-owner.js";
 import type { Resharding } from "./resharding.js";
 import type { SqlStore } from "./sql-store.js";
 
@@ -16,35 +18,42 @@ import type { SqlStore } from "./sql-store.js";
 type GroupAnswer = Result<CommitResult> | typeof PULL_FIRST;
 const PULL_FIRST = Symbol("pull first");
 
-/** What the commit path needs of its object. */
-export interface CommitPathHost {
-  store: SqlStore;
-  app: HeldApp;
-  resharding: Resharding;
-  alarm: Alarm;
-  /** The object's clock (seconds). */
-  now(): number;
-  /** Resolves once every write made so far is durable. */
-  sync(): Promise<void>;
-  /** `wrong_shard` for keys an object with no layout does not hold (see `HeldApp.notHere`). */
-  notHere(app: string, keys: string[]): Result<never> | undefined;
-}
-
 /**
  * How an object commits (docs/DESIGN.md#group-commit): changesets go through group commit, each
  * applied in a savepoint of its own with the rules of a lone commit, ownership checked when it is
  * applied.
  */
 export class CommitPath {
-  readonly #host: CommitPathHost;
+  readonly #store: SqlStore;
+  readonly #app: HeldApp;
+  readonly #events: ChangeEvents;
+  readonly #alarm: Alarm;
+  /** For an object with no layout: keys of another shard (`Resharding.notHere`). */
+  readonly #resharding: Resharding;
+  /** Ownership under the app's layout, and the pull of a session that must come here first. */
+  readonly #owner: MoveOwner;
+  /** The object's clock (seconds). */
+  readonly #now: () => number;
   readonly #group: GroupCommit<GroupAnswer>;
 
-  constructor(host: CommitPathHost) {
-    this.#host = host;
-    this.#group = new GroupCommit({
-      apply: (groups) => this.#apply(groups),
-      sync: () => host.sync(),
-    });
+  constructor(
+    store: SqlStore,
+    storage: DurableObjectStorage,
+    app: HeldApp,
+    events: ChangeEvents,
+    alarm: Alarm,
+    resharding: Resharding,
+    owner: MoveOwner,
+    now: () => number,
+  ) {
+    this.#store = store;
+    this.#app = app;
+    this.#events = events;
+    this.#alarm = alarm;
+    this.#resharding = resharding;
+    this.#owner = owner;
+    this.#now = now;
+    this.#group = new GroupCommit((groups) => this.#apply(groups), storage);
   }
 
   /** Applies the commits that wait, so that the call about to run sees them. */
@@ -90,7 +99,7 @@ export class CommitPath {
         if (answer !== PULL_FIRST) return answer;
         const change = changes[i] as Changeset;
         // A pull that failed answers this changeset alone (`guard` answers it as an error).
-        return this.#host.resharding.guard(app, keysOf(change), epoch, () => {
+        return this.#owner.answer(app, keysOf(change), epoch, () => {
           const again = this.commit(app, [change], undefined);
           return again instanceof Promise
             ? again.then((all) => all[0] as Result<CommitResult>)
@@ -110,9 +119,11 @@ export class CommitPath {
    * (`newKey`) with it, and answers its error.
    */
   #apply(groups: CommitGroup[]): (GroupAnswer[] | Error)[] {
-    const { store, app: held, alarm } = this.#host;
-    const now = this.#host.now();
-    const events = alarm.mark();
+    const store = this.#store;
+    const held = this.#app;
+    const events = this.#events;
+    const now = this.#now();
+    const mark = events.mark();
     const before = held.current;
     const apply = () =>
       groups.map(({ app, changes, epoch }) => {
@@ -128,18 +139,18 @@ export class CommitPath {
       return store.batch(apply);
     } catch (error) {
       // Nothing of the batch was kept: neither its events nor an app first stored in it.
-      alarm.forget(events);
+      events.forget(mark);
       held.forgetIfFirstStoredSince(before);
       throw error;
     } finally {
-      alarm.afterChange();
+      if (events.runHooks() > 0) this.#alarm.sendInBackground();
     }
   }
 
   /** One changeset of a group, in a savepoint of its own (see `#apply`). */
   #applyOne(app: string, change: Changeset, epoch: number | undefined, now: number): GroupAnswer {
-    const { app: held, alarm } = this.#host;
-    const events = alarm.mark();
+    const held = this.#app;
+    const mark = this.#events.mark();
     let result: Result<CommitResult>;
     try {
       // Owned here, checked now: a layout may have changed while the commit waited.
@@ -157,7 +168,7 @@ export class CommitPath {
       result = storageFailure(change.key, error);
     }
     // A refused commit's events were rolled back with it.
-    if (!result.ok) alarm.forget(events);
+    if (!result.ok) this.#events.forget(mark);
     return result;
   }
 
@@ -170,9 +181,9 @@ export class CommitPath {
     keys: string[],
     epoch: number | undefined,
   ): true | Result<never> | typeof PULL_FIRST {
-    const away = this.#host.notHere(app, keys);
+    const away = this.#resharding.notHere(app, keys);
     if (away !== undefined) return away;
-    const verdict = this.#host.resharding.verdict(app, keys, epoch);
+    const verdict = this.#owner.check(app, keys, epoch);
     if (verdict === "run") return true;
     if (verdict === "slow") return PULL_FIRST;
     return { ok: false, error: errorBody(verdict) };

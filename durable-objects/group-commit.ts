@@ -7,16 +7,11 @@ export interface CommitGroup {
   epoch: number | undefined;
 }
 
-/** What group commit needs of the object that hosts it. */
-export interface GroupCommitHost<R> {
-  /**
-   * Applies groups in one storage transaction; one answer list per group (or the error that
-   * refused the whole group). Throws when the transaction itself failed: nothing of it was kept.
-   */
-  apply(groups: CommitGroup[]): (R[] | Error)[];
-  /** Resolves once every write made so far is durable (`ctx.storage.sync()`). */
-  sync(): Promise<void>;
-}
+/**
+ * Applies groups in one storage transaction; one answer list per group (or the error that
+ * refused the whole group). Throws when the transaction itself failed: nothing of it was kept.
+ */
+export type ApplyGroups<R> = (groups: CommitGroup[]) => (R[] | Error)[];
 
 /** A group that waits for the write in flight, and how to answer its call. */
 interface Waiting<R> {
@@ -28,27 +23,30 @@ interface Waiting<R> {
  * Group commit (docs/DESIGN.md#group-commit): a call that commits while no write is in flight is
  * applied at once, and its write becomes the one in flight; calls that commit while it is in
  * flight wait, and are applied together in one transaction as soon as it is durable or after one
- * turn of the event loop, whichever comes first. Each changeset stays atomic on its own (the host
- * applies each in a savepoint), and every answer still waits until its write is durable (the
+ * turn of the event loop, whichever comes first. Each changeset stays atomic on its own (`apply`
+ * puts each in a savepoint), and every answer still waits until its write is durable (the
  * object's output gate holds it).
  */
 export class GroupCommit<R> {
-  readonly #host: GroupCommitHost<R>;
+  readonly #apply: ApplyGroups<R>;
+  /** Says when every write made so far is durable (`sync()`). */
+  readonly #storage: DurableObjectStorage;
   #waiting: Waiting<R>[] = [];
   /** Whether a write is in flight: set when groups are applied, cleared once it is durable. */
   #writing = false;
   /** Whether groups were applied while a write was in flight: their write is watched next. */
   #writtenSince = false;
 
-  constructor(host: GroupCommitHost<R>) {
-    this.#host = host;
+  constructor(apply: ApplyGroups<R>, storage: DurableObjectStorage) {
+    this.#apply = apply;
+    this.#storage = storage;
   }
 
   /** Commits `group` now (no write in flight) or once the write in flight is durable. */
   submit(group: CommitGroup): R[] | Promise<R[]> {
     if (!this.#writing) {
       this.flush();
-      const [answers] = this.#host.apply([group]);
+      const [answers] = this.#apply([group]);
       this.#watchWrite();
       if (answers instanceof Error) throw answers;
       return answers as R[];
@@ -76,7 +74,7 @@ export class GroupCommit<R> {
     this.#waiting = [];
     let answers: (R[] | Error)[];
     try {
-      answers = this.#host.apply(waiting.map((w) => w.group));
+      answers = this.#apply(waiting.map((w) => w.group));
     } catch (error) {
       // The transaction itself failed: nothing of it was kept, and every waiting call hears so.
       const failure = error instanceof Error ? error : new Error(String(error));
@@ -102,12 +100,12 @@ export class GroupCommit<R> {
     const durable = () => {
       if (this.#writtenSince) {
         this.#writtenSince = false;
-        this.#host.sync().then(durable, durable);
+        this.#storage.sync().then(durable, durable);
         return;
       }
       this.#writing = false;
       this.flush();
     };
-    this.#host.sync().then(durable, durable);
+    this.#storage.sync().then(durable, durable);
   }
 }

@@ -1,9 +1,10 @@
 import { SessionEngine } from "../src/engine.js";
 import { InvalidInputError, WrongShardError } from "../src/errors.js";
-import type { SessionEvent } from "../src/events.js";
 import { assertAppName, shardOf } from "../src/names.js";
 import { type AppSettings, resolveAppSettings } from "../src/settings.js";
 import { type Result, resultOf } from "../src/wire.js";
+import type { ChangeEvents } from "./change-events.js";
+import type { StoredLayout } from "./layout-record.js";
 import { appRow } from "./rows.js";
 import type { SqlStore } from "./sql-store.js";
 
@@ -20,28 +21,31 @@ export interface OpenApp {
   stored: boolean;
 }
 
-/** What the held app needs of its object. */
-export interface HeldAppHost {
-  store: SqlStore;
-  /** The object's name (`ctx.id.name`), if it has one. */
-  name: string | undefined;
-  /** The events of a change, inside its transaction: for the outbox and the hooks. */
-  emit(settings: AppSettings, events: SessionEvent[]): void;
-  /** The app's row was stored for the first time, in the transaction that stored it. */
-  firstStored(name: string, settings: AppSettings): void;
-}
-
 /**
  * The app an object holds (docs/DESIGN.md#storage): its settings and rules engine, stored in the
  * `app` row or, for an app never stored, held in memory on the defaults.
  */
 export class HeldApp {
-  readonly #host: HeldAppHost;
+  readonly #store: SqlStore;
+  /** The object's name (`ctx.id.name`), if it has one. */
+  readonly #name: string | undefined;
+  /** Where the engine's events go, inside each change's transaction. */
+  readonly #events: ChangeEvents;
+  /** The layout record: the home object stores the app's first layout with the app's row. */
+  readonly #layout: StoredLayout;
   #app: OpenApp | undefined;
 
-  constructor(host: HeldAppHost) {
-    this.#host = host;
-    const row = appRow.load(host.store);
+  constructor(
+    store: SqlStore,
+    name: string | undefined,
+    events: ChangeEvents,
+    layout: StoredLayout,
+  ) {
+    this.#store = store;
+    this.#name = name;
+    this.#events = events;
+    this.#layout = layout;
+    const row = appRow.load(store);
     // Settings stored by an older version lack newer settings: fill in their defaults.
     if (row !== undefined) this.#use(row.name, resolveAppSettings(JSON.parse(row.settings)), true);
   }
@@ -87,9 +91,9 @@ export class HeldApp {
   /** Stores the app's row with `settings`, and holds the app with them. */
   save(name: string, settings: AppSettings): void {
     const first = this.#app?.stored !== true;
-    appRow.save(this.#host.store, name, JSON.stringify(settings));
+    appRow.save(this.#store, name, JSON.stringify(settings));
     this.#use(name, settings, true);
-    if (first) this.#host.firstStored(name, settings);
+    if (first) this.#layout.appStored(name, settings);
   }
 
   /** Forgets an app first stored since `before` was held, when that transaction failed. */
@@ -103,7 +107,7 @@ export class HeldApp {
    */
   storing<T>(current: OpenApp, fn: () => T): T {
     if (current.stored) return fn();
-    const store = this.#host.store;
+    const store = this.#store;
     try {
       return store.transaction(() => {
         const writes = store.writes;
@@ -140,7 +144,7 @@ export class HeldApp {
    */
   #assertHere(app: string, key: string, near?: string): void {
     const { shards } = this.of(app).settings;
-    const name = this.#host.name;
+    const name = this.#name;
     const here =
       shardOfName(name, app, shards) ?? (near === undefined ? undefined : shardOf(near, shards));
     const target = shardOf(key, shards);
@@ -156,8 +160,8 @@ export class HeldApp {
     const engine = new SessionEngine({
       app: name,
       settings,
-      store: this.#host.store,
-      emit: (events) => this.#host.emit(settings, events),
+      store: this.#store,
+      emit: (events) => this.#events.add(settings, events),
     });
     this.#app = { name, settings, engine, stored };
   }

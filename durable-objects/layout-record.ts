@@ -4,34 +4,16 @@ import {
   type Layout,
   objectsOf,
   type Placement,
-  parseLayout,
 } from "../src/layout.js";
 import { objectName } from "../src/names.js";
-import type { SessionObjectRpc } from "../src/object-rpc.js";
 import type { AppSettings } from "../src/settings.js";
-import { layoutRow, moveInRows } from "./rows.js";
+import { layoutRow, moveOutRows } from "./rows.js";
 import type { SqlStore } from "./sql-store.js";
 
-/** Keys remembered as already pulled during a move (memory only; forgetting costs a call). */
-const PULLED_MEMORY = 50_000;
-
-/** What the resharding needs of its Durable Object. */
-export interface ReshardingHost {
-  readonly store: SqlStore;
-  /** This object's name (`ctx.id.name`); without one, keys are never redirected or moved. */
-  readonly name: string | undefined;
-  /** The jurisdiction this object lives in (`ctx.id.jurisdiction`). */
-  readonly jurisdiction: string | undefined;
-  /** The app this object holds, once known. */
-  app(): { name: string; settings: AppSettings } | undefined;
-  /** The app's object `name`, created with `placement`. */
-  object(name: string, placement: Placement): SessionObjectRpc;
-  /** Seconds since the epoch (the object's clock). */
-  now(): number;
-  waitUntil(promise: Promise<unknown>): void;
-  /** Sets the alarm again (it asks `due()`). */
-  arm(): void;
-}
+/** How long one alarm run of a source's drain rests before the next (see `DRAIN_RUN_MS`). */
+const DRAIN_REST_MS = 200;
+/** How long work that failed (a push, a send, a report) waits before the alarm retries it. */
+const RETRY_MS = 2_000;
 
 /**
  * This object's layout and its move state, stored as one row. `drained` and `pushTo` are the
@@ -54,24 +36,39 @@ export function fresh(layout: Layout): LayoutRecord {
 }
 
 /**
- * This object's layout record (docs/DESIGN.md#resharding): loaded on start, saved with every
- * change, replaced by a newer layout learned from the home object. It also holds what the owner,
- * source and home sides of a move share: the keys pulled during the current move, and whether
- * move work failed and waits for the alarm's retry.
+ * This object's layout record and the state of its move (docs/DESIGN.md#resharding): the `layout`
+ * row (loaded on start, saved with every change), whether sessions wait in `move_out`, and
+ * whether move work rests or failed and waits for the alarm's retry. The resharding protocol
+ * (resharding.ts, move-owner.ts) changes it.
+ *
+ * It is built before the held app and the alarm, which read it: the home object stores the app's
+ * first layout in the transaction that first stores the app (`appStored`), and the alarm asks when
+ * move work is due (`due`). The protocol needs both of those parts, so it is built after them,
+ * and this record, which needs neither, is where the state they share lives.
  */
 export class StoredLayout {
-  readonly host: ReshardingHost;
+  readonly #store: SqlStore;
+  /** This object's name (`ctx.id.name`); without one, keys are never redirected or moved. */
+  readonly name: string | undefined;
+  /** The jurisdiction this object lives in (`ctx.id.jurisdiction`). */
+  readonly jurisdiction: string | undefined;
   #record: LayoutRecord | undefined;
-  /** Keys of the current move already pulled (or found absent at their source). */
-  #pulled = new Set<string>();
-  #refreshing: Promise<void> | undefined;
+  /** The placement the first router asked with, for an app not stored yet. */
+  hint: Placement | undefined;
+  /** `move_out` has rows (as far as this object knows; checked on start). */
+  handedOff: boolean;
+  /** The last drain run used up its time: the next one starts after a rest. */
+  resting = false;
   /** The last push, send or report failed: the alarm retries after a pause. */
   stalled = false;
 
-  constructor(host: ReshardingHost) {
-    this.host = host;
-    const body = layoutRow.load(host.store);
+  constructor(store: SqlStore, name: string | undefined, jurisdiction: string | undefined) {
+    this.#store = store;
+    this.name = name;
+    this.jurisdiction = jurisdiction;
+    const body = layoutRow.load(store);
     this.#record = body === undefined ? undefined : (JSON.parse(body) as LayoutRecord);
+    this.handedOff = moveOutRows.any(store);
   }
 
   /** The stored record, if this object has one. */
@@ -79,84 +76,54 @@ export class StoredLayout {
     return this.#record;
   }
 
-  /** This object's layout of `app`, if it has one (the home object's is made from its settings). */
-  current(app: string): Layout | undefined {
-    const held = this.host.app();
-    if (held !== undefined && held.name !== app) return undefined;
-    if (this.#record !== undefined) return this.#record.layout;
-    if (held !== undefined && this.isHome(app)) return initialLayout(held.settings.shards);
-    return undefined;
-  }
-
-  /** Takes `layout` if it is newer than this object's; returns whether it did. */
-  adopt(layout: Layout): boolean {
-    const current = this.#record?.layout;
-    if (current !== undefined && layout.epoch <= current.epoch) return false;
-    const record = this.#record ?? fresh(layout);
-    // A layout newer than the one of a move means that move has ended: every source confirmed
-    // every hand-off, so the ledger of sessions taken in is no longer needed.
-    if (current !== undefined) moveInRows.clear(this.host.store);
-    this.save({ ...record, layout, cursor: null, scanned: false, reported: false });
-    this.#pulled = new Set();
-    this.host.arm();
-    return true;
-  }
-
-  /** Learns a newer layout from the home object when `epoch` is ahead of this object's. */
-  async catchUp(app: string, epoch: number): Promise<void> {
-    const layout = this.current(app);
-    if (this.isHome(app) || (layout !== undefined && epoch <= layout.epoch)) return;
-    this.#refreshing ??= (async () => {
-      try {
-        const result = await this.object(objectName(app)).layout(app);
-        if (result.ok) this.adopt(parseLayout(result.value.layout));
-      } finally {
-        this.#refreshing = undefined;
-      }
-    })();
-    await this.#refreshing;
-  }
-
-  adoptOrRefresh(app: string, layout: Layout): void {
-    if (!this.isHome(app)) this.adopt(layout);
-  }
-
-  /** Whether `key` was pulled (or found absent at its source) during the current move. */
-  wasPulled(key: string): boolean {
-    return this.#pulled.has(key);
-  }
-
-  remember(keys: string[]): void {
-    if (this.#pulled.size + keys.length > PULLED_MEMORY) this.#pulled = new Set();
-    for (const key of keys) this.#pulled.add(key);
-  }
-
-  /** A new move begins: the keys pulled during the last one are forgotten. */
-  forgetPulled(): void {
-    this.#pulled = new Set();
+  save(record: LayoutRecord): void {
+    layoutRow.save(this.#store, JSON.stringify(record));
+    this.#record = record;
   }
 
   isHome(app: string): boolean {
-    return this.host.name === objectName(app);
+    return this.name === objectName(app);
   }
 
   isSource(app: string, layout: Layout): boolean {
-    const name = this.host.name;
+    const name = this.name;
     return layout.from !== null && name !== undefined && objectsOf(app, layout.from).includes(name);
   }
 
   placement(): Placement {
-    return (
-      this.#record?.layout.placement ?? cleanPlacement({ jurisdiction: this.host.jurisdiction })
-    );
+    return this.#record?.layout.placement ?? cleanPlacement({ jurisdiction: this.jurisdiction });
   }
 
-  object(name: string): SessionObjectRpc {
-    return this.host.object(name, this.placement());
+  /** The home object's layout, stored (with `placement`) the first time it is asked for. */
+  homeLayout(settings: AppSettings, placement: Placement): Layout {
+    if (this.#record === undefined) {
+      const layout = initialLayout(settings.shards, {
+        jurisdiction: this.jurisdiction,
+        locationHint: placement.locationHint,
+      });
+      this.save(fresh(layout));
+    }
+    return (this.#record as LayoutRecord).layout;
   }
 
-  save(record: LayoutRecord): void {
-    layoutRow.save(this.host.store, JSON.stringify(record));
-    this.#record = record;
+  /**
+   * The app's row was stored for the first time, in the transaction that stored it: the home
+   * object stores the app's first layout with it (placement from the router that asked first).
+   */
+  appStored(app: string, settings: AppSettings): void {
+    if (this.isHome(app)) this.homeLayout(settings, this.hint ?? {});
+  }
+
+  /** When this object has move work (`app` held): ms since the epoch, or `Infinity`. */
+  due(app: string | undefined, nowSeconds: number): number {
+    const record = this.#record;
+    if (record === undefined) return Number.POSITIVE_INFINITY;
+    const work =
+      record.pushTo.length > 0 ||
+      this.handedOff ||
+      (app !== undefined && this.isSource(app, record.layout) && !record.reported);
+    if (!work) return Number.POSITIVE_INFINITY;
+    const wait = this.stalled ? RETRY_MS : this.resting ? DRAIN_REST_MS : 0;
+    return nowSeconds * 1000 + wait;
   }
 }

@@ -9,9 +9,18 @@ import {
   wrongShard,
 } from "../src/layout.js";
 import type { StoredSession } from "../src/session-view.js";
-import { errorBody, errorFromBody, type Result, resultOf } from "../src/wire.js";
-import type { ReshardingHost, StoredLayout } from "./layout-record.js";
+import {
+  type Answer,
+  errorBody,
+  errorFromBody,
+  failure,
+  type Result,
+  resultOf,
+} from "../src/wire.js";
+import type { Alarm } from "./alarm.js";
+import type { Resharding } from "./resharding.js";
 import { moveInRows } from "./rows.js";
+import type { SqlStore } from "./sql-store.js";
 
 /**
  * The owner side of a move (docs/DESIGN.md#resharding): the ownership check of every session
@@ -19,10 +28,15 @@ import { moveInRows } from "./rows.js";
  * on first access, and the sessions it takes in (pulled, or sent by a source's drain).
  */
 export class MoveOwner {
-  readonly #layout: StoredLayout;
-  readonly #host: ReshardingHost;
-  /** The count of sessions taken in (the resharding's `moved`). */
-  readonly #moved: { in: number };
+  /** The layout as this object knows it, and the rest of the protocol (resharding.ts). */
+  readonly #layout: Resharding;
+  /** This object's name (`ctx.id.name`); without one, keys are never redirected or moved. */
+  readonly #name: string | undefined;
+  readonly #store: SqlStore;
+  readonly #alarm: Alarm;
+  readonly #waitUntil: (promise: Promise<unknown>) => void;
+  /** Sessions taken in since the object started (for `stats`). */
+  #movedIn = 0;
   readonly #pulling = new Map<string, Promise<void>>();
   /** Per source: keys waiting for the next hand-off call (one call in flight per source). */
   readonly #waiting = new Map<string, PullBatch>();
@@ -30,10 +44,23 @@ export class MoveOwner {
   /** Per source: hand-offs stored here and not yet confirmed (sent with the next call). */
   readonly #unconfirmed = new Map<string, { key: string; sid: string }[]>();
 
-  constructor(layout: StoredLayout, moved: { in: number }) {
+  constructor(
+    layout: Resharding,
+    name: string | undefined,
+    store: SqlStore,
+    alarm: Alarm,
+    waitUntil: (promise: Promise<unknown>) => void,
+  ) {
     this.#layout = layout;
-    this.#host = layout.host;
-    this.#moved = moved;
+    this.#name = name;
+    this.#store = store;
+    this.#alarm = alarm;
+    this.#waitUntil = waitUntil;
+  }
+
+  /** Sessions taken in since the object started. */
+  get movedIn(): number {
+    return this.#movedIn;
   }
 
   /**
@@ -56,7 +83,7 @@ export class MoveOwner {
 
   /** `run`: owned and present (or nothing to pull); an error; or `slow`: learn or pull first. */
   check(app: string, keys: string[], epoch: number | undefined): "run" | "slow" | SessionError {
-    const name = this.#host.name;
+    const name = this.#name;
     if (name === undefined) return "run";
     const layout = this.#layout.current(app);
     if (
@@ -73,7 +100,7 @@ export class MoveOwner {
       if (ownerOf(app, other, layout) !== name) {
         // Named for the layout in force and the move that waits, if any, so that a client's
         // retry with a key picked for it is not refused again when that move begins.
-        const target = this.#host.app()?.settings.shards ?? layout.shards;
+        const target = this.#layout.targetShards(layout);
         return wrongShard(app, first, other, rotationShards(layout, target));
       }
     }
@@ -106,7 +133,7 @@ export class MoveOwner {
     return (
       sourceOf(app, key, layout) !== name &&
       !this.#layout.wasPulled(key) &&
-      this.#host.store.load(key) === undefined
+      this.#store.load(key) === undefined
     );
   }
 
@@ -137,7 +164,7 @@ export class MoveOwner {
    * the next call (so a busy owner makes few, larger calls).
    */
   async #pull(app: string, keys: string[], layout: Layout): Promise<void> {
-    const name = this.#host.name as string;
+    const name = this.#name as string;
     const waits: Promise<void>[] = [];
     const sources = new Set<string>();
     for (const key of keys) {
@@ -182,7 +209,7 @@ export class MoveOwner {
   }
 
   async #pullFrom(app: string, source: string, keys: string[], layout: Layout): Promise<void> {
-    const name = this.#host.name as string;
+    const name = this.#name as string;
     const confirmed = this.#unconfirmed.get(source) ?? [];
     this.#unconfirmed.delete(source);
     const result = await this.#layout
@@ -213,7 +240,7 @@ export class MoveOwner {
     const confirmed = this.#unconfirmed.get(source);
     if (confirmed === undefined || confirmed.length === 0) return;
     this.#unconfirmed.delete(source);
-    this.#host.waitUntil(
+    this.#waitUntil(
       this.#layout
         .object(source)
         .release(app, confirmed)
@@ -227,8 +254,8 @@ export class MoveOwner {
    * transaction. Answers the keys this object holds (or held) as handed off.
    */
   #takeIn(app: string, layout: Layout, sessions: StoredSession[]): string[] {
-    const name = this.#host.name;
-    const store = this.#host.store;
+    const name = this.#name;
+    const store = this.#store;
     const held: string[] = [];
     store.transaction(() => {
       for (const session of sessions) {
@@ -247,11 +274,22 @@ export class MoveOwner {
         store.save(session);
         moveInRows.add(store, session.key, session.sid);
         held.push(session.key);
-        this.#moved.in++;
+        this.#movedIn++;
       }
     });
-    this.#host.arm();
+    this.#alarm.arm();
     return held;
+  }
+
+  /** `guard`, where a pull that failed answers with an error (never an exception over RPC). */
+  answer<T>(
+    app: string,
+    keys: string[],
+    epoch: number | undefined,
+    run: () => Answer<T>,
+  ): Answer<T> {
+    const answer = this.guard(app, keys, epoch, run);
+    return answer instanceof Promise ? answer.catch(unavailable) : answer;
   }
 }
 
@@ -287,4 +325,14 @@ function isStoredSession(value: unknown): value is StoredSession {
     typeof s.data === "object" &&
     typeof s.keyVersions === "object"
   );
+}
+
+/** An operation whose session could not be pulled here: a typed error, or 503 to retry. */
+function unavailable(error: unknown): Result<never> {
+  if (error instanceof SessionError) return failure(errorBody(error));
+  return failure({
+    code: "unavailable",
+    status: 503,
+    message: `The session is moving between shards and could not be reached (${describeError(error)}). Retry in a moment.`,
+  });
 }

@@ -100,35 +100,3 @@ export const moveInRows = {
     store.exec("DELETE FROM move_in");
   },
 };
-
-/** A row of the `sessions` table (its statements are SqlStore's). */
-export interface SessionRow extends Record<string, SqlStorageValue> {
-  key: string;
-  sid: string;
-  version: number;
-  created: number;
-  last_modified: number | null;
-  slice_end: number;
-  data: string;
-  key_versions: string;
-  cleared_version: number;
-}
-
-/** The columns of a `sessions` row, in the order `SessionRow` lists them. */
-export const COLUMNS =
-  "key, sid, version, created, last_modified, slice_end, data, key_versions, cleared_version";
-
-/** The stored session a `sessions` row holds. */
-export function sessionOfRow(row: SessionRow): StoredSession {
-  return {
-    key: row.key,
-    sid: row.sid,
-    version: row.version,
-    created: row.created,
-    lastModified: row.last_modified,
-    sliceEnd: row.slice_end,
-    data: JSON.parse(row.data),
-    keyVersions: JSON.parse(row.key_versions),
-    clearedVersion: row.cleared_version,
-  };
-}

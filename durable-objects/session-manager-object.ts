@@ -1,8 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { parseChangeset, parseChangesets } from "../src/changeset.js";
 import { DEFAULT_SWEEP_BATCH } from "../src/engine.js";
+import { SessionError, SettingsMismatchError } from "../src/errors.js";
 import { type SessionBeginEvent, SessionEndEvent, type SessionEventBody } from "../src/events.js";
-import type { AppLayout, Layout, Placement } from "../src/layout.js";
+import { type AppLayout, type Layout, type Placement, parseLayout } from "../src/layout.js";
 import { assertAppName, assertSessionKey } from "../src/names.js";
 import type { HandOffArgs } from "../src/object-rpc.js";
 import type { SessionObjectNamespace } from "../src/router.js";
@@ -16,11 +17,24 @@ import {
   snapshotOf,
   unstoredSnapshot,
 } from "../src/session-view.js";
-import type { AppSettings } from "../src/settings.js";
-import { type AppStats, type Result, resultOf } from "../src/wire.js";
+import {
+  type AppSettings,
+  differingSetting,
+  parseAppSettings,
+  resolveAppSettings,
+} from "../src/settings.js";
+import { type Answer, type AppStats, type Result, resultOf } from "../src/wire.js";
+import { Alarm } from "./alarm.js";
 import { SWEEP_BATCHES_PER_ALARM } from "./alarm-policy.js";
-import { ObjectCore } from "./object-core.js";
-import type { Answer } from "./session-ops.js";
+import { ChangeEvents } from "./change-events.js";
+import { CommitPath } from "./commit-path.js";
+import { HeldApp } from "./held-app.js";
+import { StoredLayout } from "./layout-record.js";
+import { MoveOwner } from "./move-owner.js";
+import { Outbox } from "./outbox.js";
+import { Resharding } from "./resharding.js";
+import { SessionOps } from "./session-ops.js";
+import { SqlStore } from "./sql-store.js";
 
 type Env = { SESSION_EVENTS?: Queue; SESSION_MANAGER?: DurableObjectNamespace };
 
@@ -28,8 +42,8 @@ type Env = { SESSION_EVENTS?: Queue; SESSION_MANAGER?: DurableObjectNamespace };
  * One app's session manager (or one shard of it) in a Durable Object. Its SQLite storage holds
  * the sessions, the app's settings and the event outbox (docs/DESIGN.md#storage); its alarm runs
  * the sweep. The operations are those of `SessionObjectRpc` (src/object-rpc.ts), documented there;
- * this class is their RPC surface and the object's lifecycle, over the held app (held-app.ts),
- * the commit path (commit-path.ts), the alarm (alarm.ts) and resharding (resharding.ts).
+ * this class is their RPC surface, the object's lifecycle, and the owner of its parts (built in
+ * the constructor, each from the parts built before it).
  *
  * RPC methods return `Result` values (typed errors do not survive RPC as exceptions); the
  * clients and the worker `unwrap` them. Subclass it to react to sessions in process:
@@ -37,25 +51,83 @@ type Env = { SESSION_EVENTS?: Queue; SESSION_MANAGER?: DurableObjectNamespace };
  * @example
  * export class Sessions extends SessionManagerObject {
  *   protected override onSessionEnd(event: SessionEndEvent) {
- *     console.log("ended", event.key, event.reason);
+ *     console.log("session ended", event.app, event.reason); // never the key: it is a credential
  *   }
  * }
  */
 export class SessionManagerObject extends DurableObject<Env> {
-  /** What the object does behind this RPC surface (object-core.ts). */
-  readonly #core: ObjectCore;
+  /** The sessions table and the statements on every table (sql-store.ts, rows.ts). */
+  readonly #store: SqlStore;
+  /** Events waiting for the Queue (outbox.ts). */
+  readonly #outbox: Outbox;
+  /** The events of each change: outbox rows in its transaction, then the hooks (change-events.ts). */
+  readonly #events: ChangeEvents;
+  /** This object's layout record and the state of a move (layout-record.ts). */
+  readonly #layout: StoredLayout;
+  /** The app held, its settings and rules engine (held-app.ts). */
+  readonly #app: HeldApp;
+  /** The alarm: when work is due, the sends it retries, one run (alarm.ts). */
+  readonly #alarm: Alarm;
+  /** Resharding: the layout as known here, the home object's part, the source side (resharding.ts). */
+  readonly #resharding: Resharding;
+  /** Resharding, the owner side: ownership of keys, pulls, sessions taken in (move-owner.ts). */
+  readonly #owner: MoveOwner;
+  /** How a session operation runs (session-ops.ts). */
+  readonly #ops: SessionOps;
+  /** How commits run: group commit (commit-path.ts, group-commit.ts). */
+  readonly #commits: CommitPath;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.#core = new ObjectCore(ctx, {
-      now: () => this.now(),
-      onEvent: (event) =>
+    // The object's own hooks, which a subclass may override: asked when used, not here.
+    const now = () => this.now();
+    const waitUntil = (promise: Promise<unknown>) => ctx.waitUntil(promise);
+    const name = ctx.id.name;
+    // Each part is given the parts it needs, built before it. The layout record comes before the
+    // held app and the alarm, which read it; resharding, which needs both, comes after them.
+    this.#store = new SqlStore(ctx.storage);
+    this.#outbox = new Outbox(
+      this.#store,
+      env.SESSION_EVENTS === undefined ? undefined : (events) => this.sendEvents(events),
+    );
+    this.#events = new ChangeEvents(
+      this.#outbox,
+      this.#store,
+      (event) =>
         event instanceof SessionEndEvent ? this.onSessionEnd(event) : this.onSessionBegin(event),
-      sendEvents:
-        env.SESSION_EVENTS === undefined ? undefined : (events) => this.sendEvents(events),
-      objects: () => this.sessionObjects(),
-    });
-    ctx.blockConcurrencyWhile(() => this.#core.alarm.start());
+      waitUntil,
+    );
+    this.#layout = new StoredLayout(this.#store, name, ctx.id.jurisdiction);
+    this.#app = new HeldApp(this.#store, name, this.#events, this.#layout);
+    this.#alarm = new Alarm(ctx.storage, this.#outbox, this.#app, this.#layout, now, waitUntil);
+    this.#resharding = new Resharding(
+      this.#layout,
+      this.#store,
+      this.#app,
+      this.#alarm,
+      () => this.sessionObjects(),
+      waitUntil,
+    );
+    this.#owner = new MoveOwner(this.#resharding, name, this.#store, this.#alarm, waitUntil);
+    this.#ops = new SessionOps(
+      this.#app,
+      this.#events,
+      this.#alarm,
+      this.#resharding,
+      this.#owner,
+      now,
+    );
+    this.#commits = new CommitPath(
+      this.#store,
+      ctx.storage,
+      this.#app,
+      this.#events,
+      this.#alarm,
+      this.#resharding,
+      this.#owner,
+      now,
+    );
+    ctx.blockConcurrencyWhile(() => this.#alarm.start());
   }
 
   /** The time in seconds since the epoch. Override to inject a clock (tests do). */
@@ -90,90 +162,128 @@ export class SessionManagerObject extends DurableObject<Env> {
     return this.env.SESSION_MANAGER as SessionObjectNamespace | undefined;
   }
 
+  /**
+   * Where every call enters, but `commit` and `commitMany` (which join group commit) and the two
+   * that touch no storage (`usage`, `ping`): the commits that wait are applied first, so that the
+   * call sees them (docs/DESIGN.md#group-commit).
+   */
+  #enter(): void {
+    this.#commits.flush();
+  }
+
   usage(): { rowsRead: number; rowsWritten: number } {
-    return { ...this.#core.store.usage };
+    return { ...this.#store.usage };
   }
 
   ping(): string {
     return "pong";
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // The app's settings and stats
+
   open(app: string, settings?: Partial<AppSettings>): Result<AppSettings> {
-    this.#core.commits.flush();
-    return resultOf(() => this.#core.open(app, settings));
+    this.#enter();
+    return resultOf(() => {
+      const given = parseAppSettings(settings);
+      const current = this.#app.stored(app, given);
+      const differs = differingSetting(current.settings, given);
+      if (differs !== undefined) {
+        throw new SettingsMismatchError(app, differs, current.settings[differs], given[differs]);
+      }
+      return current.settings;
+    });
   }
 
+  /** In the home object, a new shard count starts a move. */
   configure(app: string, settings: Partial<AppSettings>): Result<AppSettings> {
-    this.#core.commits.flush();
-    return resultOf(() => this.#core.configure(app, settings));
+    this.#enter();
+    return resultOf(() => {
+      const given = parseAppSettings(settings);
+      const current = this.#app.stored(app, given);
+      const next = resolveAppSettings({ ...current.settings, ...given });
+      this.#store.transaction(() => {
+        this.#resharding.retarget(app, current.settings, next);
+        this.#app.save(app, next);
+      });
+      this.#alarm.arm();
+      return next;
+    });
   }
 
+  /** A shard takes the app's settings on first use, and a layout newer than its own. */
   adopt(app: string, settings: Partial<AppSettings>, layout?: Layout): Result<AppSettings> {
-    this.#core.commits.flush();
-    return resultOf(() => this.#core.adopt(app, settings, layout));
+    this.#enter();
+    return resultOf(() => {
+      const current = this.#app.stored(app, parseAppSettings(settings));
+      if (layout !== undefined && this.ctx.id.name !== app) {
+        this.#resharding.adopt(parseLayout(layout));
+      }
+      return current.settings;
+    });
   }
 
-  layout(app: string, placement?: Placement): Result<AppLayout> {
-    this.#core.commits.flush();
-    return resultOf(() => this.#core.homeAnswer(this.#core.app.of(app), placement));
-  }
-
-  handOff(...args: HandOffArgs): Promise<Result<StoredSession[]>> {
-    this.#core.commits.flush();
-    return this.#core.resharding.handOff(...args);
-  }
-
-  async receive(app: string, epoch: number, sessions: StoredSession[]): Promise<Result<string[]>> {
-    this.#core.commits.flush();
-    const result = await this.#core.resharding.receive(app, epoch, sessions);
-    this.#core.alarm.arm();
-    return result;
-  }
-
-  release(app: string, sessions: { key: string; sid: string }[]): Result<number> {
-    this.#core.commits.flush();
+  stats(app: string): Result<AppStats> {
+    this.#enter();
     return resultOf(() => {
       assertAppName(app);
-      return this.#core.resharding.release(sessions);
+      if (this.#app.current?.stored !== true) {
+        throw new SessionError(
+          "app_not_found",
+          404,
+          `App "${app}" does not exist yet: open it (POST /v1/apps/${app}) or store a session in it first.`,
+        );
+      }
+      const current = this.#app.of(app);
+      const alarmAt = this.#alarm.at;
+      const layout = this.#resharding.current(app);
+      // Sessions handed off and taken in since the object started.
+      const moved = { out: this.#resharding.movedOut, in: this.#owner.movedIn };
+      return {
+        app: current.name,
+        settings: current.settings,
+        sessions: this.#store.count(),
+        nextSweep: alarmAt === null ? null : alarmAt / 1000,
+        pendingEvents: this.#outbox.pending(),
+        usage: { ...this.#store.usage },
+        ...(layout === undefined ? { moved } : { layout, moved }),
+      };
     });
   }
 
-  moveDone(app: string, epoch: number, name: string): Result<Layout> {
-    this.#core.commits.flush();
-    return resultOf(() => {
-      this.#core.app.of(app);
-      return this.#core.resharding.moveDone(app, epoch, name);
-    });
-  }
+  // ---------------------------------------------------------------------------------------------
+  // Sessions
 
   get(app: string, key: string, epoch?: number): Answer<SessionView> {
-    return this.#core.ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
+    this.#enter();
+    return this.#ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
       const stored = engine.access(key, now);
       return sessionView(stored === undefined ? unstoredSnapshot(key, now) : snapshotOf(stored));
     });
   }
 
   getView(app: string, key: string, epoch?: number): Answer<string> {
-    return this.#core.ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
+    this.#enter();
+    return this.#ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
       const stored = engine.access(key, now);
-      if (stored !== undefined) return sessionViewJson(stored, this.#core.store.dataJson(stored));
+      if (stored !== undefined) return sessionViewJson(stored, this.#store.dataJson(stored));
       return sessionViewJson(unstoredSnapshot(key, now), "{}");
     });
   }
 
   query(app: string, key: string, epoch?: number): Answer<SessionView | null> {
-    return this.#core.ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
+    this.#enter();
+    return this.#ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
       const stored = engine.access(key, now);
       return stored === undefined ? null : sessionView(snapshotOf(stored));
     });
   }
 
   queryView(app: string, key: string, epoch?: number): Answer<string | null> {
-    return this.#core.ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
+    this.#enter();
+    return this.#ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
       const stored = engine.access(key, now);
-      return stored === undefined
-        ? null
-        : sessionViewJson(stored, this.#core.store.dataJson(stored));
+      return stored === undefined ? null : sessionViewJson(stored, this.#store.dataJson(stored));
     });
   }
 
@@ -186,7 +296,8 @@ export class SessionManagerObject extends DurableObject<Env> {
   }
 
   has(app: string, key: string, epoch?: number): Answer<boolean> {
-    return this.#core.ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
+    this.#enter();
+    return this.#ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
       return engine.access(key, now) !== undefined;
     });
   }
@@ -198,7 +309,7 @@ export class SessionManagerObject extends DurableObject<Env> {
       return [parseChangeset((changes as { key?: unknown } | null)?.key as string, changes)];
     });
     if (!checked.ok) return checked;
-    const answers = this.#core.commits.commit(app, checked.value, epoch);
+    const answers = this.#commits.commit(app, checked.value, epoch);
     return answers instanceof Promise
       ? answers.then((all) => all[0] as Result<CommitResult>)
       : (answers[0] as Result<CommitResult>);
@@ -210,41 +321,78 @@ export class SessionManagerObject extends DurableObject<Env> {
       return parseChangesets(changes);
     });
     if (!checked.ok) return checked;
-    const answers = this.#core.commits.commit(app, checked.value, epoch);
+    const answers = this.#commits.commit(app, checked.value, epoch);
     return answers instanceof Promise
       ? answers.then((value) => ({ ok: true, value }))
       : { ok: true, value: answers };
   }
 
   invalidate(app: string, key: string, epoch?: number): Answer<boolean> {
-    return this.#core.ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
+    this.#enter();
+    return this.#ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
       return engine.invalidate(key, now);
     });
   }
 
   /** Both keys must belong to this object under the app's layout, else 409 `wrong_shard`. */
   regenerate(app: string, oldKey: string, newKey: string, epoch?: number): Answer<SessionView> {
+    this.#enter();
     const check = () => {
       assertSessionKey(oldKey);
       assertSessionKey(newKey);
     };
-    return this.#core.ops.onKeys(app, [oldKey, newKey], epoch, check, (engine, now) => {
+    return this.#ops.onKeys(app, [oldKey, newKey], epoch, check, (engine, now) => {
       return sessionView(snapshotOf(engine.regenerate(oldKey, newKey, now)));
     });
   }
 
-  stats(app: string): Result<AppStats> {
-    this.#core.commits.flush();
-    return resultOf(() => this.#core.stats(app));
+  // ---------------------------------------------------------------------------------------------
+  // Resharding (docs/DESIGN.md#resharding)
+
+  layout(app: string, placement?: Placement): Result<AppLayout> {
+    this.#enter();
+    return resultOf(() => this.#resharding.homeAnswer(this.#app.of(app), placement));
   }
 
+  handOff(...args: HandOffArgs): Promise<Result<StoredSession[]>> {
+    this.#enter();
+    return this.#resharding.handOff(...args);
+  }
+
+  async receive(app: string, epoch: number, sessions: StoredSession[]): Promise<Result<string[]>> {
+    this.#enter();
+    const result = await this.#owner.receive(app, epoch, sessions);
+    this.#alarm.arm();
+    return result;
+  }
+
+  release(app: string, sessions: { key: string; sid: string }[]): Result<number> {
+    this.#enter();
+    return resultOf(() => {
+      assertAppName(app);
+      return this.#resharding.release(sessions);
+    });
+  }
+
+  moveDone(app: string, epoch: number, name: string): Result<Layout> {
+    this.#enter();
+    return resultOf(() => {
+      this.#app.of(app);
+      return this.#resharding.moveDone(app, epoch, name);
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The sweep and the alarm (docs/DESIGN.md#sweep)
+
   async sweep(app: string): Promise<Result<number>> {
-    const result = this.#core.ops.onApp(
+    this.#enter();
+    const result = this.#ops.onApp(
       app,
       () => {},
       (engine, now) => engine.sweep(now, DEFAULT_SWEEP_BATCH, SWEEP_BATCHES_PER_ALARM),
     );
-    await this.#core.alarm.flushQuietly();
+    await this.#alarm.flushQuietly();
     return result;
   }
 
@@ -253,8 +401,24 @@ export class SessionManagerObject extends DurableObject<Env> {
    * outbox, takes a move one step further, and re-arms. Safe to run twice.
    */
   override async alarm(info?: AlarmInvocationInfo): Promise<void> {
-    this.#core.commits.flush();
-    await this.#core.alarm.run(info, () => this.#core.upkeep(this.now()));
+    this.#enter();
+    await this.#alarm.run(info, () => this.#upkeep(this.now()));
+  }
+
+  /** One alarm run's work (see `alarm`). */
+  async #upkeep(now: number): Promise<void> {
+    const engine = this.#app.current?.engine;
+    if (engine !== undefined) {
+      for (let i = 0; i < SWEEP_BATCHES_PER_ALARM; i++) {
+        const ended = engine.sweepBatch(now, DEFAULT_SWEEP_BATCH);
+        this.#events.runHooks();
+        if (ended < DEFAULT_SWEEP_BATCH) break;
+        await this.#outbox.flush();
+      }
+    }
+    await this.#alarm.send();
+    // Resharding: tell objects a new layout, drain sessions this object no longer owns.
+    await this.#resharding.onAlarm();
   }
 }
 

@@ -1,36 +1,44 @@
 import type { SessionEngine } from "../src/engine.js";
-import { type Result, resultOf } from "../src/wire.js";
+import { type Answer, type Result, resultOf } from "../src/wire.js";
 import type { Alarm } from "./alarm.js";
-import type { CommitPath } from "./commit-path.js";
+import type { ChangeEvents } from "./change-events.js";
 import type { HeldApp } from "./held-app.js";
+import type { MoveOwner } from "./move-owner.js";
 import type { Resharding } from "./resharding.js";
-
-/** An answer now, or once a session has moved here or the commit's group is written. */
-export type Answer<T> = Result<T> | Promise<Result<T>>;
 
 /** The engine work of one operation, given the checked arguments. */
 export type EngineWork<A, T> = (engine: SessionEngine, now: number, checked: A) => T;
 
-/** What session operations need of their object. */
-export interface SessionOpsHost {
-  app: HeldApp;
-  alarm: Alarm;
-  resharding: Resharding;
-  commits: CommitPath;
-  /** The object's clock (seconds). */
-  now(): number;
-}
-
 /**
- * How an object runs a session operation: arguments checked first (a refused call writes
- * nothing), the commits that wait applied before it (it sees them), ownership of its keys under
- * the app's layout, then the engine, its events delivered.
+ * How an object runs a session operation (once the commits that wait are applied: the object
+ * does that when a call enters): arguments checked first (a refused call writes nothing),
+ * ownership of its keys under the app's layout, then the engine, its events delivered.
  */
 export class SessionOps {
-  readonly #host: SessionOpsHost;
+  readonly #app: HeldApp;
+  readonly #events: ChangeEvents;
+  readonly #alarm: Alarm;
+  /** For an object with no layout: keys of another shard (`Resharding.notHere`). */
+  readonly #resharding: Resharding;
+  /** Ownership under the app's layout, and the pull of a session that must come here first. */
+  readonly #owner: MoveOwner;
+  /** The object's clock (seconds). */
+  readonly #now: () => number;
 
-  constructor(host: SessionOpsHost) {
-    this.#host = host;
+  constructor(
+    app: HeldApp,
+    events: ChangeEvents,
+    alarm: Alarm,
+    resharding: Resharding,
+    owner: MoveOwner,
+    now: () => number,
+  ) {
+    this.#app = app;
+    this.#events = events;
+    this.#alarm = alarm;
+    this.#resharding = resharding;
+    this.#owner = owner;
+    this.#now = now;
   }
 
   /**
@@ -46,16 +54,13 @@ export class SessionOps {
   ): Answer<T> {
     const checked = this.#check(app, check);
     if (!checked.ok) return checked;
-    // Commits that wait go first: the ownership check sees the layout they leave.
-    this.#host.commits.flush();
-    const away = this.notHere(app, keys);
+    const away = this.#resharding.notHere(app, keys);
     if (away !== undefined) return away;
-    return this.#host.resharding.guard(app, keys, epoch, () => this.run(app, checked.value, fn));
+    return this.#owner.answer(app, keys, epoch, () => this.run(app, checked.value, fn));
   }
 
-  /** An operation that needs no owned key (the sweep), after the commits that wait. */
+  /** An operation that needs no owned key (the sweep). */
   onApp<A, T>(app: string, check: () => A, fn: EngineWork<A, T>): Result<T> {
-    this.#host.commits.flush();
     const checked = this.#check(app, check);
     return checked.ok ? this.run(app, checked.value, fn) : checked;
   }
@@ -65,24 +70,18 @@ export class SessionOps {
    * the operation's first write, in its transaction: a read or a refused call writes nothing.
    */
   run<A, T>(app: string, checked: A, fn: EngineWork<A, T>): Result<T> {
-    const { app: held } = this.#host;
+    const held = this.#app;
     const result = resultOf(() => {
       const current = held.of(app);
-      return held.storing(current, () => fn(current.engine, this.#host.now(), checked));
+      return held.storing(current, () => fn(current.engine, this.#now(), checked));
     });
-    this.#host.alarm.afterChange();
+    if (this.#events.runHooks() > 0) this.#alarm.sendInBackground();
     return result;
-  }
-
-  /** `wrong_shard` for keys this object does not hold, when it knows no layout (HeldApp). */
-  notHere(app: string, keys: string[]): Result<never> | undefined {
-    if (this.#host.resharding.current(app) !== undefined) return undefined;
-    return this.#host.app.notHere(app, keys);
   }
 
   #check<A>(app: string, check: () => A): Result<A> {
     return resultOf(() => {
-      this.#host.app.check(app);
+      this.#app.check(app);
       return check();
     });
   }

@@ -1,6 +1,5 @@
 import type { StoredSession } from "../src/session-view.js";
 import type { SessionStore } from "../src/store.js";
-import { COLUMNS, type SessionRow, sessionOfRow } from "./rows.js";
 import { migrate } from "./schema.js";
 import { SessionCache } from "./session-cache.js";
 
@@ -18,6 +17,38 @@ interface Frame {
   undo: Map<string, Pending | undefined>;
   /** What to undo outside storage if this transaction rolls back (`onRollback`). */
   rollbacks: (() => void)[];
+}
+
+/** A row of the `sessions` table. */
+export interface SessionRow extends Record<string, SqlStorageValue> {
+  key: string;
+  sid: string;
+  version: number;
+  created: number;
+  last_modified: number | null;
+  slice_end: number;
+  data: string;
+  key_versions: string;
+  cleared_version: number;
+}
+
+/** The columns of a `sessions` row, in the order `SessionRow` lists them. */
+export const COLUMNS =
+  "key, sid, version, created, last_modified, slice_end, data, key_versions, cleared_version";
+
+/** The stored session a `sessions` row holds. */
+export function sessionOfRow(row: SessionRow): StoredSession {
+  return {
+    key: row.key,
+    sid: row.sid,
+    version: row.version,
+    created: row.created,
+    lastModified: row.last_modified,
+    sliceEnd: row.slice_end,
+    data: JSON.parse(row.data),
+    keyVersions: JSON.parse(row.key_versions),
+    clearedVersion: row.cleared_version,
+  };
 }
 
 /**

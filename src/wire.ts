@@ -47,6 +47,12 @@ export interface ErrorBody {
  */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorBody };
 
+/**
+ * What a Durable Object's method answers: a `Result` now, or once a session has moved to the
+ * object or the commit's group is written. Over RPC both arrive as a `Result`.
+ */
+export type Answer<T> = Result<T> | Promise<Result<T>>;
+
 /** Runs `fn`; a `SessionError` becomes an error result, anything else is rethrown. */
 export function resultOf<T>(fn: () => T): Result<T> {
   try {

@@ -13,9 +13,8 @@ import {
   SWEEP_BATCHES_PER_ALARM,
 } from "../../durable-objects/alarm-policy";
 import { MAX_BATCH_BYTES, MAX_BATCH_MESSAGES, Outbox } from "../../durable-objects/outbox";
-import { COLUMNS } from "../../durable-objects/rows";
 import { CACHE_BYTES, SessionCache } from "../../durable-objects/session-cache";
-import { SqlStore } from "../../durable-objects/sql-store";
+import { COLUMNS, SqlStore } from "../../durable-objects/sql-store";
 import { DEFAULT_SWEEP_BATCH } from "../../src/engine";
 import type { SessionEventBody } from "../../src/events";
 import { unwrap } from "../../src/index";

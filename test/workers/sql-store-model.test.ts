@@ -8,8 +8,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { COLUMNS, type SessionRow, sessionOfRow } from "../../durable-objects/rows";
-import { SqlStore } from "../../durable-objects/sql-store";
+import { COLUMNS, type SessionRow, SqlStore, sessionOfRow } from "../../durable-objects/sql-store";
 import * as model from "../core/session-model";
 import * as properties from "../core/session-properties";
 import type { StoreUnderTest } from "../core/store-under-test";
