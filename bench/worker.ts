@@ -12,7 +12,6 @@ import { SessionRouter } from "../src/router";
 import {
   isStored,
   resultOfText,
-  resultText,
   type SessionSnapshot,
   sessionView,
   snapshotOfView,
@@ -164,10 +163,10 @@ export class BenchSessionManagerObject extends SessionManagerObject {
         this.#resultJson ??= JSON.stringify(settled(this.get(app, key)));
         return this.#resultJson;
       case "result-view":
-        this.#resultView ??= settled(this.getView(app, key));
+        this.#resultView ??= resultOfText(this.getJson(app, key) as string) as Result<string>;
         return this.#resultView;
       case "result-text":
-        this.#resultText ??= resultText(settled(this.getView(app, key)));
+        this.#resultText ??= this.getJson(app, key) as string;
         return this.#resultText;
     }
   }
@@ -189,7 +188,7 @@ export class BenchSessionManagerObject extends SessionManagerObject {
     }
     for (let i = 0; i < n; i++) {
       if (kind === "get") this.get(app, key);
-      else if (kind === "get-view") this.getView(app, key);
+      else if (kind === "get-view") this.getJson(app, key);
       else this.probe(kind, app, key);
     }
     return n;
@@ -259,8 +258,8 @@ async function caller(env: Env, spec: CallSpec): Promise<Caller> {
         const key = keyOf(w, i);
         const view = check(
           routing === "router"
-            ? await router.getView(app, key)
-            : (resultOfText(await stub(key).getText(app, key)) as Result<string>),
+            ? await router.getViewJson(app, key)
+            : (resultOfText(await stub(key).getJson(app, key)) as Result<string>),
         );
         if (parse) snapshotOfView(view);
       },

@@ -262,7 +262,8 @@ export class SessionManagerObject extends DurableObject<Env> {
     });
   }
 
-  getView(app: string, key: string, epoch?: number): Answer<string> {
+  /** `get`, the view as JSON text built around the data as stored (docs/DESIGN.md#compact-reads). */
+  #getViewJson(app: string, key: string, epoch?: number): Answer<string> {
     this.#enter();
     return this.#ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
       const stored = engine.access(key, now);
@@ -279,7 +280,8 @@ export class SessionManagerObject extends DurableObject<Env> {
     });
   }
 
-  queryView(app: string, key: string, epoch?: number): Answer<string | null> {
+  /** `query`, the view as JSON text (see `#getViewJson`). */
+  #queryViewJson(app: string, key: string, epoch?: number): Answer<string | null> {
     this.#enter();
     return this.#ops.onKeys(app, [key], epoch, checkKey(key), (engine, now) => {
       const stored = engine.access(key, now);
@@ -287,12 +289,12 @@ export class SessionManagerObject extends DurableObject<Env> {
     });
   }
 
-  getText(app: string, key: string, epoch?: number): string | Promise<string> {
-    return asText(this.getView(app, key, epoch));
+  getJson(app: string, key: string, epoch?: number): string | Promise<string> {
+    return asText(this.#getViewJson(app, key, epoch));
   }
 
-  queryText(app: string, key: string, epoch?: number): string | Promise<string> {
-    return asText(this.queryView(app, key, epoch));
+  queryJson(app: string, key: string, epoch?: number): string | Promise<string> {
+    return asText(this.#queryViewJson(app, key, epoch));
   }
 
   has(app: string, key: string, epoch?: number): Answer<boolean> {

@@ -20,7 +20,7 @@ export type HandOffArgs = [
  * caller's layout epoch last: an object that does not own the key answers `moved` with its
  * layout, and one that meets a newer epoch than its own learns it first (docs/DESIGN.md#resharding).
  */
-export interface SessionObjectRpc extends SessionManagerRpc {
+export interface SessionObjectRpc extends Omit<SessionManagerRpc, "getViewJson" | "queryViewJson"> {
   get(app: string, key: string, epoch?: number): Promise<Result<SessionView>>;
   query(app: string, key: string, epoch?: number): Promise<Result<SessionView | null>>;
   has(app: string, key: string, epoch?: number): Promise<Result<boolean>>;
@@ -30,15 +30,14 @@ export interface SessionObjectRpc extends SessionManagerRpc {
     changes: unknown[],
     epoch?: number,
   ): Promise<Result<Result<CommitResult>[]>>;
-  getView(app: string, key: string, epoch?: number): Promise<Result<string>>;
-  queryView(app: string, key: string, epoch?: number): Promise<Result<string | null>>;
   /**
-   * `getView` as one string, the cheapest answer to carry: the `Result` as JSON text, the view's
-   * text inside it as stored (`resultOfText` reads it back without parsing the view).
+   * `get` as one string, the cheapest answer to carry: the `Result` as JSON text, the view's
+   * text inside it as stored (`resultOfText` reads it back without parsing the view). The router
+   * answers it as `SessionManagerRpc.getViewJson`.
    */
-  getText(app: string, key: string, epoch?: number): Promise<string>;
-  /** `queryView` as one string (see `getText`); the value is `null` when no session is live. */
-  queryText(app: string, key: string, epoch?: number): Promise<string>;
+  getJson(app: string, key: string, epoch?: number): Promise<string>;
+  /** `query` as one string (see `getJson`); the value is `null` when no session is live. */
+  queryJson(app: string, key: string, epoch?: number): Promise<string>;
   invalidate(app: string, key: string, epoch?: number): Promise<Result<boolean>>;
   regenerate(
     app: string,

@@ -124,10 +124,10 @@ export class SessionRouter implements SessionManagerRpc {
     return this.#onKey(app, key, (rpc, epoch) => rpc.get(app, key, epoch));
   }
 
-  /** The object's one-string answer (`getText`), read back without parsing the view. */
-  getView(app: string, key: string): Promise<Result<string>> {
+  /** The object's one-string answer (`getJson`), read back without parsing the view. */
+  getViewJson(app: string, key: string): Promise<Result<string>> {
     return this.#onKey(app, key, (rpc, epoch) =>
-      rpc.getText(app, key, epoch).then((text) => resultOfText(text) as Result<string>),
+      rpc.getJson(app, key, epoch).then((text) => resultOfText(text) as Result<string>),
     );
   }
 
@@ -135,9 +135,9 @@ export class SessionRouter implements SessionManagerRpc {
     return this.#onKey(app, key, (rpc, epoch) => rpc.query(app, key, epoch));
   }
 
-  /** As `getView`, over `queryText`. */
-  queryView(app: string, key: string): Promise<Result<string | null>> {
-    return this.#onKey(app, key, (rpc, epoch) => rpc.queryText(app, key, epoch).then(resultOfText));
+  /** As `getViewJson`, over `queryJson`. */
+  queryViewJson(app: string, key: string): Promise<Result<string | null>> {
+    return this.#onKey(app, key, (rpc, epoch) => rpc.queryJson(app, key, epoch).then(resultOfText));
   }
 
   has(app: string, key: string): Promise<Result<boolean>> {

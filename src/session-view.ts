@@ -109,7 +109,7 @@ export function isStored(result: CommitResult): result is SessionView {
 /**
  * `JSON.stringify(sessionView(snapshot))`, built around `dataJson` (the session's data as
  * stored) so that the data is neither parsed nor stringified again: what a compact read
- * (`getView`, `queryView`) answers. The fields are those of `sessionView`, in its order.
+ * (`getViewJson`, `queryViewJson`) answers. The fields are those of `sessionView`, in its order.
  *
  * @example
  * sessionViewJson(snapshot, '{"n":1}') === JSON.stringify(sessionView(snapshot)); // when data is { n: 1 }

@@ -215,9 +215,9 @@ export interface SessionManagerRpc {
    * `get`, answered compactly: the `SessionView` as JSON text (`JSON.parse` gives the view), its
    * data passed on as stored, neither parsed nor serialized again on the way.
    */
-  getView(app: string, key: string): Promise<Result<string>>;
+  getViewJson(app: string, key: string): Promise<Result<string>>;
   /** `query`, answered compactly: the `SessionView` as JSON text, or `null`. */
-  queryView(app: string, key: string): Promise<Result<string | null>>;
+  queryViewJson(app: string, key: string): Promise<Result<string | null>>;
   /** Ends the live session for `key` (reason `invalidated`); answers whether there was one. */
   invalidate(app: string, key: string): Promise<Result<boolean>>;
   /**

@@ -69,7 +69,7 @@ route(api, ROUTES.query, async (c, { params: { app, key } }) => {
     const exists = await unwrapCall(manager.has(app, key));
     return c.body(null, exists ? 200 : 404);
   }
-  const view = await unwrapCall(manager.queryView(app, key));
+  const view = await unwrapCall(manager.queryViewJson(app, key));
   if (view === null) throw noSession(app, key);
   const etag = etagOf(sessionViewHead(view)) as string;
   const verdict = conditions === undefined ? "pass" : evaluate(conditions, etag, true);
@@ -84,7 +84,7 @@ route(api, ROUTES.query, async (c, { params: { app, key } }) => {
  * through as `query`'s is.
  */
 route(api, ROUTES.get, async (c, { params: { app, key } }) => {
-  const view = await unwrapCall(sessionRouter(c.env).getView(app, key));
+  const view = await unwrapCall(sessionRouter(c.env).getViewJson(app, key));
   return jsonAnswer(view, etagOf(sessionViewHead(view)));
 });
 

@@ -49,17 +49,17 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
     );
   }
 
-  getView(app: string, key: string): Promise<Result<string>> {
+  getViewJson(app: string, key: string): Promise<Result<string>> {
     return this.#call(
       () => checkNames(app, key),
-      () => sessionRouter(this.env).getView(app, key),
+      () => sessionRouter(this.env).getViewJson(app, key),
     );
   }
 
-  queryView(app: string, key: string): Promise<Result<string | null>> {
+  queryViewJson(app: string, key: string): Promise<Result<string | null>> {
     return this.#call(
       () => checkNames(app, key),
-      () => sessionRouter(this.env).queryView(app, key),
+      () => sessionRouter(this.env).queryViewJson(app, key),
     );
   }
 

@@ -52,7 +52,7 @@ export function rpcTransport(
   return {
     open: (settings: Partial<AppSettings>) => call("open", (rpc) => rpc.open(app, settings)),
     // Reads take the session as an object: for sessions of a few hundred bytes the compact form
-    // (getView, JSON text parsed here) measured no faster over RPC (BENCHMARKS.md).
+    // (getViewJson, JSON text parsed here) measured no faster over RPC (BENCHMARKS.md).
     get: (key) => call("get", (rpc) => rpc.get(app, key)),
     query: (key) => call("query", (rpc) => rpc.query(app, key)),
     has: (key) => call("has", (rpc) => rpc.has(app, key)),

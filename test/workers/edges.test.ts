@@ -273,10 +273,8 @@ describe("a shard's object, called directly", () => {
       await stub.query(app, key),
       await stub.has(app, key),
       await stub.invalidate(app, key),
-      await stub.getView(app, key),
-      await stub.queryView(app, key),
-      resultOfText(await stub.getText(app, key)),
-      resultOfText(await stub.queryText(app, key)),
+      resultOfText(await stub.getJson(app, key)),
+      resultOfText(await stub.queryJson(app, key)),
       await stub
         .commitMany(app, [{ key, version: 0, set: { n: 1 } }])
         .then((r) => unwrap(r)[0] as Result<unknown>),
