@@ -4,7 +4,7 @@
  * on another shard).
  */
 import * as v from "valibot";
-import { Session } from "./api-sessions";
+import { SessionSchema } from "./api-sessions";
 
 /** The error codes an answer may carry: at least one. */
 export type Codes = readonly [string, ...string[]];
@@ -53,7 +53,7 @@ export function conflictBody(codes: Codes) {
       keys: v.pipe(v.array(v.string()), v.description("The keys that conflicted.")),
     }),
     current: v.pipe(
-      v.nullable(Session),
+      v.nullable(SessionSchema),
       v.description("The stored session now; null when there is none."),
     ),
   });
