@@ -4,10 +4,11 @@
  * on another shard).
  */
 import * as v from "valibot";
+import type { ErrorCode } from "../src/errors";
 import { SessionSchema } from "./api-sessions";
 
 /** The error codes an answer may carry: at least one. */
-export type Codes = readonly [string, ...string[]];
+export type Codes = readonly [ErrorCode, ...ErrorCode[]];
 
 /** The codes each error body carries, for `anyError`. */
 const CODES = new WeakMap<v.GenericSchema, Codes>();
