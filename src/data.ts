@@ -1,7 +1,10 @@
 import type { Changeset } from "./changeset.js";
-import { SessionError } from "./errors.js";
+import { KeyError, SessionError } from "./errors.js";
 import { assertJsonValue, frozenCopy, type JsonObject, type JsonValue } from "./json.js";
 import type { SessionSnapshot } from "./session-view.js";
+
+/** `KeyError` lives with the other errors (src/errors.ts); exported here too, where it began. */
+export { KeyError };
 
 /**
  * One session's data: a `Map` of string keys to JSON values, with the extras of a Python dict
@@ -273,7 +276,6 @@ export class SessionData implements Iterable<[string, JsonValue]> {
     if (this.#sending !== undefined) {
       throw new SessionError(
         "commit_in_progress",
-        409,
         `Session "${this.#key}" is being committed already: await that commit before committing it again.`,
       );
     }
@@ -343,11 +345,10 @@ export class SessionData implements Iterable<[string, JsonValue]> {
   }
 
   #writable(): void {
-    if (this.#retired !== undefined) throw new SessionError("session_replaced", 409, this.#retired);
+    if (this.#retired !== undefined) throw new SessionError("session_replaced", this.#retired);
     if (!this.isValid()) {
       throw new SessionError(
         "session_invalidated",
-        409,
         `Session "${this.#key}" was invalidated: it takes no more changes. Get it again from the manager (after the commit) to start a new session.`,
       );
     }
@@ -417,16 +418,6 @@ class ChangeRecord {
 
 function frozenMap(data: JsonObject): Map<string, JsonValue> {
   return new Map(Object.entries(data).map(([k, v]) => [k, frozenCopy(v)]));
-}
-
-/** A missing key, as Python's `KeyError`. */
-export class KeyError extends SessionError {
-  constructor(
-    key: string | undefined,
-    message = `Key ${JSON.stringify(key)} is not in the session.`,
-  ) {
-    super("key_not_found", 404, message);
-  }
 }
 
 function assertKey(key: unknown): asserts key is string {

@@ -133,7 +133,6 @@ export class SessionEngine {
     if (stored.key === newKey || this.#live(newKey, now, events, false) !== undefined) {
       throw new SessionError(
         "key_taken",
-        409,
         `Cannot regenerate session "${stored.key}" as "${newKey}": that key is taken. Use a fresh random key.`,
       );
     }

@@ -5,18 +5,152 @@ import type { SessionView } from "./session-view.js";
  * its message says what to do about it.
  */
 
+/**
+ * Every error code the system answers, each with its HTTP status: the one table of codes. A code
+ * is stable across versions and part of the HTTP API (the OpenAPI document lists the ones each
+ * route answers). "As answered" marks the few codes whose status is the one of the answer they
+ * stand for (the table gives the usual one); every other code always has the status given here.
+ */
+export const ERROR_CODES = {
+  // Input, checked by the core (every transport) or the worker.
+  /** A session key, app name or other identifier that does not fit its format. */
+  invalid_key: 400,
+  /** A malformed argument. */
+  invalid_input: 400,
+  /** A changeset that is not one (a field of the wrong type, a key both set and deleted, ...). */
+  invalid_changeset: 400,
+  /** App settings out of range, of the wrong type or unknown. */
+  invalid_settings: 400,
+  /** A shard layout that is not one (sent between Durable Objects). */
+  invalid_layout: 400,
+  /** A call for another app than the one the Durable Object holds. */
+  wrong_app: 400,
+  /** A layout question or report sent to a shard instead of the app's home object. */
+  not_home: 400,
+
+  // Commits and the session rules.
+  /** Another commit changed the same keys since the snapshot was read (`ConflictError`). */
+  conflict: 409,
+  /** The session ended (expired or invalidated) before the commit (`ConflictError`). */
+  session_ended: 409,
+  /** An exact commit (HTTP `If-Match`) found another version or sid, or none (`ConflictError`). */
+  precondition_failed: 412,
+  /** Serialized session data over the app's `maxSessionBytes` (`SessionTooLargeError`). */
+  session_too_large: 413,
+  /** An app opened with other settings than the stored ones (`SettingsMismatchError`). */
+  settings_mismatch: 409,
+  /** `regenerate` to a key that is taken. */
+  key_taken: 409,
+  /** A change to a session invalidated in this unit of work. */
+  session_invalidated: 409,
+  /** `regenerate` with changes not committed yet. */
+  uncommitted_changes: 409,
+  /** A commit of a session whose previous commit has not finished. */
+  commit_in_progress: 409,
+  /** A held session used after a commit replaced it (docs/DESIGN.md#after-commit). */
+  session_replaced: 409,
+  /** The Hono middleware: `regenerate()` after `destroy()` in one request. */
+  session_destroyed: 409,
+  /** The Hono middleware's default answer to a conflict (no session data in it). */
+  session_conflict: 409,
+  /** A missing key of session data, as Python's `KeyError` (`pop`, `popitem`). */
+  key_not_found: 404,
+  /** No live session at the key. */
+  not_found: 404,
+  /** An app never opened nor used. */
+  app_not_found: 404,
+
+  // Shards and moves between them.
+  /** A key moved to another shard than the session's (`WrongShardError`). */
+  wrong_shard: 409,
+  /** A key this object does not own (`MovedError`); routers follow it, callers never see it. */
+  moved: 421,
+  /** The layout is changing or an object could not be reached: retry in a moment. */
+  unavailable: 503,
+  /** Sessions cannot move: no namespace to reach the other objects (503), or an object without a name (409). As answered. */
+  reshard_unavailable: 503,
+  /** A write that failed in storage: nothing of it was stored. */
+  storage_error: 500,
+
+  // The worker's HTTP layer (`HttpError`, `onError`).
+  /** A request body that is not JSON (or not UTF-8). */
+  invalid_json: 400,
+  /** An `If-Match`, `If-None-Match` or `Require-Precondition` header that is not valid. */
+  invalid_precondition: 400,
+  /** A client error that Hono itself raised; its status as answered (400 unless Hono says). */
+  bad_request: 400,
+  /** The API token is missing or wrong. */
+  unauthorized: 401,
+  /** No route for the path. */
+  no_route: 404,
+  /** A method the path does not have. */
+  method_not_allowed: 405,
+  /** A request body over the limit. */
+  body_too_large: 413,
+  /** A request body that is not `application/json`. */
+  unsupported_media_type: 415,
+  /** A write without the precondition that `Require-Precondition: true` asks for. */
+  precondition_required: 428,
+  /** An unexpected error; the details are in the worker's log. */
+  internal: 500,
+  /** No API token is configured: the API refuses every request. */
+  not_configured: 503,
+
+  // Clients of the session service.
+  /** The service could not be reached, or a proxy answered 502 or 503 for it. As answered. */
+  service_unavailable: 503,
+  /** The service is overloaded (503), or a proxy answered 429. As answered. */
+  service_overloaded: 503,
+  /** No answer within the client's `callTimeout`, or a gateway timed out. */
+  service_timeout: 504,
+  /**
+   * An error answer this version cannot name: a code from a newer peer, or an HTTP answer
+   * without the API's JSON error body (a proxy's page). Status and message as answered.
+   */
+  unknown_error: 500,
+} as const satisfies Record<string, number>;
+
+/** An error code: one of `ERROR_CODES`. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Whether `code` is one of `ERROR_CODES` (a peer may send codes this version does not know). */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === "string" && Object.hasOwn(ERROR_CODES, code);
+}
+
+/** Options of a `SessionError`. */
+export interface SessionErrorOptions {
+  /**
+   * The HTTP status, for the codes whose status is "as answered" (an error rebuilt from an
+   * answer); by default the one `ERROR_CODES` gives the code.
+   */
+  status?: number;
+  /** The error that caused this one. */
+  cause?: unknown;
+}
+
 /** Every error this library throws on purpose. */
 export class SessionError extends Error {
-  /** Machine-readable code, stable across versions (e.g. `invalid_key`). */
-  readonly code: string;
-  /** The HTTP status that fits the error. */
+  /** Machine-readable code, stable across versions (e.g. `invalid_key`): one of `ERROR_CODES`. */
+  readonly code: ErrorCode;
+  /** The HTTP status that fits the error (the code's in `ERROR_CODES`, unless answered otherwise). */
   readonly status: number;
 
-  constructor(code: string, status: number, message: string) {
-    super(message);
+  /**
+   * @example
+   * throw new SessionError("key_taken", `Key "${key}" is taken: use a fresh random key.`);
+   */
+  constructor(code: ErrorCode, message: string, options?: SessionErrorOptions);
+  /** @deprecated The status comes from `ERROR_CODES`: use `(code, message, options?)`. */
+  constructor(code: ErrorCode, status: number, message: string);
+  constructor(code: ErrorCode, second: string | number, third?: string | SessionErrorOptions) {
+    const legacy = typeof second === "number";
+    const options = legacy || typeof third === "string" ? {} : (third ?? {});
+    super(legacy ? String(third) : second);
     this.name = new.target.name;
     this.code = code;
-    this.status = status;
+    this.status = legacy ? second : (options.status ?? ERROR_CODES[code]);
+    if (options.cause !== undefined) this.cause = options.cause;
   }
 
   /**
@@ -24,7 +158,7 @@ export class SessionError extends Error {
    * (and for `getResponse()`). The HTTP API's `onError` answers a fuller body, with the fields
    * of each typed error (`errorBody` in src/wire.ts).
    */
-  toJSON(): { error: { code: string; message: string } } {
+  toJSON(): { error: { code: ErrorCode; message: string } } {
     return { error: { code: this.code, message: this.message } };
   }
 
@@ -38,17 +172,35 @@ export class SessionError extends Error {
   }
 }
 
+/** The codes whose status is 400: those an `InvalidInputError` may carry. */
+export type InputErrorCode = {
+  [C in ErrorCode]: (typeof ERROR_CODES)[C] extends 400 ? C : never;
+}[ErrorCode];
+
 /** A key, app name or other identifier that does not fit its format (400). */
 export class InvalidKeyError extends SessionError {
   constructor(message: string) {
-    super("invalid_key", 400, message);
+    super("invalid_key", message);
   }
 }
 
-/** A malformed argument, changeset or setting (400). */
+/**
+ * A malformed argument, changeset or setting (400). An answer of a code this version does not
+ * know, with status 400, is one too (`unknown_error`).
+ */
 export class InvalidInputError extends SessionError {
-  constructor(message: string, code = "invalid_input") {
-    super(code, 400, message);
+  constructor(message: string, code: InputErrorCode | "unknown_error" = "invalid_input") {
+    super(code, message, { status: 400 });
+  }
+}
+
+/** A missing key, as Python's `KeyError` (404 `key_not_found`). */
+export class KeyError extends SessionError {
+  constructor(
+    key: string | undefined,
+    message = `Key ${JSON.stringify(key)} is not in the session.`,
+  ) {
+    super("key_not_found", message);
   }
 }
 
@@ -66,7 +218,6 @@ export class SessionTooLargeError extends SessionError {
   constructor(key: string, bytes: number, limit: number, app: string) {
     super(
       "session_too_large",
-      413,
       `Session "${key}" of app "${app}" would hold ${bytes} bytes of data, over the app's limit of ${limit} bytes (maxSessionBytes). Store less in the session, or raise maxSessionBytes (at most 1 MiB).`,
     );
     this.key = key;
@@ -84,7 +235,6 @@ export class SettingsMismatchError extends SessionError {
   constructor(app: string, setting: string, stored: unknown, given: unknown) {
     super(
       "settings_mismatch",
-      409,
       `App "${app}" is stored with ${setting}=${JSON.stringify(stored)} but was opened with ${setting}=${JSON.stringify(given)}. Open it with the stored settings, or reconfigure the app on purpose.`,
     );
     this.app = app;
@@ -107,7 +257,7 @@ export class WrongShardError extends SessionError {
   readonly shards: number | undefined;
 
   constructor(app: string, key: string, message: string, shards?: number) {
-    super("wrong_shard", 409, message);
+    super("wrong_shard", message);
     this.app = app;
     this.key = key;
     this.shards = shards;
@@ -145,11 +295,7 @@ export class ConflictError extends SessionError {
     current: SessionView | null,
     keys: string[] = [],
   ) {
-    super(
-      CONFLICT_CODES[reason],
-      reason === "precondition" ? 412 : 409,
-      conflictMessage(key, reason, keys),
-    );
+    super(CONFLICT_CODES[reason], conflictMessage(key, reason, keys));
     this.key = key;
     this.reason = reason;
     this.keys = keys;
@@ -160,8 +306,8 @@ export class ConflictError extends SessionError {
 /** Options of the errors of an unreachable session service. */
 export interface ServiceErrorOptions {
   /** Machine-readable code; defaults to the class's own. */
-  code?: string;
-  /** HTTP status; defaults to the class's own. */
+  code?: ErrorCode;
+  /** HTTP status, as answered; defaults to the one of the code in `ERROR_CODES`. */
   status?: number;
   /** The error the runtime or `fetch` raised. */
   cause?: unknown;
@@ -175,8 +321,8 @@ export interface ServiceErrorOptions {
  */
 export class SessionUnavailableError extends SessionError {
   constructor(message: string, options: ServiceErrorOptions = {}) {
-    super(options.code ?? "service_unavailable", options.status ?? 503, message);
-    if (options.cause !== undefined) this.cause = options.cause;
+    const { code = "service_unavailable", status, cause } = options;
+    super(code, message, { status, cause });
   }
 }
 
@@ -186,7 +332,7 @@ export class SessionUnavailableError extends SessionError {
  */
 export class SessionOverloadedError extends SessionUnavailableError {
   constructor(message: string, options: ServiceErrorOptions = {}) {
-    super(message, { code: "service_overloaded", status: 503, ...options });
+    super(message, { code: "service_overloaded", ...options });
   }
 }
 
@@ -196,11 +342,11 @@ export class SessionOverloadedError extends SessionUnavailableError {
  */
 export class SessionTimeoutError extends SessionUnavailableError {
   constructor(message: string, options: ServiceErrorOptions = {}) {
-    super(message, { code: "service_timeout", status: 504, ...options });
+    super(message, { code: "service_timeout", ...options });
   }
 }
 
-const CONFLICT_CODES: Record<ConflictReason, string> = {
+const CONFLICT_CODES: Record<ConflictReason, ErrorCode> = {
   conflict: "conflict",
   ended: "session_ended",
   precondition: "precondition_failed",

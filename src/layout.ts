@@ -104,7 +104,9 @@ export function parseLayout(input: unknown): Layout {
 /**
  * The answer of an object asked for a key it does not own (421, `moved`): it carries the
  * object's layout, which the router caches before it retries on the key's owner. Routers follow
- * it; callers never see it.
+ * it; callers never see it. It lives here rather than in src/errors.ts, with the other errors,
+ * because it is made of the routing (`Layout`, `ownerOf`), which src/errors.ts would otherwise
+ * import (this module imports it).
  */
 export class MovedError extends SessionError {
   readonly layout: Layout;
@@ -112,7 +114,6 @@ export class MovedError extends SessionError {
   constructor(app: string, key: string, layout: Layout) {
     super(
       "moved",
-      421,
       `Key "${key}" of app "${app}" lives in ${ownerOf(app, key, layout)} under layout ${layout.epoch} (${layout.shards} shard(s)). Route with the layout given.`,
     );
     this.layout = layout;

@@ -134,7 +134,6 @@ export class SessionDataManager {
     if (held?.isModified) {
       throw new SessionError(
         "uncommitted_changes",
-        409,
         `Session "${oldKey}" has changes that were not committed: commit them before regenerate().`,
       );
     }

@@ -282,7 +282,6 @@ export class SessionRouter implements SessionManagerRpc {
     return resultOf(() => {
       throw new SessionError(
         "unavailable",
-        503,
         `The layout of app "${app}" is changing; retry the request in a moment.`,
       );
     });

@@ -1,8 +1,12 @@
 import {
   ConflictError,
   type ConflictReason,
+  ERROR_CODES,
+  type ErrorCode,
+  type InputErrorCode,
   InvalidInputError,
   InvalidKeyError,
+  isErrorCode,
   SessionError,
   SessionTooLargeError,
   SettingsMismatchError,
@@ -18,7 +22,7 @@ import type { AppSettings } from "./settings.js";
  * did. Over HTTP, `status` is the response status and `current` sits beside `error`.
  */
 export interface ErrorBody {
-  code: string;
+  code: ErrorCode;
   message: string;
   status: number;
   /** The app the error is about (`session_too_large`, `settings_mismatch`, `wrong_shard`). */
@@ -91,10 +95,26 @@ export function errorBody(error: SessionError): ErrorBody {
 }
 
 /**
- * The typed error that an `ErrorBody` describes, with the fields the thrown one had. `key` is
- * the session key the call was about, for bodies that do not carry one.
+ * An error body as received from a peer: its `code` may be one this version does not know (a
+ * newer peer's).
  */
-export function errorFromBody(body: ErrorBody, key = ""): SessionError {
+export type ReceivedErrorBody = Omit<ErrorBody, "code"> & { code: string };
+
+/**
+ * The code of a received error: itself when it is one of `ERROR_CODES`, else `unknown_error`
+ * (a code of a newer peer; the error keeps the status and message answered).
+ */
+export function knownCode(code: unknown): ErrorCode {
+  return isErrorCode(code) ? code : "unknown_error";
+}
+
+/**
+ * The typed error that an `ErrorBody` describes, with the fields the thrown one had. `key` is
+ * the session key the call was about, for bodies that do not carry one. A code this version does
+ * not know becomes `unknown_error` (`knownCode`), with the status and message answered.
+ */
+export function errorFromBody(received: ReceivedErrorBody, key = ""): SessionError {
+  const body: ErrorBody = { ...received, code: knownCode(received.code) };
   const about = body.key ?? key;
   switch (body.code) {
     case "conflict":
@@ -104,7 +124,7 @@ export function errorFromBody(body: ErrorBody, key = ""): SessionError {
       return Object.assign(
         new ConflictError(
           current?.key ?? about,
-          CONFLICT_REASONS[body.code] ?? "conflict",
+          CONFLICT_REASONS[body.code],
           current,
           body.keys ?? [],
         ),
@@ -125,16 +145,23 @@ export function errorFromBody(body: ErrorBody, key = ""): SessionError {
     case "wrong_shard":
       return new WrongShardError(body.app ?? "", about, body.message, body.shards);
     default:
-      if (body.status === 400) return new InvalidInputError(body.message, body.code);
-      return new SessionError(body.code, body.status, body.message);
+      if (body.status === 400 && isInputCode(body.code)) {
+        return new InvalidInputError(body.message, body.code);
+      }
+      return new SessionError(body.code, body.message, { status: body.status });
   }
 }
 
-const CONFLICT_REASONS: Record<string, ConflictReason> = {
+/** Whether an answer of status 400 with `code` is an `InvalidInputError`. */
+function isInputCode(code: ErrorCode): code is InputErrorCode | "unknown_error" {
+  return code === "unknown_error" || ERROR_CODES[code] === 400;
+}
+
+const CONFLICT_REASONS = {
   conflict: "conflict",
   session_ended: "ended",
   precondition_failed: "precondition",
-};
+} as const satisfies Record<string, ConflictReason>;
 
 /** An error result made without a thrown error (its fields as `errorBody` would give them). */
 export function failure(error: ErrorBody): Result<never> {

@@ -4,6 +4,7 @@
  * `worker/openapi.ts` writes them into the document.
  */
 import type * as v from "valibot";
+import type { InputErrorCode } from "../src/errors";
 
 /** A response header. */
 export interface HeaderDeclaration {
@@ -26,11 +27,11 @@ export interface BodyDeclaration {
   optional: boolean;
   description: string;
   /** The error code of a body that does not fit the schema (400). */
-  code: string;
+  code: InputErrorCode;
   /** How a problem reads in the message; default: as it is. */
   message?: (problem: string) => string;
   /** The code of a problem in one field, where it differs from `code` (e.g. `newKey`). */
-  fieldCodes?: Record<string, string>;
+  fieldCodes?: Record<string, InputErrorCode>;
 }
 
 /** A route: method, path (OpenAPI form), what it takes and every answer it gives. */

@@ -4,10 +4,11 @@
  * on another shard).
  */
 import * as v from "valibot";
-import { Session } from "./api-sessions";
+import type { ErrorCode } from "../src/errors";
+import { SessionSchema } from "./api-sessions";
 
 /** The error codes an answer may carry: at least one. */
-export type Codes = readonly [string, ...string[]];
+export type Codes = readonly [ErrorCode, ...ErrorCode[]];
 
 /** The codes each error body carries, for `anyError`. */
 const CODES = new WeakMap<v.GenericSchema, Codes>();
@@ -53,7 +54,7 @@ export function conflictBody(codes: Codes) {
       keys: v.pipe(v.array(v.string()), v.description("The keys that conflicted.")),
     }),
     current: v.pipe(
-      v.nullable(Session),
+      v.nullable(SessionSchema),
       v.description("The stored session now; null when there is none."),
     ),
   });

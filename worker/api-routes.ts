@@ -21,20 +21,20 @@ import {
   WrongShardBody,
 } from "./api-errors";
 import {
-  AppName,
-  Changeset,
-  NotStored,
-  RegenerateRequest,
-  Session,
-  SessionKey,
+  AppNameSchema,
+  ChangesetSchema,
+  NotStoredSchema,
+  RegenerateRequestSchema,
+  SessionKeySchema,
+  SessionSchema,
 } from "./api-sessions";
-import { AppSettingsInput, AppStats, AppWithSettings } from "./api-settings";
+import { AppSettingsInputSchema, AppStatsSchema, AppWithSettingsSchema } from "./api-settings";
 
 const SESSION_PATH = "/v1/apps/{app}/sessions/{key}";
 const APP_PATH = "/v1/apps/{app}";
 
-const APP_PARAMS = { app: AppName };
-const SESSION_PARAMS = { app: AppName, key: SessionKey };
+const APP_PARAMS = { app: AppNameSchema };
+const SESSION_PARAMS = { app: AppNameSchema, key: SessionKeySchema };
 
 const ETag = {
   description:
@@ -89,7 +89,7 @@ const PRECONDITION_CODE = "invalid_precondition";
 
 /** The settings body of `open` (which may leave it out) and `configure`. */
 const settingsBody = (optional: boolean): BodyDeclaration => ({
-  schema: AppSettingsInput,
+  schema: AppSettingsInputSchema,
   optional,
   description: "Settings, all optional.",
   code: "invalid_settings",
@@ -97,7 +97,7 @@ const settingsBody = (optional: boolean): BodyDeclaration => ({
 
 /** The answers `open` and `configure` share. */
 const SETTINGS_ANSWERS = {
-  200: json("The app and its settings.", AppWithSettings),
+  200: json("The app and its settings.", AppWithSettingsSchema),
   400: errors("A bad app name, body or setting.", [
     "invalid_key",
     "invalid_json",
@@ -108,7 +108,7 @@ const SETTINGS_ANSWERS = {
 };
 
 /** The liveness answer. */
-export const Health = v.strictObject({ ok: v.literal(true) });
+export const HealthSchema = v.strictObject({ ok: v.literal(true) });
 
 /** The OpenAPI document itself (checked in full by the OpenAPI 3.1 meta-schema in the tests). */
 export const OpenApiDocumentSchema = v.pipe(
@@ -128,7 +128,7 @@ export const ROUTES = {
     summary: "Liveness",
     description: "Answers without a token and without touching storage.",
     public: true,
-    responses: { 200: json("Alive.", Health) },
+    responses: { 200: json("Alive.", HealthSchema) },
   },
   openapi: {
     method: "get",
@@ -149,7 +149,7 @@ export const ROUTES = {
     params: SESSION_PARAMS,
     headers: CONDITIONS,
     responses: {
-      200: json("The live session.", Session, { ETag }),
+      200: json("The live session.", SessionSchema, { ETag }),
       304: { description: "If-None-Match names the session's current ETag.", headers: { ETag } },
       400: errors(
         "A bad app name or session key, or an If-Match or If-None-Match that is not * or a list of ETags.",
@@ -187,7 +187,7 @@ export const ROUTES = {
       "The live session (touched), or a new one (version 0) that is not stored until a commit.",
     params: SESSION_PARAMS,
     responses: {
-      200: json("The session (ETag once stored).", Session, { ETag: OptionalETag }),
+      200: json("The session (ETag once stored).", SessionSchema, { ETag: OptionalETag }),
       400: errors("A bad app name or session key.", ["invalid_key"]),
       ...TOKEN_ANSWERS,
     },
@@ -202,7 +202,7 @@ export const ROUTES = {
     params: SESSION_PARAMS,
     headers: WRITE_CONDITIONS,
     body: {
-      schema: Changeset,
+      schema: ChangesetSchema,
       optional: false,
       description: "The changes.",
       code: "invalid_changeset",
@@ -212,7 +212,7 @@ export const ROUTES = {
     responses: {
       200: json(
         "The stored session (with its ETag), or { key, stored: false, valid } when nothing is stored after the commit.",
-        v.union([Session, NotStored]),
+        v.union([SessionSchema, NotStoredSchema]),
         { ETag: OptionalETag },
       ),
       400: errors(
@@ -269,14 +269,14 @@ export const ROUTES = {
       "Moves the live session to newKey (ID rotation); the old one ends with reason `regenerated`.",
     params: SESSION_PARAMS,
     body: {
-      schema: RegenerateRequest,
+      schema: RegenerateRequestSchema,
       optional: false,
       description: "The new key.",
       code: "invalid_input",
       fieldCodes: { newKey: "invalid_key" },
     },
     responses: {
-      200: json("The session at its new key.", Session, { ETag }),
+      200: json("The session at its new key.", SessionSchema, { ETag }),
       400: errors("A bad key, newKey or body.", ["invalid_key", "invalid_json", "invalid_input"]),
       409: json(
         "No live session to move (session_ended), newKey holds a live session (key_taken), or newKey lives on another shard (wrong_shard).",
@@ -294,7 +294,7 @@ export const ROUTES = {
     description: "Added up over the app's shards. Creates nothing.",
     params: APP_PARAMS,
     responses: {
-      200: json("The settings and stats.", AppStats),
+      200: json("The settings and stats.", AppStatsSchema),
       400: errors("A bad app name.", ["invalid_key"]),
       404: errors("An app never used.", ["app_not_found"]),
       ...TOKEN_ANSWERS,

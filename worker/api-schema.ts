@@ -18,8 +18,18 @@
  * - `api-answers.ts`: the answers many routes share, and those that no route declares;
  * - `api-routes.ts`: the route table.
  */
-import { Changeset, NotStored, RegenerateRequest, Session } from "./api-sessions";
-import { AppSettings, AppSettingsInput, AppStats, AppWithSettings } from "./api-settings";
+import {
+  ChangesetSchema,
+  NotStoredSchema,
+  RegenerateRequestSchema,
+  SessionSchema,
+} from "./api-sessions";
+import {
+  AppSettingsInputSchema,
+  AppSettingsSchema,
+  AppStatsSchema,
+  AppWithSettingsSchema,
+} from "./api-settings";
 
 export { OTHER_ANSWERS } from "./api-answers";
 export type {
@@ -28,26 +38,34 @@ export type {
   ResponseDeclaration,
   RouteDeclaration,
 } from "./api-declarations";
-export { Health, OpenApiDocumentSchema, ROUTES } from "./api-routes";
+export { HealthSchema, OpenApiDocumentSchema, ROUTES } from "./api-routes";
 export {
-  AppName,
-  Changeset,
-  NotStored,
-  RegenerateRequest,
-  Session,
-  SessionData,
-  SessionKey,
+  AppNameSchema,
+  ChangesetSchema,
+  NotStoredSchema,
+  RegenerateRequestSchema,
+  SessionDataSchema,
+  SessionKeySchema,
+  SessionSchema,
 } from "./api-sessions";
-export { AppSettings, AppSettingsInput, AppStats, AppWithSettings } from "./api-settings";
+export {
+  AppSettingsInputSchema,
+  AppSettingsSchema,
+  AppStatsSchema,
+  AppWithSettingsSchema,
+} from "./api-settings";
 
-/** Schemas that the document names under `components.schemas`. */
+/**
+ * Schemas that the document names under `components.schemas`, by their component names (the
+ * names of the shapes in the API; the `…Schema` identifiers keep them apart from the core's types).
+ */
 export const NAMED_SCHEMAS = {
-  Session,
-  NotStored,
-  Changeset,
-  AppSettingsInput,
-  AppSettings,
-  AppWithSettings,
-  AppStats,
-  RegenerateRequest,
+  Session: SessionSchema,
+  NotStored: NotStoredSchema,
+  Changeset: ChangesetSchema,
+  AppSettingsInput: AppSettingsInputSchema,
+  AppSettings: AppSettingsSchema,
+  AppWithSettings: AppWithSettingsSchema,
+  AppStats: AppStatsSchema,
+  RegenerateRequest: RegenerateRequestSchema,
 };

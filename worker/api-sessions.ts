@@ -14,14 +14,14 @@ const appNameMessage = (issue: v.BaseIssue<unknown>) => invalidAppNameMessage(is
 const sessionKeyMessage = (issue: v.BaseIssue<unknown>) => invalidSessionKeyMessage(issue.input);
 
 /** An app name (path parameter `app`). */
-export const AppName = v.pipe(
+export const AppNameSchema = v.pipe(
   v.string(appNameMessage),
   v.regex(APP_NAME_PATTERN, appNameMessage),
   v.description('1-64 characters of a-z, 0-9, "_" and "-", starting with a letter or digit.'),
 );
 
 /** A session key (path parameter `key`, and `newKey`). */
-export const SessionKey = v.pipe(
+export const SessionKeySchema = v.pipe(
   v.string(sessionKeyMessage),
   v.regex(SESSION_KEY_PATTERN, sessionKeyMessage),
   v.description(
@@ -30,7 +30,7 @@ export const SessionKey = v.pipe(
 );
 
 /** Session data: an object of keys to JSON values. */
-export const SessionData = v.pipe(
+export const SessionDataSchema = v.pipe(
   v.record(v.string(), v.unknown()),
   v.description("The session's data: keys to JSON values."),
 );
@@ -38,7 +38,7 @@ export const SessionData = v.pipe(
 const Seconds = v.pipe(v.number(), v.description("Seconds since the epoch."));
 
 /** A session as the API shows it. */
-export const Session = v.pipe(
+export const SessionSchema = v.pipe(
   v.strictObject({
     key: v.string(),
     sid: v.pipe(
@@ -55,13 +55,13 @@ export const Session = v.pipe(
     valid: v.pipe(v.boolean(), v.description("Always true for a session handed out.")),
     created: Seconds,
     lastModified: v.nullable(Seconds),
-    data: SessionData,
+    data: SessionDataSchema,
   }),
   v.title("Session"),
 );
 
 /** The answer to a commit after which nothing is stored. */
-export const NotStored = v.pipe(
+export const NotStoredSchema = v.pipe(
   v.strictObject({
     key: v.string(),
     stored: v.literal(false),
@@ -94,7 +94,7 @@ const SID_MESSAGE = changesetMessage('"sid" must be the session\'s sid string, o
 const DELETE_MESSAGE = changesetMessage('"delete" must be an array of key strings');
 
 /** A `PATCH` body: the changes a unit of work made to the session at the path. */
-export const Changeset = v.pipe(
+export const ChangesetSchema = v.pipe(
   v.strictObject(
     {
       key: v.optional(
@@ -184,9 +184,9 @@ export const Changeset = v.pipe(
 );
 
 /** The body of a regenerate request. */
-export const RegenerateRequest = v.pipe(
+export const RegenerateRequestSchema = v.pipe(
   v.strictObject(
-    { newKey: SessionKey },
+    { newKey: SessionKeySchema },
     'A regenerate body must be { "newKey": "<the new session key>" }.',
   ),
   v.title("RegenerateRequest"),

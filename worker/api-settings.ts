@@ -20,7 +20,7 @@ function settingMessage(name: string, what: string, got: unknown): string {
 }
 
 /** The app settings a `POST` or `PUT` body may give (each optional). */
-export const AppSettingsInput = v.pipe(
+export const AppSettingsInputSchema = v.pipe(
   v.strictObject(
     {
       timeout: v.optional(
@@ -86,7 +86,7 @@ function integerSetting(name: string, max: number) {
 }
 
 /** An app's settings as stored with it. */
-export const AppSettings = v.pipe(
+export const AppSettingsSchema = v.pipe(
   v.strictObject({
     timeout: v.number(),
     period: v.number(),
@@ -98,16 +98,16 @@ export const AppSettings = v.pipe(
 );
 
 /** The answer of `POST` and `PUT /v1/apps/{app}`. */
-export const AppWithSettings = v.pipe(
-  v.strictObject({ app: v.string(), settings: AppSettings }),
+export const AppWithSettingsSchema = v.pipe(
+  v.strictObject({ app: v.string(), settings: AppSettingsSchema }),
   v.title("AppWithSettings"),
 );
 
 /** An app's settings and stats, added up over its shards. */
-export const AppStats = v.pipe(
+export const AppStatsSchema = v.pipe(
   v.strictObject({
     app: v.string(),
-    settings: AppSettings,
+    settings: AppSettingsSchema,
     sessions: v.pipe(v.number(), v.integer(), v.description("Sessions stored now.")),
     nextSweep: v.pipe(
       v.nullable(v.number()),

@@ -227,7 +227,6 @@ function requiredConditions(c: {
   const require = c.req.header("Require-Precondition");
   if (require !== undefined && require.trim().toLowerCase() !== "true") {
     throw new HttpError(
-      400,
       "invalid_precondition",
       `Require-Precondition must be "true" (or left out), got ${JSON.stringify(require.slice(0, 80))}.`,
     );
@@ -235,7 +234,6 @@ function requiredConditions(c: {
   const conditions = conditionsOf((name) => c.req.header(name));
   if (conditions === undefined && require !== undefined) {
     throw new HttpError(
-      428,
       "precondition_required",
       "This write requires a precondition (Require-Precondition: true): send the session's ETag as If-Match (or If-None-Match: * to create it only if none exists). Nothing was written.",
     );
@@ -257,7 +255,6 @@ function exactFields(
   if (!sameState(body, target)) {
     throw new SessionError(
       "invalid_precondition",
-      400,
       `The body's version and sid (${JSON.stringify(body.version)}, ${JSON.stringify(body.sid)}) differ from the ones If-Match names (${version}, ${JSON.stringify(sid)}). Send them in one place, or the same in both.`,
     );
   }
@@ -297,7 +294,6 @@ function preconditionFailed(key: string, current: SessionView | null, what: stri
 function noSession(app: string, key: string): SessionError {
   return new SessionError(
     "not_found",
-    404,
     `No live session "${key}" in app "${app}": it was never stored, has expired or was invalidated. POST to the same path to get a new one.`,
   );
 }

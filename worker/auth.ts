@@ -26,7 +26,6 @@ export function bearerAuth({ binding = "SESSIONS_API_TOKEN" }: BearerAuthOptions
     // A secret of only whitespace is as good as none (no bearer token can match it).
     if (typeof expected !== "string" || expected.trim() === "") {
       throw new HttpError(
-        503,
         "not_configured",
         `The API token is not configured, so the API refuses every request. Set it with \`wrangler secret put ${binding}\` (locally: in .dev.vars).`,
       );
@@ -34,7 +33,6 @@ export function bearerAuth({ binding = "SESSIONS_API_TOKEN" }: BearerAuthOptions
     const given = bearerToken(c);
     if (given === undefined) {
       throw new HttpError(
-        401,
         "unauthorized",
         'Send the API token as "Authorization: Bearer <token>".',
         { "WWW-Authenticate": 'Bearer realm="edge-sessions"' },
@@ -42,7 +40,6 @@ export function bearerAuth({ binding = "SESSIONS_API_TOKEN" }: BearerAuthOptions
     }
     if (!(await sameSecret(given, expected))) {
       throw new HttpError(
-        401,
         "unauthorized",
         "The API token is wrong. Send the token configured as the worker's secret.",
         { "WWW-Authenticate": 'Bearer realm="edge-sessions", error="invalid_token"' },

@@ -44,7 +44,6 @@ export async function readJsonBody(
     text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
     throw new HttpError(
-      400,
       "invalid_json",
       "The request body is not valid UTF-8. Send JSON text encoded as UTF-8.",
     );
@@ -53,7 +52,6 @@ export async function readJsonBody(
     return JSON.parse(text);
   } catch {
     throw new HttpError(
-      400,
       "invalid_json",
       text.trim() === ""
         ? "The request body is empty. Send a JSON object."
@@ -68,7 +66,6 @@ function requireJsonMediaType(contentType: string | undefined): void {
   const utf8 = charset === undefined || ["utf-8", "utf8", '"utf-8"'].includes(charset);
   if (type !== "application/json" || !utf8) {
     throw new HttpError(
-      415,
       "unsupported_media_type",
       `Send the body as JSON with "Content-Type: application/json" (got ${contentType === undefined ? "no Content-Type" : JSON.stringify(contentType)}).`,
     );
@@ -102,7 +99,6 @@ async function readAtMost(body: ReadableStream<Uint8Array> | null, limit: number
 
 function tooLarge(limit: number): HttpError {
   return new HttpError(
-    413,
     "body_too_large",
     `The request body is over ${limit} bytes. Sessions hold at most 1 MiB of data; send less.`,
   );

@@ -1,28 +1,29 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { SessionError } from "../src/errors";
+import { type ErrorCode, SessionError } from "../src/errors";
 import { sessionView } from "../src/session-view";
 import { errorBody } from "../src/wire";
 
 /**
  * An error of the HTTP layer itself (auth, routing, request bodies): a `SessionError` that also
- * carries response headers, such as `WWW-Authenticate` on 401 or `Allow` on 405.
+ * carries response headers, such as `WWW-Authenticate` on 401 or `Allow` on 405. Its status is
+ * the code's in `ERROR_CODES`.
  *
  * @example
- * throw new HttpError(415, "unsupported_media_type", "Send the body as application/json.");
+ * throw new HttpError("unsupported_media_type", "Send the body as application/json.");
  */
 export class HttpError extends SessionError {
   readonly headers: Record<string, string>;
 
-  constructor(status: number, code: string, message: string, headers: Record<string, string> = {}) {
-    super(code, status, message);
+  constructor(code: ErrorCode, message: string, headers: Record<string, string> = {}) {
+    super(code, message);
     this.headers = headers;
   }
 }
 
 /** Codes for the statuses that Hono's own `HTTPException` may carry. */
-const CODE_OF_STATUS: Record<number, string> = {
+const CODE_OF_STATUS: Record<number, ErrorCode> = {
   400: "bad_request",
   401: "unauthorized",
   404: "not_found",
@@ -88,7 +89,6 @@ export function methodNotAllowed(allow: string[]) {
   const header = allow.join(", ");
   return function methodNotAllowed(c: Context): never {
     throw new HttpError(
-      405,
       "method_not_allowed",
       `${c.req.method} is not allowed here; use ${header}.`,
       { Allow: header },
@@ -99,7 +99,7 @@ export function methodNotAllowed(allow: string[]) {
 function errorResponse(
   c: Context,
   status: number,
-  code: string,
+  code: ErrorCode,
   message: string,
   headers: Record<string, string> = {},
 ): Response {

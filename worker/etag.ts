@@ -77,7 +77,6 @@ export function parseEntityTags(name: string, header: string): EntityTags {
 
 function invalidHeader(name: string, header: string): HttpError {
   return new HttpError(
-    400,
     "invalid_precondition",
     `${name} must be * or a list of ETags as this API sends them (like "0b6c2f0e-…:3"), got ${JSON.stringify(header.slice(0, 80))}. Read the session (GET) for its ETag.`,
   );

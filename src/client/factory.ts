@@ -155,7 +155,6 @@ export class RemoteSessionManager {
 function uncommittedChanges(key: string): SessionError {
   return new SessionError(
     "uncommitted_changes",
-    409,
     `Session "${key}" has changes that were not committed: commit them before regenerate(), or rotate the ID with them in one commit: save(data, { newKey }).`,
   );
 }

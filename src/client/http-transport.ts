@@ -7,7 +7,7 @@ import {
 } from "../errors.js";
 import { type SessionSnapshot, type SessionView, sessionView } from "../session-view.js";
 import type { AppSettings } from "../settings.js";
-import { type ErrorBody, errorFromBody } from "../wire.js";
+import { errorFromBody, knownCode, type ReceivedErrorBody } from "../wire.js";
 import { serviceError, type TransportOptions, timeoutError, timeoutOf } from "./service-errors.js";
 import type { SessionTransport } from "./transport.js";
 
@@ -111,7 +111,7 @@ function toSnapshot(body: unknown): SessionView {
 }
 
 async function errorOf(response: Response, key: string): Promise<SessionError> {
-  let body: { error?: Partial<ErrorBody>; current?: SessionView | null } | undefined;
+  let body: { error?: Partial<ReceivedErrorBody>; current?: SessionView | null } | undefined;
   try {
     body = (await response.json()) as typeof body;
   } catch {
@@ -119,7 +119,8 @@ async function errorOf(response: Response, key: string): Promise<SessionError> {
   }
   const failure = serviceFailure(response, body?.error);
   if (failure !== undefined) return failure;
-  const code = body?.error?.code ?? `http_${response.status}`;
+  // No code: not the API's JSON error (a proxy's page), a code `unknown_error` stands for.
+  const code = body?.error?.code ?? "unknown_error";
   const message =
     body?.error?.message ?? `The session API answered ${response.status} ${response.statusText}.`;
   // Every field of the typed error travels in `error` (and `current` beside it), as over RPC.
@@ -135,10 +136,10 @@ async function errorOf(response: Response, key: string): Promise<SessionError> {
  */
 function serviceFailure(
   response: Response,
-  error: Partial<ErrorBody> | undefined,
+  error: Partial<ReceivedErrorBody> | undefined,
 ): SessionError | undefined {
   const { status } = response;
-  const apiCode = typeof error?.code === "string" ? error.code : undefined;
+  const apiCode = typeof error?.code === "string" ? knownCode(error.code) : undefined;
   const options = { status, ...(apiCode === undefined ? {} : { code: apiCode }) };
   const said =
     typeof error?.message === "string" ? error.message : `${status} ${response.statusText}`;

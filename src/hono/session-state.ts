@@ -135,7 +135,6 @@ export class SessionState {
     if (!data.isValid()) {
       throw new SessionError(
         "session_destroyed",
-        409,
         "regenerate() after destroy() in the same request: the session is ending. Call one of them.",
       );
     }

@@ -3,6 +3,7 @@
 // that every transport hands sessions out in.
 import { describe, expect, it } from "vitest";
 import { SessionEngine } from "../../src/engine";
+import { ERROR_CODES, InvalidInputError, SessionError } from "../../src/errors";
 import {
   ConflictError,
   MemoryStore,
@@ -97,5 +98,48 @@ describe("errors across transports", () => {
     // Whatever extra fields arrive, the rebuilt error holds exactly a SessionView.
     const body = { ...errorBody(error), current: { ...view, slice: 9 } as never };
     expect((errorFromBody(body) as ConflictError).current).toEqual(sessionView(view));
+  });
+
+  it("turn a code this version does not know into unknown_error, with the status and message answered", () => {
+    const body = { code: "from_a_newer_peer", status: 422, message: "Do this instead." };
+    const rebuilt = thrown(() => unwrap({ ok: false, error: body as never }));
+    expect(rebuilt).toBeInstanceOf(SessionError);
+    expect(rebuilt).toMatchObject({
+      code: "unknown_error",
+      status: 422,
+      message: "Do this instead.",
+    });
+  });
+
+  it("keep an unknown code answered with 400 an InvalidInputError (code unknown_error)", () => {
+    const body = { code: "newer_input_rule", status: 400, message: "Send less." };
+    const rebuilt = errorFromBody(body);
+    expect(rebuilt).toBeInstanceOf(InvalidInputError);
+    expect(rebuilt).toMatchObject({ code: "unknown_error", status: 400, message: "Send less." });
+  });
+
+  it("keep a known code and the status answered with it", () => {
+    const rebuilt = errorFromBody({ code: "bad_request", status: 403, message: "No." });
+    expect(rebuilt).toMatchObject({ code: "bad_request", status: 403 });
+    expect(rebuilt).not.toBeInstanceOf(InvalidInputError);
+  });
+});
+
+describe("error codes", () => {
+  it("give an error the status of its code in ERROR_CODES", () => {
+    expect(new SessionError("key_taken", "Use a fresh key.")).toMatchObject({
+      code: "key_taken",
+      status: 409,
+      message: "Use a fresh key.",
+    });
+    expect(new SessionError("moved", "Route again.").status).toBe(ERROR_CODES.moved);
+    expect(new ConflictError("k", "precondition", null).status).toBe(412);
+  });
+
+  it("refuse, when type-checked, a code that is not in ERROR_CODES", () => {
+    // The assertion is the directive: `npm run typecheck` fails if the line compiles.
+    // @ts-expect-error: not a code of ERROR_CODES
+    const made = new SessionError("made_up", "A code nobody declared.");
+    expect(made).toBeInstanceOf(SessionError);
   });
 });

@@ -154,6 +154,23 @@ describe("typed errors of an unreachable session service", () => {
     expect(error).toMatchObject({ code: "not_configured", status: 503 });
   });
 
+  it("HTTP: an answer without the API's error body, or with a code unknown here, is unknown_error with its status", async () => {
+    const page = async () => new Response("<html>Not found</html>", { status: 404 });
+    await expect(http(page).get("k")).rejects.toMatchObject({ code: "unknown_error", status: 404 });
+    const newer = (status: number) => async () =>
+      Response.json({ error: { code: "from_a_newer_api", message: "Later." } }, { status });
+    await expect(http(newer(409)).get("k")).rejects.toMatchObject({
+      code: "unknown_error",
+      status: 409,
+      message: "Later.",
+    });
+    const error = await http(newer(503))
+      .get("k")
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionUnavailableError);
+    expect(error).toMatchObject({ code: "unknown_error", status: 503 });
+  });
+
   it("HTTP: 429 is SessionOverloadedError, 504 is SessionTimeoutError", async () => {
     await expect(
       http(async () => new Response("slow down", { status: 429 })).get("k"),

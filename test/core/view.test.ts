@@ -74,7 +74,7 @@ describe("a compact read's answer as one string", () => {
   it("carries a missing session as null and an error whole", () => {
     expect(resultOfText(resultText({ ok: true, value: null }))).toEqual({ ok: true, value: null });
     const error = {
-      code: "wrong_shard",
+      code: "wrong_shard" as const,
       status: 409,
       message: 'Key "k" lives elsewhere.',
       shards: 4,

@@ -4,6 +4,7 @@ import { env, exports } from "cloudflare:workers";
 import { validate } from "@hyperjump/json-schema/openapi-3-1";
 import { describe, expect, it } from "vitest";
 import stored from "../../openapi.json";
+import { ERROR_CODES, type ErrorCode, isErrorCode } from "../../src/errors";
 import { api } from "../../worker/app";
 import { openApiDocument } from "../../worker/openapi";
 
@@ -206,6 +207,26 @@ describe("the OpenAPI document, complete", () => {
         const code = (error.properties as Json).code as Json;
         expect(code.enum, `${method} ${path} ${status}`).toEqual(expect.any(Array));
         expect((code.enum as string[]).length).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it("declares each error code under the status that ERROR_CODES gives it", () => {
+    for (const [path, method, op] of operations()) {
+      for (const [status, answer] of Object.entries(op.responses as Json)) {
+        const schema = (resolved(answer as Json).content as Json | undefined)?.[
+          "application/json"
+        ] as Json | undefined;
+        if (Number(status) < 400 || schema === undefined) continue;
+        const body = (schema.schema as Json).allOf
+          ? (((schema.schema as Json).allOf as Json[])[0] as Json)
+          : (schema.schema as Json);
+        const error = (body.properties as Json).error as Json;
+        for (const code of ((error.properties as Json).code as Json).enum as string[]) {
+          expect(isErrorCode(code), `${method} ${path} ${status} ${code}`).toBe(true);
+          const table = ERROR_CODES[code as ErrorCode] as number;
+          expect(table, `${method} ${path} ${status} ${code}`).toBe(Number(status));
+        }
       }
     }
   });
