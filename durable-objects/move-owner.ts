@@ -113,7 +113,7 @@ export class MoveOwner {
     await this.#layout.catchUp(app, epoch);
     return resultOf(() => {
       const layout = this.#layout.current(app);
-      if (layout === undefined) throw new SessionError("unavailable", 503, "No layout yet; retry.");
+      if (layout === undefined) throw new SessionError("unavailable", "No layout yet; retry.");
       try {
         return this.#takeIn(app, layout, sessions);
       } catch (error) {
@@ -122,7 +122,6 @@ export class MoveOwner {
         // RPC. The source keeps them and hands them off again.
         throw new SessionError(
           "storage_error",
-          500,
           `The sessions handed off could not be stored (${describeError(error)}); nothing of them was stored. Hand them off again.`,
         );
       }
@@ -153,7 +152,7 @@ export class MoveOwner {
     return {
       ok: false,
       error: errorBody(
-        new SessionError("unavailable", 503, "The app's layout is changing; retry the request."),
+        new SessionError("unavailable", "The app's layout is changing; retry the request."),
       ),
     };
   }

@@ -208,7 +208,6 @@ export class Resharding {
     if (!this.isHome(app)) {
       throw new SessionError(
         "not_home",
-        400,
         `Object ${this.#record.name} is a shard of app "${app}": ask its home object (${objectName(app)}) for the layout.`,
       );
     }
@@ -220,6 +219,13 @@ export class Resharding {
    * `next.shards` if none is under way (else the move that follows goes there).
    */
   retarget(app: string, before: AppSettings, next: AppSettings): void {
+    // An object without a name is no app's home and no shard: its sessions have nowhere to go.
+    if (this.#record.name === undefined && next.shards !== before.shards) {
+      throw new SessionError(
+        "unnamed_object",
+        `App "${app}" lives in an object without a name, so its sessions cannot move: create its objects with getByName().`,
+      );
+    }
     if (!this.isHome(app)) return;
     const record = this.#record.record;
     const layout = record?.layout ?? initialLayout(before.shards, this.#record.placement());
@@ -227,13 +233,6 @@ export class Resharding {
       // Nothing to move now; during a move, the next one goes to `next.shards` when it ends.
       if (record === undefined) this.#record.save(fresh(layout));
       return;
-    }
-    if (this.#record.name === undefined) {
-      throw new SessionError(
-        "reshard_unavailable",
-        409,
-        `App "${app}" lives in an object without a name, so its sessions cannot move: create its objects with getByName().`,
-      );
     }
     this.#begin(app, {
       ...layout,
@@ -247,7 +246,7 @@ export class Resharding {
   moveDone(app: string, epoch: number, name: string): Layout {
     const record = this.#record.record;
     if (!this.isHome(app) || record === undefined) {
-      throw new SessionError("not_home", 400, `Report the end of a move to ${objectName(app)}.`);
+      throw new SessionError("not_home", `Report the end of a move to ${objectName(app)}.`);
     }
     const { layout } = record;
     if (layout.epoch !== epoch || layout.from === null) return layout;
@@ -508,7 +507,6 @@ function objectIn(
   if (namespace === undefined) {
     throw new SessionError(
       "reshard_unavailable",
-      503,
       "This Durable Object cannot reach the app's other objects: bind its namespace as SESSION_MANAGER or override sessionObjects().",
     );
   }

@@ -230,7 +230,6 @@ export class SessionManagerObject extends DurableObject<Env> {
       if (this.#app.current?.stored !== true) {
         throw new SessionError(
           "app_not_found",
-          404,
           `App "${app}" does not exist yet: open it (POST /v1/apps/${app}) or store a session in it first.`,
         );
       }

@@ -67,8 +67,10 @@ export const ERROR_CODES = {
   moved: 421,
   /** The layout is changing or an object could not be reached: retry in a moment. */
   unavailable: 503,
-  /** Sessions cannot move: no namespace to reach the other objects (503), or an object without a name (409). As answered. */
+  /** Sessions cannot move: the object has no namespace to reach the app's other objects. */
   reshard_unavailable: 503,
+  /** Sessions cannot move: the app lives in an object made without a name (`getByName`). */
+  unnamed_object: 409,
   /** A write that failed in storage: nothing of it was stored. */
   storage_error: 500,
 
@@ -141,15 +143,11 @@ export class SessionError extends Error {
    * throw new SessionError("key_taken", `Key "${key}" is taken: use a fresh random key.`);
    */
   constructor(code: ErrorCode, message: string, options?: SessionErrorOptions);
-  /** @deprecated The status comes from `ERROR_CODES`: use `(code, message, options?)`. */
-  constructor(code: ErrorCode, status: number, message: string);
-  constructor(code: ErrorCode, second: string | number, third?: string | SessionErrorOptions) {
-    const legacy = typeof second === "number";
-    const options = legacy || typeof third === "string" ? {} : (third ?? {});
-    super(legacy ? String(third) : second);
+  constructor(code: ErrorCode, message: string, options: SessionErrorOptions = {}) {
+    super(message);
     this.name = new.target.name;
     this.code = code;
-    this.status = legacy ? second : (options.status ?? ERROR_CODES[code]);
+    this.status = options.status ?? ERROR_CODES[code];
     if (options.cause !== undefined) this.cause = options.cause;
   }
 

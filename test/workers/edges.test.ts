@@ -210,6 +210,18 @@ describe("a refused call", () => {
     expect(unwrap(await service.stats(app)).settings.timeout).toBe(1200);
   });
 
+  it("refuses a new shard count in an object made without a name, storing nothing", async () => {
+    const app = newApp();
+    const ns = env.SESSION_MANAGER;
+    const stub = ns.get(ns.newUniqueId()) as unknown as SessionObjectRpc;
+    unwrap(await stub.configure(app, { timeout: 600 }));
+    expect(errorOf(await stub.configure(app, { shards: 2 }))).toMatchObject({
+      code: "unnamed_object",
+      status: 409,
+    });
+    expect(unwrap(await stub.stats(app)).settings).toMatchObject({ shards: 1, timeout: 600 });
+  });
+
   it("binds an object to no app before it stores one", async () => {
     const app = newApp();
     const stub = manager(app);
