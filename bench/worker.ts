@@ -9,14 +9,8 @@ import type { JsonObject } from "../src/json";
 import { objectName } from "../src/names";
 import type { SessionObjectRpc } from "../src/object-rpc";
 import { SessionRouter } from "../src/router";
-import {
-  isStored,
-  resultOfText,
-  type SessionSnapshot,
-  sessionView,
-  snapshotOfView,
-} from "../src/session-view";
-import type { Result } from "../src/wire";
+import { isStored, type SessionSnapshot, sessionView, snapshotOfView } from "../src/session-view";
+import { type Result, resultOfText } from "../src/wire";
 import { bearerAuth } from "../worker/auth";
 import worker, { SessionManagerObject } from "../worker/index";
 import type { CallSpec, ProbeKind } from "./calls";

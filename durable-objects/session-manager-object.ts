@@ -9,7 +9,6 @@ import type { HandOffArgs } from "../src/object-rpc.js";
 import type { SessionObjectNamespace } from "../src/router.js";
 import {
   type CommitResult,
-  resultText,
   type SessionView,
   type StoredSession,
   sessionView,
@@ -23,7 +22,7 @@ import {
   parseAppSettings,
   resolveAppSettings,
 } from "../src/settings.js";
-import { type Answer, type AppStats, type Result, resultOf } from "../src/wire.js";
+import { type Answer, type AppStats, type Result, resultOf, resultText } from "../src/wire.js";
 import { Alarm } from "./alarm.js";
 import { SWEEP_BATCHES_PER_ALARM } from "./alarm-policy.js";
 import { ChangeEvents } from "./change-events.js";

@@ -6,10 +6,9 @@ import { type Layout, layoutObjects, type Placement } from "./layout.js";
 import { nameOf, objectName } from "./names.js";
 import type { SessionObjectRpc } from "./object-rpc.js";
 import type { CommitResult, SessionView } from "./session-view.js";
-import { resultOfText } from "./session-view.js";
 import type { AppSettings } from "./settings.js";
 import type { AppStats, SessionManagerRpc } from "./wire.js";
-import { type ErrorBody, type Result, resultOf } from "./wire.js";
+import { type ErrorBody, type Result, resultOf, resultOfText } from "./wire.js";
 
 export type { Placement } from "./layout.js";
 

@@ -259,3 +259,25 @@ export interface SessionManagerRpc {
    */
   stats(app: string): Promise<Result<AppStats>>;
 }
+
+/** How the text of a compact read's successful answer begins. */
+const OK_HEAD = '{"ok":true,"value":';
+
+/**
+ * A compact read's answer as one string, cheaper to carry over RPC than a `Result` object: the
+ * `Result` as JSON text, the view's JSON text inside it as it is (`null` when there is none).
+ */
+export function resultText(result: Result<string | null>): string {
+  if (!result.ok) return JSON.stringify(result);
+  return `${OK_HEAD}${result.value ?? "null"}}`;
+}
+
+/**
+ * The `Result` a compact read's answer holds, the view left as JSON text: a successful answer is
+ * only sliced, never parsed.
+ */
+export function resultOfText(text: string): Result<string | null> {
+  if (!text.startsWith(OK_HEAD)) return JSON.parse(text) as Result<string | null>;
+  const view = text.slice(OK_HEAD.length, -1);
+  return { ok: true, value: view === "null" ? null : view };
+}

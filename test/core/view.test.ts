@@ -1,14 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
-  resultOfText,
-  resultText,
   type SessionSnapshot,
   sessionView,
   sessionViewHead,
   sessionViewJson,
   snapshotOfView,
 } from "../../src/session-view";
+import { resultOfText, resultText } from "../../src/wire";
 
 const snapshot = (data: Record<string, unknown>, version = 3): SessionSnapshot => ({
   key: 'k "quoted" ü',

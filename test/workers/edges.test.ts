@@ -12,7 +12,7 @@ import {
   shardOf,
   unwrap,
 } from "../../src/index";
-import { resultOfText } from "../../src/session-view";
+import { resultOfText } from "../../src/wire";
 import { testClock } from "./clock";
 import { call, manager, T0 } from "./helpers";
 
