@@ -211,7 +211,7 @@ function blocks(run: Run): Record<string, string> {
       ],
       [
         "Code",
-        `commit \`${run.source.commit.slice(0, 7)}\`${run.source.changedFiles.length > 0 ? ` plus changes to ${run.source.changedFiles.join(", ")}` : " (clean tree for `src/`, `worker/`, `durable-objects/`, `bench/`)"}`,
+        `commit \`${run.source.commit.slice(0, 7)}\`${run.source.changedFiles.length > 0 ? ` plus changes to ${run.source.changedFiles.join(", ")}` : " (clean tree for `src/`, `worker/`, `durable-object/`, `bench/`)"}`,
       ],
       [
         "Machine",

@@ -66,7 +66,7 @@ function sourceState(): { commit: string; changedFiles: string[] } {
   const git = (...args: string[]) => execFileSync("git", args, { cwd: root, encoding: "utf8" });
   try {
     // Porcelain lines are "XY path": the status takes the first three characters.
-    const changed = git("status", "--porcelain", "--", "src", "worker", "durable-objects", "bench");
+    const changed = git("status", "--porcelain", "--", "src", "worker", "durable-object", "bench");
     return {
       commit: git("rev-parse", "HEAD").trim(),
       changedFiles: changed

@@ -4,14 +4,19 @@
 // Bench only: never deploy it. bench/run.ts bundles it and binds it in Miniflare.
 
 import { Hono } from "hono";
-import type { Changeset } from "../src/changeset";
-import type { JsonObject } from "../src/json";
-import { objectName } from "../src/names";
-import type { SessionObjectRpc } from "../src/object-rpc";
-import { SessionRouter } from "../src/router";
-import { isStored, type SessionSnapshot, sessionView, snapshotOfView } from "../src/session-view";
-import { type Result, resultOfText } from "../src/wire";
-import { bearerAuth } from "../worker/auth";
+import type { Changeset } from "../src/core/changeset";
+import type { JsonObject } from "../src/core/json";
+import { objectName } from "../src/core/names";
+import {
+  isStored,
+  type SessionSnapshot,
+  sessionView,
+  snapshotOfView,
+} from "../src/core/session-view";
+import type { SessionObjectRpc } from "../src/routing/object-rpc";
+import { SessionRouter } from "../src/routing/router";
+import { type Result, resultOfText } from "../src/routing/wire";
+import { bearerAuth } from "../worker/http/auth";
 import worker, { SessionManagerObject } from "../worker/index";
 import type { CallSpec, ProbeKind } from "./calls";
 

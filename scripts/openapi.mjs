@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run openapi`: writes openapi.json, the OpenAPI 3.1 document of the HTTP API, from its
-// declarations in worker/api-schema.ts (the document GET /v1/openapi.json serves).
+// declarations in worker/api/schema.ts (the document GET /v1/openapi.json serves).
 // `npm run openapi -- --check` (CI): fails when openapi.json is not that document.
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -13,7 +13,7 @@ const outfile = join(root, ".wrangler/openapi/openapi.mjs");
 
 // The worker's modules import without extensions (bundler resolution): bundle them first.
 await build({
-  entryPoints: [join(root, "worker/openapi.ts")],
+  entryPoints: [join(root, "worker/api/openapi.ts")],
   outfile,
   bundle: true,
   format: "esm",
@@ -32,7 +32,7 @@ if (process.argv.includes("--check")) {
   } catch {}
   if (current !== text) {
     console.error(
-      "openapi.json is stale: it is not the document worker/api-schema.ts declares. Run `npm run openapi` and commit openapi.json.",
+      "openapi.json is stale: it is not the document worker/api/schema.ts declares. Run `npm run openapi` and commit openapi.json.",
     );
     process.exit(1);
   }

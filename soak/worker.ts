@@ -3,7 +3,7 @@
 // can check which events were delivered. Soak only: never deploy it.
 import { DurableObject } from "cloudflare:workers";
 import bench from "../bench/worker";
-import type { SessionEventBody } from "../src/events";
+import type { SessionEventBody } from "../src/core/events";
 
 export * from "../bench/worker";
 

@@ -21,18 +21,18 @@ export {
 } from "./client/index.js";
 
 // Sessions, and the in-process manager
-export { KeyError, SessionData } from "./data.js";
-export type { JsonObject, JsonValue } from "./json.js";
-export { SessionDataManager, type SessionDataManagerOptions } from "./manager.js";
-export { MemoryStore } from "./memory-store.js";
-export type { SessionStore } from "./store.js";
+export { KeyError, SessionData } from "./core/data.js";
+export type { JsonObject, JsonValue } from "./core/json.js";
+export { SessionDataManager, type SessionDataManagerOptions } from "./core/manager.js";
+export { MemoryStore } from "./core/memory-store.js";
+export type { SessionStore } from "./core/store.js";
 export {
   type CommitResult,
   isStored,
   type NotStored,
   type SessionView,
-} from "./session-view.js";
-export { timeslice } from "./timeslice.js";
+} from "./core/session-view.js";
+export { timeslice } from "./core/timeslice.js";
 
 // Settings
 export {
@@ -42,7 +42,7 @@ export {
   MAX_SESSION_BYTES_LIMIT,
   MAX_SHARDS,
   type SessionSettings,
-} from "./settings.js";
+} from "./core/settings.js";
 
 // Events
 export {
@@ -51,7 +51,7 @@ export {
   SessionEndEvent,
   type SessionEvent,
   type SessionEventBody,
-} from "./events.js";
+} from "./core/events.js";
 
 // Errors
 export {
@@ -67,21 +67,21 @@ export {
   SessionUnavailableError,
   SettingsMismatchError,
   WrongShardError,
-} from "./errors.js";
-export { MovedError } from "./layout.js";
+} from "./core/errors.js";
+export { MovedError } from "./routing/layout.js";
 
 // Calling the Durable Object or the service entrypoint over RPC
-export type { Changeset } from "./changeset.js";
-export type { SessionObjectRpc } from "./object-rpc.js";
+export type { Changeset } from "./core/changeset.js";
+export type { SessionObjectRpc } from "./routing/object-rpc.js";
 export {
   type AppStats,
   type ErrorBody,
   type Result,
   type SessionManagerRpc,
   unwrap,
-} from "./wire.js";
+} from "./routing/wire.js";
 
 // Names, shards and placement
-export { APP_NAME_PATTERN, objectName, SESSION_KEY_PATTERN, shardOf } from "./names.js";
-export type { AppLayout, Layout, Placement } from "./layout.js";
-export { type SessionObjectNamespace, SessionRouter } from "./router.js";
+export { APP_NAME_PATTERN, objectName, SESSION_KEY_PATTERN, shardOf } from "./core/names.js";
+export type { AppLayout, Layout, Placement } from "./routing/layout.js";
+export { type SessionObjectNamespace, SessionRouter } from "./routing/router.js";

@@ -1,17 +1,18 @@
 import { Hono } from "hono";
-import { type Changeset, parseChangeset } from "../src/changeset";
-import { ConflictError, SessionError } from "../src/errors";
+import { type Changeset, parseChangeset } from "../src/core/changeset";
+import { ConflictError, SessionError } from "../src/core/errors";
 import {
   isStored,
   type SessionSnapshot,
   type SessionView,
   sessionView,
   sessionViewHead,
-} from "../src/session-view";
-import { parseAppSettings } from "../src/settings";
-import { ROUTES } from "./api-schema";
-import { bearerAuth } from "./auth";
-import { HttpError, notFound, onError } from "./errors";
+} from "../src/core/session-view";
+import { parseAppSettings } from "../src/core/settings";
+import { openApiDocument } from "./api/openapi";
+import { ROUTES } from "./api/schema";
+import { bearerAuth } from "./http/auth";
+import { HttpError, notFound, onError } from "./http/errors";
 import {
   type Conditions,
   conditionsOf,
@@ -19,16 +20,15 @@ import {
   evaluate,
   exactTarget,
   type Precondition,
-} from "./etag";
-import { openApiDocument } from "./openapi";
+} from "./http/etag";
+import { refuseOtherMethods, route } from "./http/routes";
 import { sessionRouter, unwrapCall } from "./router";
-import { refuseOtherMethods, route } from "./routes";
 
 type Env = { Bindings: Cloudflare.Env };
 
 /**
  * The HTTP API: JSON under `/v1`, every route behind a bearer token except the OpenAPI document.
- * The routes, their parameters, bodies and answers are declared once in `worker/api-schema.ts`:
+ * The routes, their parameters, bodies and answers are declared once in `worker/api/schema.ts`:
  * they are registered from there, their requests validated by its schemas (app names and keys
  * before any Durable Object is reached; bodies for media type, size, encoding and shape), and
  * `GET /v1/openapi.json` serves the document made from them. Every error is

@@ -4,7 +4,7 @@ import { api } from "./app";
 import { logSessionEvents } from "./queue";
 
 // The session manager of each app (bound as SESSION_MANAGER)
-export { SessionManagerObject } from "../durable-objects/session-manager-object";
+export { SessionManagerObject } from "../durable-object/session-manager-object";
 
 // RPC for other Workers: a service binding with `entrypoint = "SessionService"`
 export { SessionService } from "./session-service";

@@ -1,5 +1,5 @@
-import { SessionRouter } from "../src/router";
-import { type Result, unwrap } from "../src/wire";
+import { SessionRouter } from "../src/routing/router";
+import { type Result, unwrap } from "../src/routing/wire";
 
 const routers = new WeakMap<object, SessionRouter>();
 

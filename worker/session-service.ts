@@ -1,10 +1,10 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { parseChangeset, parseChangesets } from "../src/changeset";
-import { assertAppName, assertSessionKey } from "../src/names";
-import type { CommitResult, SessionView } from "../src/session-view";
-import { type AppSettings, parseAppSettings } from "../src/settings";
-import type { AppStats, SessionManagerRpc } from "../src/wire";
-import { type Result, resultOf } from "../src/wire";
+import { parseChangeset, parseChangesets } from "../src/core/changeset";
+import { assertAppName, assertSessionKey } from "../src/core/names";
+import type { CommitResult, SessionView } from "../src/core/session-view";
+import { type AppSettings, parseAppSettings } from "../src/core/settings";
+import type { AppStats, SessionManagerRpc } from "../src/routing/wire";
+import { type Result, resultOf } from "../src/routing/wire";
 import { sessionRouter } from "./router";
 
 /**

@@ -1,5 +1,5 @@
-import type { SessionData } from "../data.js";
-import type { SessionView } from "../session-view.js";
+import type { SessionData } from "../core/data.js";
+import type { SessionView } from "../core/session-view.js";
 import type { SessionTransport } from "./transport.js";
 
 /**

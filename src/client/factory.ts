@@ -1,10 +1,10 @@
-import { SessionData } from "../data.js";
-import { ConflictError, SessionError } from "../errors.js";
-import { assertAppName, assertSessionKey } from "../names.js";
-import { type Placement, type SessionObjectNamespace, SessionRouter } from "../router.js";
-import { type SessionSnapshot, type SessionView, unstoredSnapshot } from "../session-view.js";
-import type { AppSettings } from "../settings.js";
-import type { SessionManagerRpc } from "../wire.js";
+import { SessionData } from "../core/data.js";
+import { ConflictError, SessionError } from "../core/errors.js";
+import { assertAppName, assertSessionKey } from "../core/names.js";
+import { type SessionSnapshot, type SessionView, unstoredSnapshot } from "../core/session-view.js";
+import type { AppSettings } from "../core/settings.js";
+import { type Placement, type SessionObjectNamespace, SessionRouter } from "../routing/router.js";
+import type { SessionManagerRpc } from "../routing/wire.js";
 import { ConnectionManager } from "./connection-manager.js";
 import { type HttpTransportOptions, httpTransport } from "./http-transport.js";
 import { rpcTransport } from "./rpc-transport.js";

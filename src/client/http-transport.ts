@@ -1,13 +1,13 @@
-import type { Changeset } from "../changeset.js";
+import type { Changeset } from "../core/changeset.js";
 import {
   type SessionError,
   SessionOverloadedError,
   SessionTimeoutError,
   SessionUnavailableError,
-} from "../errors.js";
-import { type SessionSnapshot, type SessionView, sessionView } from "../session-view.js";
-import type { AppSettings } from "../settings.js";
-import { errorFromBody, knownCode, type ReceivedErrorBody } from "../wire.js";
+} from "../core/errors.js";
+import { type SessionSnapshot, type SessionView, sessionView } from "../core/session-view.js";
+import type { AppSettings } from "../core/settings.js";
+import { errorFromBody, knownCode, type ReceivedErrorBody } from "../routing/wire.js";
 import { serviceError, type TransportOptions, timeoutError, timeoutOf } from "./service-errors.js";
 import type { SessionTransport } from "./transport.js";
 

@@ -1,8 +1,8 @@
-import type { Changeset } from "../changeset.js";
-import { isStored, type SessionView } from "../session-view.js";
-import type { AppSettings } from "../settings.js";
-import type { SessionManagerRpc } from "../wire.js";
-import { errorFromBody, type Result, unwrap } from "../wire.js";
+import type { Changeset } from "../core/changeset.js";
+import { isStored, type SessionView } from "../core/session-view.js";
+import type { AppSettings } from "../core/settings.js";
+import type { SessionManagerRpc } from "../routing/wire.js";
+import { errorFromBody, type Result, unwrap } from "../routing/wire.js";
 import { serviceError, type TransportOptions, timeoutOf, withTimeout } from "./service-errors.js";
 import type { SessionTransport } from "./transport.js";
 

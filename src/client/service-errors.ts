@@ -3,7 +3,7 @@ import {
   SessionOverloadedError,
   SessionTimeoutError,
   SessionUnavailableError,
-} from "../errors.js";
+} from "../core/errors.js";
 
 /** How long a client waits for one call to the session service unless told otherwise (ms). */
 export const DEFAULT_CALL_TIMEOUT_MS = 10_000;

@@ -1,6 +1,6 @@
-import type { Changeset } from "../changeset.js";
-import type { SessionView } from "../session-view.js";
-import type { AppSettings } from "../settings.js";
+import type { Changeset } from "../core/changeset.js";
+import type { SessionView } from "../core/session-view.js";
+import type { AppSettings } from "../core/settings.js";
 
 /**
  * The session operations of one app (those of `SessionManagerRpc`, documented there), as a client

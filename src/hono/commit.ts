@@ -1,6 +1,6 @@
 import type { Context, Next } from "hono";
 import type { SessionManagerFactory } from "../client/factory.js";
-import { ConflictError } from "../errors.js";
+import { ConflictError } from "../core/errors.js";
 import type { SessionCookie } from "./cookie.js";
 import type { CookieSigner } from "./cookie-signature.js";
 import type { SessionsOptions } from "./options.js";

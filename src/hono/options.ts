@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { SessionManagerFactory } from "../client/factory.js";
-import type { ConflictError } from "../errors.js";
+import type { ConflictError } from "../core/errors.js";
 
 /** Options of the `sessions()` middleware. */
 export interface SessionsOptions {

@@ -1,7 +1,7 @@
 import type { RemoteSessionManager, SessionManagerFactory } from "../client/factory.js";
-import type { SessionData } from "../data.js";
-import { ConflictError, SessionError, WrongShardError } from "../errors.js";
-import { shardOf } from "../names.js";
+import type { SessionData } from "../core/data.js";
+import { ConflictError, SessionError, WrongShardError } from "../core/errors.js";
+import { shardOf } from "../core/names.js";
 import { newSessionId } from "./cookie-signature.js";
 
 /** How many times a rotation is sent at most when refused with `wrong_shard` (see `#send`). */

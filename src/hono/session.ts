@@ -1,5 +1,5 @@
-import type { SessionData } from "../data.js";
-import type { JsonValue } from "../json.js";
+import type { SessionData } from "../core/data.js";
+import type { JsonValue } from "../core/json.js";
 import type { SessionState } from "./session-state.js";
 
 /** The data key under which flash messages wait for the next request. */

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { parseChangeset } from "../../src/changeset";
-import { SessionEngine } from "../../src/engine";
+import { parseChangeset } from "../../src/core/changeset";
+import { SessionEngine } from "../../src/core/engine";
+import { resolveSettings } from "../../src/core/settings";
 import { ConflictError, InvalidInputError, MemoryStore, type SessionEvent } from "../../src/index";
-import { resolveSettings } from "../../src/settings";
-import { errorBody } from "../../src/wire";
+import { errorBody } from "../../src/routing/wire";
 
 /** An engine over a memory store that records the events it emits. */
 function engine() {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { parseChangeset } from "../../src/changeset";
-import { SessionEngine } from "../../src/engine";
+import { parseChangeset } from "../../src/core/changeset";
+import { SessionEngine } from "../../src/core/engine";
+import { resolveSettings } from "../../src/core/settings";
 import { ConflictError, MemoryStore, type SessionData } from "../../src/index";
-import { resolveSettings } from "../../src/settings";
 import { makeManager } from "./helpers";
 
 /**

@@ -24,7 +24,7 @@ describe("the README's subclass snippet", () => {
     const marked = /\/\/ README: begin\n([\s\S]*?)\/\/ README: end/.exec(hosting);
     const tested = (marked?.[1] ?? "")
       .replace('from "../../src/index"', 'from "edge-sessions"')
-      .replace('from "../../durable-objects/index"', 'from "edge-sessions/durable-object"');
+      .replace('from "../../durable-object/index"', 'from "edge-sessions/durable-object"');
     expect(importsSorted(blockAfter("### Hosting the Durable Object yourself"))).toBe(
       importsSorted(tested),
     );
@@ -60,7 +60,7 @@ function section(heading: string): string {
 }
 
 describe("the README's sections that a user of the installed package follows", () => {
-  // The package ships dist/, src/, durable-objects/, worker/ and wrangler.toml (package.json
+  // The package ships dist/, src/, durable-object/, worker/ and wrangler.toml (package.json
   // "files"): a path into the repository's tests, examples or scripts is nowhere in node_modules.
   it.each(["### Two ways to host the sessions", "### Local development", "## Using it"])(
     "%s points to no file the package does not ship",

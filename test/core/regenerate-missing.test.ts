@@ -1,10 +1,10 @@
 // A regenerate of a key with no stored session: a refusal that says there is nothing to rotate,
 // not that a session "ended before this commit".
 import { describe, expect, it } from "vitest";
-import { SessionEngine } from "../../src/engine";
+import { SessionEngine } from "../../src/core/engine";
+import { resolveSettings } from "../../src/core/settings";
 import { ConflictError, MemoryStore } from "../../src/index";
-import { resolveSettings } from "../../src/settings";
-import { errorBody } from "../../src/wire";
+import { errorBody } from "../../src/routing/wire";
 
 function engine() {
   const store = new MemoryStore();

@@ -1,9 +1,11 @@
-// Typed errors as they cross RPC and HTTP (src/wire.ts): the error rebuilt on the caller's side
+// Typed errors as they cross RPC and HTTP (src/routing/wire.ts): the error rebuilt on the caller's side
 // carries what the thrown one did, and a conflict carries the current session in the one shape
 // that every transport hands sessions out in.
 import { describe, expect, it } from "vitest";
-import { SessionEngine } from "../../src/engine";
-import { ERROR_CODES, InvalidInputError, SessionError } from "../../src/errors";
+import { SessionEngine } from "../../src/core/engine";
+import { ERROR_CODES, InvalidInputError, SessionError } from "../../src/core/errors";
+import { sessionView } from "../../src/core/session-view";
+import { resolveSettings } from "../../src/core/settings";
 import {
   ConflictError,
   MemoryStore,
@@ -13,9 +15,7 @@ import {
   unwrap,
   WrongShardError,
 } from "../../src/index";
-import { sessionView } from "../../src/session-view";
-import { resolveSettings } from "../../src/settings";
-import { errorBody, errorFromBody } from "../../src/wire";
+import { errorBody, errorFromBody } from "../../src/routing/wire";
 
 /** Through `errorBody`, JSON (as RPC and HTTP carry it) and `unwrap` on the other side. */
 function roundTrip<E extends Error>(error: E): E {

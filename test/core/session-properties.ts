@@ -15,7 +15,8 @@
  */
 import fc from "fast-check";
 import { expect } from "vitest";
-import { SessionEngine } from "../../src/engine";
+import { SessionEngine } from "../../src/core/engine";
+import { resolveSettings } from "../../src/core/settings";
 import {
   type Changeset,
   ConflictError,
@@ -24,7 +25,6 @@ import {
   type SessionEvent,
   type SessionSettings,
 } from "../../src/index";
-import { resolveSettings } from "../../src/settings";
 import type { StoreUnderTest } from "./store-under-test";
 
 const KEYS = ["a", "b"] as const;

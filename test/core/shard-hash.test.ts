@@ -6,7 +6,7 @@
 // make a test pass: a failure here means stored sessions would be looked for in the wrong object.
 import { describe, expect, it } from "vitest";
 import { objectName, shardOf } from "../../src/index";
-import { ownerOf, sourceOf } from "../../src/layout";
+import { ownerOf, sourceOf } from "../../src/routing/layout";
 
 /** Shard counts the table pins, from the smallest to the largest allowed. */
 const COUNTS = [2, 3, 4, 7, 16, 64, 256] as const;
@@ -33,7 +33,7 @@ const PINNED: [key: string, hash: number, shards: number[]][] = [
 
 /**
  * FNV-1a (32 bits) as the spec states it, in exact integer arithmetic: no `Math.imul`, no
- * shifts, nothing shared with src/names.ts.
+ * shifts, nothing shared with src/core/names.ts.
  */
 function referenceFnv1a(key: string): number {
   let hash = 0x811c9dc5n;

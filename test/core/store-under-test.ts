@@ -1,6 +1,6 @@
-import { MemoryStore } from "../../src/memory-store";
-import type { StoredSession } from "../../src/session-view";
-import type { SessionStore } from "../../src/store";
+import { MemoryStore } from "../../src/core/memory-store";
+import type { StoredSession } from "../../src/core/session-view";
+import type { SessionStore } from "../../src/core/store";
 
 /**
  * A store for the model and property tests (session-model.ts, session-properties.ts), fresh for

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { expiresAt, isExpired, sliceEnd } from "../../src/core/timeslice";
 import { timeslice } from "../../src/index";
-import { expiresAt, isExpired, sliceEnd } from "../../src/timeslice";
 
 describe("timeslice", () => {
   it("is the start of the period that contains the time", () => {

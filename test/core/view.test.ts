@@ -6,8 +6,8 @@ import {
   sessionViewHead,
   sessionViewJson,
   snapshotOfView,
-} from "../../src/session-view";
-import { resultOfText, resultText } from "../../src/wire";
+} from "../../src/core/session-view";
+import { resultOfText, resultText } from "../../src/routing/wire";
 
 const snapshot = (data: Record<string, unknown>, version = 3): SessionSnapshot => ({
   key: 'k "quoted" ü',

@@ -2,8 +2,8 @@
 // router of a sharded app.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { SessionSnapshot } from "../../src/core/session-view";
 import { SessionRouter, shardOf, unwrap } from "../../src/index";
-import type { SessionSnapshot } from "../../src/session-view";
 import { call } from "./helpers";
 
 describe("a commit with newKey", () => {

@@ -4,7 +4,7 @@
 // up here is only which answer of the document applies (path, method, status).
 import { addUriSchemePlugin } from "@hyperjump/browser";
 import { type Output, type Validator, validate } from "@hyperjump/json-schema/openapi-3-1";
-import { openApiDocument } from "../../worker/openapi";
+import { openApiDocument } from "../../worker/api/openapi";
 
 /** Where the validator finds the document: served from memory, never fetched. */
 const DOCUMENT_URI = "memory://edge-sessions/openapi.json";

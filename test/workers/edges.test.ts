@@ -12,7 +12,7 @@ import {
   shardOf,
   unwrap,
 } from "../../src/index";
-import { resultOfText } from "../../src/wire";
+import { resultOfText } from "../../src/routing/wire";
 import { testClock } from "./clock";
 import { call, manager, T0 } from "./helpers";
 

@@ -4,7 +4,7 @@
 declare namespace Cloudflare {
   interface Env {
     SESSION_MANAGER: DurableObjectNamespace<
-      import("../../durable-objects/session-manager-object").SessionManagerObject
+      import("../../durable-object/session-manager-object").SessionManagerObject
     >;
     SESSION_EVENTS: Queue;
     /** Tests only: a session manager whose Queue fails on demand (test/workers/main.ts). */

@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
+import type { SessionSnapshot } from "../../src/core/session-view";
 import {
   type Changeset,
   type CommitResult,
@@ -13,7 +14,6 @@ import {
   shardOf,
   unwrap,
 } from "../../src/index";
-import type { SessionSnapshot } from "../../src/session-view";
 import type { SessionManagerObject } from "../../worker/index";
 import { testClock } from "./clock";
 import { create, createMany, keys, manager, T0 } from "./helpers";

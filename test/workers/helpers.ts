@@ -1,5 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { vi } from "vitest";
+import type { SessionSnapshot, SessionView } from "../../src/core/session-view";
 import {
   type Changeset,
   isStored,
@@ -8,7 +9,6 @@ import {
   type SessionObjectRpc,
   unwrap,
 } from "../../src/index";
-import type { SessionSnapshot, SessionView } from "../../src/session-view";
 import { api } from "../../worker/app";
 import { expectContract } from "./contract";
 import { deliveries } from "./deliveries";

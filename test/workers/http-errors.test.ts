@@ -2,7 +2,7 @@
 // nothing, and none reaches a Durable Object it should not, or ends in a 500.
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { MAX_BODY_BYTES } from "../../worker/body";
+import { MAX_BODY_BYTES } from "../../worker/http/body";
 import { apiRequest } from "./helpers";
 
 const AUTH = { Authorization: "Bearer test-token" };

@@ -9,7 +9,7 @@
 import { env, exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { APP_NAME_PATTERN } from "../../src/names";
+import { APP_NAME_PATTERN } from "../../src/core/names";
 import { testClock } from "./clock";
 import { manager, T0 } from "./helpers";
 

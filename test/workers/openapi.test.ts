@@ -4,9 +4,9 @@ import { env, exports } from "cloudflare:workers";
 import { validate } from "@hyperjump/json-schema/openapi-3-1";
 import { describe, expect, it } from "vitest";
 import stored from "../../openapi.json";
-import { ERROR_CODES, type ErrorCode, isErrorCode } from "../../src/errors";
+import { ERROR_CODES, type ErrorCode, isErrorCode } from "../../src/core/errors";
+import { openApiDocument } from "../../worker/api/openapi";
 import { api } from "../../worker/app";
-import { openApiDocument } from "../../worker/openapi";
 
 describe("GET /v1/openapi.json", () => {
   it("answers the document without a token", async () => {

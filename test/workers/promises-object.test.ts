@@ -11,15 +11,15 @@ import {
   nextAlarm,
   REARM_DELAY_MS,
   SWEEP_BATCHES_PER_ALARM,
-} from "../../durable-objects/alarm-policy";
-import { MAX_BATCH_BYTES, MAX_BATCH_MESSAGES, Outbox } from "../../durable-objects/outbox";
-import { CACHE_BYTES, SessionCache } from "../../durable-objects/session-cache";
-import { COLUMNS, SqlStore } from "../../durable-objects/sql-store";
-import { DEFAULT_SWEEP_BATCH } from "../../src/engine";
-import type { SessionEventBody } from "../../src/events";
+} from "../../durable-object/alarm/alarm-policy";
+import { MAX_BATCH_BYTES, MAX_BATCH_MESSAGES, Outbox } from "../../durable-object/events/outbox";
+import { CACHE_BYTES, SessionCache } from "../../durable-object/storage/session-cache";
+import { COLUMNS, SqlStore } from "../../durable-object/storage/sql-store";
+import { DEFAULT_SWEEP_BATCH } from "../../src/core/engine";
+import type { SessionEventBody } from "../../src/core/events";
+import type { StoredSession } from "../../src/core/session-view";
+import { resolveAppSettings } from "../../src/core/settings";
 import { unwrap } from "../../src/index";
-import type { StoredSession } from "../../src/session-view";
-import { resolveAppSettings } from "../../src/settings";
 import { testClock } from "./clock";
 import { create, manager, T0 } from "./helpers";
 import { type FaultyStorageSessionManagerObject, storageFaults } from "./main";

@@ -1,7 +1,7 @@
 // The README's subclass snippet: its end hook logs what ended and why, never the session ID.
 import { describe, expect, it, vi } from "vitest";
+import type { StoredSession } from "../../src/core/session-view";
 import { SessionEndEvent } from "../../src/index";
-import type { StoredSession } from "../../src/session-view";
 import { Sessions } from "./readme-hosting";
 
 describe("the README's SessionManagerObject subclass", () => {

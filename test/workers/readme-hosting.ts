@@ -4,7 +4,7 @@
 // under strict settings; test/workers/readme-hosting.test.ts runs its hook.
 
 // README: begin
-import { SessionManagerObject } from "../../durable-objects/index";
+import { SessionManagerObject } from "../../durable-object/index";
 import type { SessionEndEvent } from "../../src/index";
 
 export class Sessions extends SessionManagerObject {

@@ -10,6 +10,7 @@ import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { beforeEach, describe, expect, it } from "vitest";
 import { rpcTransport } from "../../src/client/rpc-transport";
+import type { SessionSnapshot } from "../../src/core/session-view";
 import { sessions } from "../../src/hono/index";
 import {
   DurableObjectSessionManagerFactory,
@@ -22,8 +23,7 @@ import {
   shardOf,
   unwrap,
 } from "../../src/index";
-import { layoutObjects, ownerOf, rotationShards } from "../../src/layout";
-import type { SessionSnapshot } from "../../src/session-view";
+import { layoutObjects, ownerOf, rotationShards } from "../../src/routing/layout";
 import { testClock } from "./clock";
 import { T0 } from "./helpers";
 

@@ -13,6 +13,7 @@ import {
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { beforeEach, describe, expect, it } from "vitest";
+import type { SessionSnapshot } from "../../src/core/session-view";
 import { sessions } from "../../src/hono/index";
 import {
   type CommitResult,
@@ -28,8 +29,7 @@ import {
   unwrap,
   withRetry,
 } from "../../src/index";
-import { layoutObjects, objectsOf, ownerOf, sourceOf } from "../../src/layout";
-import type { SessionSnapshot } from "../../src/session-view";
+import { layoutObjects, objectsOf, ownerOf, sourceOf } from "../../src/routing/layout";
 import { testClock } from "./clock";
 import { eventsOf, repeatsOf } from "./deliveries";
 import { call, settleEvents, T0 } from "./helpers";

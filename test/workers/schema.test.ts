@@ -1,8 +1,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { SCHEMA_VERSION } from "../../durable-objects/schema";
-import { SqlStore } from "../../durable-objects/sql-store";
+import { SCHEMA_VERSION } from "../../durable-object/storage/schema";
+import { SqlStore } from "../../durable-object/storage/sql-store";
 import { unwrap } from "../../src/index";
 import { manager, T0 } from "./helpers";
 

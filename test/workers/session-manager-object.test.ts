@@ -1,6 +1,7 @@
 import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
+import type { SessionSnapshot } from "../../src/core/session-view";
 import {
   type Changeset,
   isStored,
@@ -9,7 +10,6 @@ import {
   type SessionManagerRpc,
   unwrap,
 } from "../../src/index";
-import type { SessionSnapshot } from "../../src/session-view";
 import { testClock } from "./clock";
 import { T0 } from "./helpers";
 

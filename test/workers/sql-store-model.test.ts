@@ -8,7 +8,12 @@
 import { runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { COLUMNS, type SessionRow, SqlStore, sessionOfRow } from "../../durable-objects/sql-store";
+import {
+  COLUMNS,
+  type SessionRow,
+  SqlStore,
+  sessionOfRow,
+} from "../../durable-object/storage/sql-store";
 import * as model from "../core/session-model";
 import * as properties from "../core/session-properties";
 import type { StoreUnderTest } from "../core/store-under-test";

@@ -18,7 +18,7 @@ import {
   SessionRouter,
   unwrap,
 } from "../../src/index";
-import { layoutObjects, ownerOf } from "../../src/layout";
+import { layoutObjects, ownerOf } from "../../src/routing/layout";
 import { testClock } from "./clock";
 import { apiRequest, create, createMany, keys, manager, T0 } from "./helpers";
 import { type FaultyStorageSessionManagerObject, storageFaults } from "./main";

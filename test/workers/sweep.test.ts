@@ -6,8 +6,8 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { expiresAt, sliceEnd } from "../../src/core/timeslice";
 import { unwrap } from "../../src/index";
-import { expiresAt, sliceEnd } from "../../src/timeslice";
 import { testClock } from "./clock";
 import { create, createMany, keys, manager, T0, WAIT } from "./helpers";
 import { flakyQueue, resetFlakyQueue } from "./main";

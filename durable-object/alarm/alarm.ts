@@ -1,0 +1,122 @@
+import { describeError } from "../../src/core/errors.js";
+import type { Outbox } from "../events/outbox.js";
+import type { HeldApp } from "../held-app.js";
+import type { StoredLayout } from "../resharding/layout-record.js";
+import { nextAlarm, retriedByRuntime } from "./alarm-policy.js";
+
+/**
+ * The object's alarm: kept at the next moment work is due (`nextAlarm`: a session can expire,
+ * events wait for the Queue, a move goes on), the sends it retries, and one run's frame. It only
+ * moves earlier (a late-firing alarm finds nothing and re-arms), so reads never write it; with
+ * nothing stored and nothing waiting it is deleted.
+ */
+export class Alarm {
+  readonly #storage: DurableObjectStorage;
+  readonly #outbox: Outbox;
+  /** The app held: when its next session can expire. */
+  readonly #app: HeldApp;
+  /** The layout record: when a move needs the alarm. */
+  readonly #layout: StoredLayout;
+  /** The object's clock (seconds). */
+  readonly #now: () => number;
+  readonly #waitUntil: (promise: Promise<unknown>) => void;
+  /** The alarm time (ms) as last set or read; `null` when none. */
+  #at: number | null = null;
+  #sendFailures = 0;
+
+  constructor(
+    storage: DurableObjectStorage,
+    outbox: Outbox,
+    app: HeldApp,
+    layout: StoredLayout,
+    now: () => number,
+    waitUntil: (promise: Promise<unknown>) => void,
+  ) {
+    this.#storage = storage;
+    this.#outbox = outbox;
+    this.#app = app;
+    this.#layout = layout;
+    this.#now = now;
+    this.#waitUntil = waitUntil;
+  }
+
+  /** When the alarm runs next (ms), or `null`. */
+  get at(): number | null {
+    return this.#at;
+  }
+
+  /**
+   * Reads the alarm when the object starts. One lost to a crash, or dropped after its retries
+   * ran out, is set again: work that is due (stored sessions, unsent events) always has an alarm.
+   */
+  async start(): Promise<void> {
+    this.#at = await this.#storage.getAlarm();
+    if (this.#at === null) this.arm();
+  }
+
+  /** Events were stored: the alarm kept for their retry, the Queue sent in the background. */
+  sendInBackground(): void {
+    this.arm();
+    this.#waitUntil(this.flushQuietly());
+  }
+
+  /** Sends the waiting events; a failure is logged and retried by the alarm. */
+  async flushQuietly(): Promise<void> {
+    try {
+      await this.#outbox.flush();
+      this.#sendFailures = 0;
+    } catch (error) {
+      this.#sendFailures++;
+      console.error("session events not sent yet; will retry", describeError(error));
+    }
+    // Sent: with nothing stored and nothing waiting, the alarm goes (an idle object holds none).
+    // Not sent: the alarm retries.
+    this.arm();
+  }
+
+  /** Sends every waiting event; rejects when a send fails (the alarm's run then fails). */
+  async send(): Promise<void> {
+    await this.#outbox.flush();
+    this.#sendFailures = 0;
+  }
+
+  /**
+   * One alarm run: `work` (the sweep, the outbox, a move's next step), then the alarm again. A
+   * failure is thrown for the runtime's retries, then caught and re-armed (`retriedByRuntime`).
+   */
+  async run(info: AlarmInvocationInfo | undefined, work: () => Promise<void>): Promise<void> {
+    this.#at = null;
+    try {
+      await work();
+    } catch (error) {
+      if (retriedByRuntime(info?.retryCount)) throw error;
+      console.error("session sweep failed; re-arming", describeError(error));
+      this.#sendFailures++;
+    }
+    this.arm(true);
+  }
+
+  /** Keeps the alarm at the next moment work can be due (see the class). */
+  arm(inAlarm = false): void {
+    const held = this.#app.current;
+    const due = nextAlarm({
+      expiry: held?.engine.nextExpiry(),
+      pendingEvents: this.#outbox.hasPending(),
+      sendFailures: this.#sendFailures,
+      reshardDue: this.#layout.due(held?.name, this.#now()),
+      inAlarm,
+      now: Date.now(),
+    });
+    if (due === Number.POSITIVE_INFINITY) {
+      if (this.#at !== null) {
+        this.#at = null;
+        void this.#storage.deleteAlarm();
+      }
+      return;
+    }
+    if (this.#at === null || due < this.#at) {
+      this.#at = due;
+      void this.#storage.setAlarm(due);
+    }
+  }
+}

@@ -1,0 +1,288 @@
+import { parseChangesets } from "../core/changeset.js";
+import { SessionError } from "../core/errors.js";
+import { nameOf, objectName } from "../core/names.js";
+import type { CommitResult, SessionView } from "../core/session-view.js";
+import type { AppSettings } from "../core/settings.js";
+import { AppLayouts } from "./app-layouts.js";
+import { addStats, groupByObject, unreachable } from "./fan-out.js";
+import { type Layout, layoutObjects, type Placement } from "./layout.js";
+import type { SessionObjectRpc } from "./object-rpc.js";
+import type { AppStats, SessionManagerRpc } from "./wire.js";
+import { type ErrorBody, type Result, resultOf, resultOfText } from "./wire.js";
+
+export type { Placement } from "./layout.js";
+
+/**
+ * A Durable Object namespace, as far as the router needs it. With `idFromName` and `get` (a real
+ * namespace has both), the router derives each object's id once per isolate and reuses it.
+ */
+export interface SessionObjectNamespace {
+  getByName(name: string, options?: { locationHint?: string }): unknown;
+  idFromName?(name: string): unknown;
+  get?(id: never, options?: { locationHint?: string }): unknown;
+  jurisdiction?(name: string): SessionObjectNamespace;
+}
+
+/** Object ids the router keeps per isolate; past this many it starts afresh (names are few). */
+const MAX_CACHED_IDS = 10_000;
+
+/** Redirections followed in a row before a call gives up (a second one: the layout changed again). */
+const MAX_REDIRECTIONS = 2;
+
+/**
+ * The session operations of every app over a Durable Object namespace, with sharding: an app
+ * with `shards` > 1 keeps its settings in its home object (named by the app) and its sessions in
+ * `shards` objects, a key's object chosen by a stable hash. Each operation goes to the one
+ * object that holds the key; `stats` adds up all of them; `configure` reaches all of them.
+ *
+ * An isolate learns each app's layout once (one call to the home object) and routes on its own
+ * from then on, one call per operation. When the app's shard count changes, an object asked for
+ * a key it no longer owns answers `moved` with the new layout: the router caches it and retries
+ * on the key's owner (docs/DESIGN.md#resharding).
+ *
+ * @example
+ * const router = new SessionRouter(env.SESSION_MANAGER);
+ * const session = unwrap(await router.get("shop", "abc"));
+ */
+export class SessionRouter implements SessionManagerRpc {
+  readonly #namespace: SessionObjectNamespace;
+  readonly #locationHint: string | undefined;
+  readonly #layouts: AppLayouts;
+  readonly #ids = new Map<string, unknown>();
+
+  constructor(namespace: SessionObjectNamespace, placement: Placement = {}) {
+    const { jurisdiction, locationHint } = placement;
+    if (jurisdiction !== undefined && typeof namespace.jurisdiction !== "function") {
+      throw new TypeError("This Durable Object namespace offers no jurisdiction().");
+    }
+    this.#namespace =
+      jurisdiction === undefined
+        ? namespace
+        : (namespace.jurisdiction?.(jurisdiction) ?? namespace);
+    this.#locationHint = locationHint;
+    this.#layouts = new AppLayouts((app) =>
+      this.object(objectName(app)).layout(app, locationHint === undefined ? {} : { locationHint }),
+    );
+  }
+
+  /**
+   * The object named `name`, created with the app's stored location hint (`layout`), else the
+   * router's: a new stub for every call, on an id derived once per isolate.
+   *
+   * Why not keep the stubs too: in workerd a stub belongs to the request (I/O context) that made
+   * it, and using it from another request throws "Cannot perform I/O on behalf of a different
+   * request"; an id is plain data and may be kept. Deriving the id (`idFromName`, a hash of the
+   * name) is most of what `getByName` costs; making a stub from a known id is cheap.
+   */
+  object(name: string, layout?: Layout): SessionObjectRpc {
+    const locationHint = layout?.placement.locationHint ?? this.#locationHint;
+    const options = locationHint === undefined ? undefined : { locationHint };
+    const namespace = this.#namespace;
+    if (typeof namespace.idFromName !== "function" || typeof namespace.get !== "function") {
+      return namespace.getByName(name, options) as SessionObjectRpc;
+    }
+    let id = this.#ids.get(name);
+    if (id === undefined) {
+      if (this.#ids.size >= MAX_CACHED_IDS) this.#ids.clear();
+      id = namespace.idFromName(name);
+      this.#ids.set(name, id);
+    }
+    return namespace.get(id as never, options) as SessionObjectRpc;
+  }
+
+  async open(app: string, settings?: Partial<AppSettings>): Promise<Result<AppSettings>> {
+    const result = await this.object(objectName(app)).open(app, settings);
+    const known = this.#layouts.cached(app);
+    if (result.ok && known !== undefined) known.settings = result.value;
+    return result;
+  }
+
+  /**
+   * In the app's home object first, then in each of its objects. The home object runs a move of
+   * the sessions in the background; every session stays reachable meanwhile. Not one
+   * transaction: if an object refuses, the error is returned and the call can simply be repeated
+   * (it is idempotent).
+   */
+  async configure(app: string, settings: Partial<AppSettings>): Promise<Result<AppSettings>> {
+    const home = objectName(app);
+    const result = await this.object(home).configure(app, settings);
+    if (!result.ok) return result;
+    const learned = await this.#layouts.refresh(app);
+    if (!learned.ok) return learned;
+    const { layout } = learned.value;
+    // Every object takes the new settings; an object never used yet takes them on first use.
+    const objects = await Promise.all(
+      layoutObjects(app, layout)
+        .filter((name) => name !== home)
+        .map((name) => this.object(name, layout).configure(app, result.value)),
+    );
+    return objects.find((r) => !r.ok) ?? result;
+  }
+
+  get(app: string, key: string): Promise<Result<SessionView>> {
+    return this.#onKey(app, key, (rpc, epoch) => rpc.get(app, key, epoch));
+  }
+
+  /** The object's one-string answer (`getJson`), read back without parsing the view. */
+  getViewJson(app: string, key: string): Promise<Result<string>> {
+    return this.#onKey(app, key, (rpc, epoch) =>
+      rpc.getJson(app, key, epoch).then((text) => resultOfText(text) as Result<string>),
+    );
+  }
+
+  query(app: string, key: string): Promise<Result<SessionView | null>> {
+    return this.#onKey(app, key, (rpc, epoch) => rpc.query(app, key, epoch));
+  }
+
+  /** As `getViewJson`, over `queryJson`. */
+  queryViewJson(app: string, key: string): Promise<Result<string | null>> {
+    return this.#onKey(app, key, (rpc, epoch) => rpc.queryJson(app, key, epoch).then(resultOfText));
+  }
+
+  has(app: string, key: string): Promise<Result<boolean>> {
+    return this.#onKey(app, key, (rpc, epoch) => rpc.has(app, key, epoch));
+  }
+
+  /**
+   * A move to `newKey` is judged by the object that owns the key, under the layout in force (see
+   * `regenerate`).
+   */
+  commit(app: string, changes: unknown): Promise<Result<CommitResult>> {
+    const { key } = (changes ?? {}) as { key?: unknown };
+    const oldKey = typeof key === "string" ? key : "";
+    return this.#onKey(app, oldKey, (rpc, epoch) => rpc.commit(app, changes, epoch));
+  }
+
+  /**
+   * One `commitMany` call per object that owns some of the changesets (in parallel), so a unit
+   * of work pays one storage write per object, not one per session. A changeset whose `newKey`
+   * lives on another shard than its key is refused alone by its object (409 `wrong_shard`), as
+   * `commit` is; one whose object answers `moved` (its layout changed) is made again alone
+   * through `commit`, which follows the redirection.
+   */
+  async commitMany(app: string, changes: unknown[]): Promise<Result<Result<CommitResult>[]>> {
+    const parsed = resultOf(() => parseChangesets(changes));
+    if (!parsed.ok) return parsed;
+    const learned = await this.#layouts.known(app);
+    if (!learned.ok) return learned;
+    const results: Result<CommitResult>[] = [];
+    const groups = groupByObject(app, parsed.value, learned.value.layout.shards);
+    await Promise.all(
+      groups.map(async ({ indexes, changes: group }) => {
+        const first = group[0]?.key ?? "";
+        // A call that fails (say, the network) answers its own changesets; the others keep theirs.
+        const answer = await this.#onKey(app, first, (rpc, epoch) =>
+          rpc.commitMany(app, group, epoch),
+        ).catch((error: unknown) => unreachable(app, error));
+        await Promise.all(
+          indexes.map(async (index, j) => {
+            const one = answer.ok ? answer.value[j] : answer;
+            results[index] =
+              one === undefined || (!one.ok && one.error.code === "moved")
+                ? await this.commit(app, group[j])
+                : (one as Result<CommitResult>);
+          }),
+        );
+      }),
+    );
+    return { ok: true, value: results };
+  }
+
+  invalidate(app: string, key: string): Promise<Result<boolean>> {
+    return this.#onKey(app, key, (rpc, epoch) => rpc.invalidate(app, key, epoch));
+  }
+
+  /**
+   * The move is atomic only within one object: pick `newKey` with `shardOf(newKey, shards) ===
+   * shardOf(oldKey, shards)`. Another is refused with `wrong_shard` by the object that owns
+   * `oldKey`, never by this router: its cached layout may be older than the one in force, and
+   * the count a refusal names must be the object's (docs/DESIGN.md#resharding).
+   */
+  regenerate(app: string, oldKey: string, newKey: string): Promise<Result<SessionView>> {
+    return this.#onKey(app, oldKey, (rpc, epoch) => rpc.regenerate(app, oldKey, newKey, epoch));
+  }
+
+  /** Added up over the app's objects (during a move: those of both layouts). */
+  async stats(app: string): Promise<Result<AppStats>> {
+    const homeName = objectName(app);
+    const home = await this.object(homeName).stats(app);
+    if (!home.ok) return home;
+    const layout = home.value.layout;
+    const names =
+      layout === undefined ? [] : layoutObjects(app, layout).filter((name) => name !== homeName);
+    const parts = await Promise.all(names.map((n) => this.object(n, layout).stats(app)));
+    const total = home.value;
+    // A shard never used yet holds nothing (and answers `app_not_found`).
+    for (const part of parts) if (part.ok) addStats(total, part.value);
+    return { ok: true, value: total };
+  }
+
+  /**
+   * Runs `call` on the object that owns `key` under the cached layout, with the layout's epoch.
+   * The common case (app known, object introduced) goes straight to the object, without an async
+   * step of its own; a redirection (`moved`) is followed on the slow path.
+   */
+  #onKey<T>(
+    app: string,
+    key: string,
+    call: (rpc: SessionObjectRpc, epoch: number) => Promise<Result<T>>,
+  ): Promise<Result<T>> {
+    const known = this.#layouts.cached(app);
+    if (known !== undefined) {
+      const { layout } = known;
+      // A known app's name was checked when it was learned.
+      const name = nameOf(app, key, layout.shards);
+      if (name === app || known.adopted.has(name)) {
+        return call(this.object(name, layout), layout.epoch).then((result) =>
+          result.ok || result.error.code !== "moved"
+            ? result
+            : this.#onKeySlowly(app, key, call, result.error),
+        );
+      }
+    }
+    return this.#onKeySlowly(app, key, call);
+  }
+
+  /**
+   * `#onKey` when the fast path cannot serve: learns the app's layout, introduces the app to an
+   * object first, and follows redirections (`moved`, given as `moved` when the fast path got one
+   * already): each updates the cached layout and the call is made again on the key's owner.
+   */
+  async #onKeySlowly<T>(
+    app: string,
+    key: string,
+    call: (rpc: SessionObjectRpc, epoch: number) => Promise<Result<T>>,
+    moved?: ErrorBody,
+  ): Promise<Result<T>> {
+    const learned = await this.#layouts.known(app);
+    if (!learned.ok) return learned;
+    const known = learned.value;
+    let redirections = 0;
+    if (moved !== undefined) {
+      const followed = await this.#layouts.follow(app, known, moved);
+      if (!followed.ok) return followed;
+      redirections = 1;
+    }
+    for (; ; redirections++) {
+      const { layout, settings } = known;
+      const name = objectName(app, key, layout.shards);
+      const rpc = this.object(name, layout);
+      if (name !== objectName(app) && !known.adopted.has(name)) {
+        const adopted = await rpc.adopt(app, settings, layout);
+        if (!adopted.ok) return adopted;
+        known.adopted.add(name);
+      }
+      const result = await call(rpc, layout.epoch);
+      if (result.ok || result.error.code !== "moved") return result;
+      if (redirections >= MAX_REDIRECTIONS) break;
+      const followed = await this.#layouts.follow(app, known, result.error);
+      if (!followed.ok) return followed;
+    }
+    return resultOf(() => {
+      throw new SessionError(
+        "unavailable",
+        `The layout of app "${app}" is changing; retry the request in a moment.`,
+      );
+    });
+  }
+}

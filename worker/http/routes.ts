@@ -1,0 +1,103 @@
+import type { Context, Hono } from "hono";
+import * as v from "valibot";
+import { InvalidInputError, InvalidKeyError, type SessionError } from "../../src/core/errors";
+import type { BodyDeclaration, RouteDeclaration } from "../api/schema";
+import { readJsonBody } from "./body";
+import { methodNotAllowed } from "./errors";
+
+type Env = { Bindings: Cloudflare.Env };
+
+/** What a handler gets: the path parameters and the body, both validated by the declaration. */
+export interface Input<R extends RouteDeclaration> {
+  params: R["params"] extends v.ObjectEntries
+    ? v.InferOutput<v.ObjectSchema<R["params"], undefined>>
+    : Record<string, never>;
+  body: R["body"] extends BodyDeclaration ? unknown : undefined;
+}
+
+/** A route's handler. */
+export type Handler<R extends RouteDeclaration> = (
+  c: Context<Env>,
+  input: Input<R>,
+) => Response | Promise<Response>;
+
+/**
+ * Registers `handler` for the declared route: its method and path come from the declaration,
+ * and its path parameters (400 `invalid_key`) and JSON body (400 with the route's code, plus
+ * the media type, size and encoding checks of `readJsonBody`) are validated by its schemas
+ * before the handler runs. The body reaches the handler as it was sent, once it fits.
+ *
+ * @example
+ * route(api, ROUTES.stats, async (c, { params }) => c.json(await stats(params.app)));
+ */
+export function route<R extends RouteDeclaration>(
+  app: Hono<Env>,
+  declaration: R,
+  handler: Handler<R>,
+): void {
+  const params = Object.entries(declaration.params ?? {});
+  const body = declaration.body;
+  app.on(declaration.method.toUpperCase(), honoPath(declaration.path), async (c) => {
+    const input = {
+      params: validParams(params, c),
+      body: body ? await validBody(body, c) : undefined,
+    } as Input<R>;
+    return handler(c, input);
+  });
+}
+
+/**
+ * Answers every other method on the declared paths with 405 and `Allow` (the declared methods,
+ * HEAD with GET). Register after the routes.
+ */
+export function refuseOtherMethods(app: Hono<Env>, declarations: RouteDeclaration[]): void {
+  const methods = new Map<string, string[]>();
+  for (const { path, method } of declarations) {
+    const allow = methods.get(path) ?? [];
+    const name = method.toUpperCase();
+    if (!allow.includes(name)) allow.push(name);
+    if (name === "GET" && !allow.includes("HEAD")) allow.push("HEAD");
+    methods.set(path, allow);
+  }
+  for (const [path, allow] of methods) app.all(honoPath(path), methodNotAllowed(allow));
+}
+
+/** `/v1/apps/{app}` as Hono writes it: `/v1/apps/:app`. */
+export function honoPath(path: string): string {
+  return path.replace(/\{([^}]+)\}/g, ":$1");
+}
+
+/** The path parameters, each checked by its schema (`v.is` first: this runs on every read). */
+function validParams(params: [string, v.GenericSchema][], c: Context<Env>): Record<string, string> {
+  const valid: Record<string, string> = {};
+  for (const [name, schema] of params) {
+    const value = c.req.param(name);
+    if (!v.is(schema, value)) {
+      const result = v.safeParse(schema, value, { abortEarly: true });
+      throw new InvalidKeyError(result.issues?.[0]?.message ?? `Invalid ${name}.`);
+    }
+    valid[name] = value as string;
+  }
+  return valid;
+}
+
+async function validBody(declaration: BodyDeclaration, c: Context<Env>): Promise<unknown> {
+  const body = await readJsonBody(c, { optional: declaration.optional });
+  if (body === undefined) return undefined;
+  const result = v.safeParse(declaration.schema, body, { abortEarly: true });
+  if (!result.success) throw bodyError(declaration, result.issues[0]);
+  // The body as sent, not the parsed output: the schemas hold no transformations, and a
+  // record drops keys such as "__proto__" that the core refuses with a clearer message.
+  return body;
+}
+
+function bodyError(declaration: BodyDeclaration, issue: v.BaseIssue<unknown>): SessionError {
+  const field = issue.path?.[0]?.key;
+  const fieldCode = typeof field === "string" ? declaration.fieldCodes?.[field] : undefined;
+  // A missing field is a problem of the object, not of the field's value.
+  const code = fieldCode !== undefined && issue.input !== undefined ? fieldCode : declaration.code;
+  const message = declaration.message ? declaration.message(issue.message) : issue.message;
+  return code === "invalid_key"
+    ? new InvalidKeyError(message)
+    : new InvalidInputError(message, code);
+}
