@@ -68,11 +68,9 @@ export {
   SettingsMismatchError,
   WrongShardError,
 } from "./errors.js";
-export { MovedError } from "./layout.js";
 
 // Calling the Durable Object or the service entrypoint over RPC
 export type { Changeset } from "./changeset.js";
-export type { SessionObjectRpc } from "./object-rpc.js";
 export {
   type AppStats,
   type ErrorBody,

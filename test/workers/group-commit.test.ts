@@ -8,11 +8,11 @@ import {
   DurableObjectSessionManagerFactory,
   type Result,
   type SessionObjectNamespace,
-  type SessionObjectRpc,
   SessionRouter,
   shardOf,
   unwrap,
 } from "../../src/index";
+import type { SessionObjectRpc } from "../../src/object-rpc";
 import type { SessionSnapshot } from "../../src/session-view";
 import type { SessionManagerObject } from "../../worker/index";
 import { testClock } from "./clock";

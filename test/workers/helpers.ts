@@ -1,13 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { vi } from "vitest";
-import {
-  type Changeset,
-  isStored,
-  type JsonObject,
-  objectName,
-  type SessionObjectRpc,
-  unwrap,
-} from "../../src/index";
+import { type Changeset, isStored, type JsonObject, objectName, unwrap } from "../../src/index";
+import type { SessionObjectRpc } from "../../src/object-rpc";
 import type { SessionSnapshot, SessionView } from "../../src/session-view";
 import { api } from "../../worker/app";
 import { expectContract } from "./contract";

@@ -17,12 +17,12 @@ import {
   objectName,
   SessionManagerFactory,
   type SessionObjectNamespace,
-  type SessionObjectRpc,
   SessionRouter,
   shardOf,
   unwrap,
 } from "../../src/index";
 import { layoutObjects, ownerOf, rotationShards } from "../../src/layout";
+import type { SessionObjectRpc } from "../../src/object-rpc";
 import type { SessionSnapshot } from "../../src/session-view";
 import { testClock } from "./clock";
 import { T0 } from "./helpers";

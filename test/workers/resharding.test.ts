@@ -23,12 +23,12 @@ import {
   type Result,
   ServiceSessionManagerFactory,
   type SessionObjectNamespace,
-  type SessionObjectRpc,
   SessionRouter,
   unwrap,
   withRetry,
 } from "../../src/index";
 import { layoutObjects, objectsOf, ownerOf, sourceOf } from "../../src/layout";
+import type { SessionObjectRpc } from "../../src/object-rpc";
 import type { SessionSnapshot } from "../../src/session-view";
 import { testClock } from "./clock";
 import { eventsOf, repeatsOf } from "./deliveries";
