@@ -5,12 +5,15 @@
 // this script) until the docs say the new name. Every ```js block is checked the same way as a
 // Node program (Node's types, checkJs).
 //
+// It also checks every relative link of those documents and of BENCHMARKS.md and SECURITY.md: the
+// file must exist, and an `#anchor` must be a heading of that file (GitHub's slugs).
+//
 // Fragments may use the few names that docs/prelude.d.ts declares (a Worker's `env`, a `factory`,
 // a session `key`, …) and nothing else: everything a block imports, it imports itself.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { dirname, join, normalize } from "node:path";
 
 const root = join(import.meta.dirname, "..");
 const out = join(root, ".wrangler", "docs-check");
@@ -25,7 +28,9 @@ const documents = [
 ];
 
 /** Where each written file's first line comes from: `file` → [document, line of the block]. */
+/** @type {Map<string, [string, number]>} */
 const origins = new Map();
+/** @type {Record<string, number>} */
 const counts = { ts: 0, js: 0 };
 
 rmSync(out, { recursive: true, force: true });
@@ -42,7 +47,7 @@ for (const document of documents) {
     // `export {}` makes each block a module: its names are its own, whatever other blocks declare.
     writeFileSync(join(out, language, name), `${lines.slice(i + 1, end).join("\n")}\nexport {};\n`);
     origins.set(name, [document, i + 2]);
-    counts[language]++;
+    counts[language] = (counts[language] ?? 0) + 1;
     i = end;
   }
 }
@@ -70,6 +75,46 @@ writeFileSync(
 );
 
 let failed = false;
+
+/**
+ * The anchors GitHub makes for a Markdown file's headings, and its `<a id="…">` tags.
+ * @param {string} text
+ */
+function anchorsOf(text) {
+  const anchors = new Set([...text.matchAll(/<a id="([^"]+)">/g)].map((match) => match[1]));
+  let fenced = false;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("```")) fenced = !fenced;
+    const heading = fenced ? undefined : /^#{1,6} (.*)$/.exec(line)?.[1];
+    if (heading === undefined) continue;
+    const base = heading
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N} _-]/gu, "")
+      .replace(/ /g, "-");
+    let anchor = base;
+    for (let n = 1; anchors.has(anchor); n++) anchor = `${base}-${n}`;
+    anchors.add(anchor);
+  }
+  return anchors;
+}
+
+for (const document of [...documents, "BENCHMARKS.md", "SECURITY.md"]) {
+  const text = readFileSync(join(root, document), "utf8").replace(/```[\s\S]*?```/g, "");
+  for (const [, target = ""] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+    if (/^[a-z]+:/.test(target)) continue; // https:, mailto:
+    const [path = "", anchor] = target.split("#");
+    const file = path === "" ? document : normalize(join(dirname(document), path));
+    if (!existsSync(join(root, file))) {
+      failed = true;
+      process.stderr.write(`${document}: a link to ${target}, which does not exist\n`);
+    } else if (anchor !== undefined && file.endsWith(".md")) {
+      if (!anchorsOf(readFileSync(join(root, file), "utf8")).has(anchor)) {
+        failed = true;
+        process.stderr.write(`${document}: a link to ${target}: ${file} has no such heading\n`);
+      }
+    }
+  }
+}
 for (const language of ["ts", "js"]) {
   if (counts[language] === 0) continue;
   try {
@@ -77,8 +122,9 @@ for (const language of ["ts", "js"]) {
       cwd: root,
       encoding: "utf8",
     });
-  } catch (error) {
+  } catch (caught) {
     failed = true;
+    const error = /** @type {{ stdout?: string, stderr?: string }} */ (caught);
     // Point each error at the document's own line: `README_md_120.ts(3,5)` → `README.md:122:5`.
     const text = `${error.stdout ?? ""}${error.stderr ?? ""}`.replace(
       /\S*?([\w]+\.(?:ts|js))\((\d+),(\d+)\)/g,
@@ -91,9 +137,9 @@ for (const language of ["ts", "js"]) {
   }
 }
 if (failed) {
-  process.stderr.write("A code block in the docs does not typecheck (see above).\n");
+  process.stderr.write("A code block or a link in the docs is wrong (see above).\n");
   process.exit(1);
 }
 console.log(
-  `docs: ${counts.ts} TypeScript and ${counts.js} JavaScript blocks of ${documents.length} documents typecheck`,
+  `docs: ${counts.ts} TypeScript and ${counts.js} JavaScript blocks of ${documents.length} documents typecheck; links resolve`,
 );

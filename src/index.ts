@@ -1,8 +1,9 @@
 // edge sessions: server-side sessions for Cloudflare Workers, after repoze.session.
 //
-// The public API of the package's root entry, and nothing else: the README lists it, and the
-// consumer test (test/consumer/exports.json) fails when an export is added or dropped by accident.
-// The project's own folders import the modules they need directly.
+// The public API of the package's root entry, and nothing else: the README's "What is public"
+// lists it, and the consumer test (test/consumer/exports.json) fails when an export is added or
+// dropped by accident. The project's own folders import the modules they need directly; what the
+// Durable Objects say to each other (SessionObjectRpc, MovedError) is internal and not exported.
 
 // Clients: factories over a Durable Object binding, a service binding or HTTP
 export {
