@@ -68,18 +68,18 @@ describe("the docs' sections that a user of the installed package follows", () =
   // The package ships dist/, src/, durable-objects/, worker/ and wrangler.toml (package.json
   // "files"): a path into the repository's tests, examples or scripts is nowhere in node_modules.
   it.each([
-    ["README.md", readme, "## Three ways to use it"],
-    ["docs/hosting.md", hostingGuide, "## Two ways to host the sessions"],
-    ["docs/hosting.md", hostingGuide, "## Hosting the Durable Object yourself"],
-    ["docs/hosting.md", hostingGuide, "## Local development"],
-    ["docs/clients.md", clients, "# The clients: RPC, HTTP and in process"],
+    ["README.md", "## Three ways to use it", readme],
+    ["docs/hosting.md", "## Two ways to host the sessions", hostingGuide],
+    ["docs/hosting.md", "## Hosting the Durable Object yourself", hostingGuide],
+    ["docs/hosting.md", "## Local development", hostingGuide],
+    ["docs/clients.md", "# The clients: RPC, HTTP and in process", clients],
     // Up to the example app, which lives in this repository only.
     [
       "docs/hono.md",
-      hono.slice(0, hono.indexOf("\n## The example app\n")),
       "# The Hono middleware",
+      hono.slice(0, hono.indexOf("\n## The example app\n")),
     ],
-  ])("%s, %s, points to no file the package does not ship", (_name, doc, heading) => {
+  ])("%s, %s, points to no file the package does not ship", (_name, heading, doc) => {
     const unshipped = section(doc, heading).match(
       /\b(?:test|examples|scripts|bench|soak)\/[\w./-]+/g,
     );
