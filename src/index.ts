@@ -1,8 +1,9 @@
 // edge sessions: server-side sessions for Cloudflare Workers, after repoze.session.
 //
-// The public API of the package's root entry, and nothing else: the README lists it, and the
-// consumer test (test/consumer/exports.json) fails when an export is added or dropped by accident.
-// The project's own folders import the modules they need directly.
+// The public API of the package's root entry, and nothing else: the README's "What is public"
+// lists it, and the consumer test (test/consumer/exports.json) fails when an export is added or
+// dropped by accident. The project's own folders import the modules they need directly; what the
+// Durable Objects say to each other (SessionObjectRpc, MovedError) is internal and not exported.
 
 // Clients: factories over a Durable Object binding, a service binding or HTTP
 export {
@@ -57,6 +58,8 @@ export {
 export {
   ConflictError,
   type ConflictReason,
+  ERROR_CODES,
+  type ErrorCode,
   InvalidInputError,
   InvalidKeyError,
   type ServiceErrorOptions,
@@ -68,11 +71,9 @@ export {
   SettingsMismatchError,
   WrongShardError,
 } from "./core/errors.js";
-export { MovedError } from "./routing/layout.js";
 
 // Calling the Durable Object or the service entrypoint over RPC
 export type { Changeset } from "./core/changeset.js";
-export type { SessionObjectRpc } from "./routing/object-rpc.js";
 export {
   type AppStats,
   type ErrorBody,

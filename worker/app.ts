@@ -32,7 +32,7 @@ type Env = { Bindings: Cloudflare.Env };
  * they are registered from there, their requests validated by its schemas (app names and keys
  * before any Durable Object is reached; bodies for media type, size, encoding and shape), and
  * `GET /v1/openapi.json` serves the document made from them. Every error is
- * `{ error: { code, message } }` (see the README).
+ * `{ error: { code, message } }` (see docs/http-api.md, Errors).
  *
  * @example
  * await api.request("/v1/apps/shop/sessions/abc", {

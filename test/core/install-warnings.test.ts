@@ -1,7 +1,9 @@
 // What `npm ci` warns on a fresh clone under Node 20, which the README's Quick start says is
-// enough to run npm: one `EBADENGINE` per package that asks for a newer Node. The README names
-// them, and this test keeps its count and names in step with package-lock.json.
+// enough to run npm: one `EBADENGINE` per package that asks for a newer Node. docs/hosting.md
+// ("Working on this repository") names them, and this test keeps its count and names in step with
+// package-lock.json.
 import { describe, expect, it } from "vitest";
+import hosting from "../../docs/hosting.md?raw";
 import lock from "../../package-lock.json";
 import readme from "../../README.md?raw";
 
@@ -73,6 +75,12 @@ const NUMBERS = [
 ];
 
 describe("npm ci on Node 20", () => {
+  it("is enough to run npm, as the README's Quick start says, pointing to the details", () => {
+    const quickStart = readme.slice(readme.indexOf("## Quick start"));
+    expect(quickStart).toMatch(/system Node 20 is enough to\s+run npm/);
+    expect(quickStart).toContain("docs/hosting.md#working-on-this-repository");
+  });
+
   const packages = lock.packages as Record<
     string,
     { name?: string; engines?: { node?: string }; optional?: boolean }
@@ -93,8 +101,10 @@ describe("npm ci on Node 20", () => {
     expect(satisfies([20, 18, 0], "^20.19.0 || >=22.12.0")).toBe(false);
   });
 
-  it("warns EBADENGINE as many times as the README says, for the packages it names", () => {
-    const quickStart = readme.slice(readme.indexOf("## Quick start"), readme.indexOf("## Install"));
+  it("warns EBADENGINE as many times as docs/hosting.md says, for the packages it names", () => {
+    const start = hosting.indexOf("\n## Working on this repository\n");
+    expect(start).toBeGreaterThan(-1);
+    const quickStart = hosting.slice(start);
     expect(quickStart).toContain(
       `\`npm ci\` prints \`npm warn EBADENGINE\` ${NUMBERS[refused.length]}`,
     );

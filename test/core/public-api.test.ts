@@ -1,6 +1,6 @@
 // The package's public API is a decision, not whatever an index happens to re-export: the root and
 // `./hono` entries export exactly the names listed in test/consumer/exports.json (which the README's
-// "The public API" section lists too). The consumer test checks the built package the same way.
+// "What is public" section lists too). The consumer test checks the built package the same way.
 import { describe, expect, it } from "vitest";
 import * as hono from "../../src/hono/index";
 import * as root from "../../src/index";

@@ -1,14 +1,19 @@
 import { describe, expect, it } from "vitest";
+import clients from "../../docs/clients.md?raw";
+import hono from "../../docs/hono.md?raw";
+import hostingGuide from "../../docs/hosting.md?raw";
+import httpApi from "../../docs/http-api.md?raw";
+import operating from "../../docs/operating.md?raw";
 import readme from "../../README.md?raw";
 import hosting from "../workers/readme-hosting.ts?raw";
 import snippet from "../workers/readme-middleware.ts?raw";
 
-/** The first TypeScript block after `heading` in the README. */
-function blockAfter(heading: string): string {
-  const start = readme.indexOf(`\n${heading}\n`);
-  if (start === -1) throw new Error(`README has no heading "${heading}"`);
-  const match = /```ts\n([\s\S]*?)```/.exec(readme.slice(start));
-  if (match === null) throw new Error(`README has no ts block after "${heading}"`);
+/** The first TypeScript block after `heading` in `doc`. */
+function blockAfter(doc: string, heading: string): string {
+  const start = `\n${doc}`.indexOf(`\n${heading}\n`);
+  if (start === -1) throw new Error(`no heading "${heading}"`);
+  const match = /```ts\n([\s\S]*?)```/.exec(doc.slice(start));
+  if (match === null) throw new Error(`no ts block after "${heading}"`);
   return match[1] as string;
 }
 
@@ -19,33 +24,33 @@ function importsSorted(code: string): string {
   return [...imports.sort(), ...lines.filter((line) => !line.startsWith("import "))].join("\n");
 }
 
-describe("the README's subclass snippet", () => {
+describe("the subclass snippet of docs/hosting.md", () => {
   it("is the code of test/workers/readme-hosting.ts, which typechecks strictly", () => {
     const marked = /\/\/ README: begin\n([\s\S]*?)\/\/ README: end/.exec(hosting);
     const tested = (marked?.[1] ?? "")
       .replace('from "../../src/index"', 'from "edge-sessions"')
       .replace('from "../../durable-object/index"', 'from "edge-sessions/durable-object"');
-    expect(importsSorted(blockAfter("### Hosting the Durable Object yourself"))).toBe(
+    expect(importsSorted(blockAfter(hostingGuide, "## Hosting the Durable Object yourself"))).toBe(
       importsSorted(tested),
     );
   });
 });
 
-describe("the README's middleware snippet", () => {
+describe("the middleware snippet of docs/hono.md", () => {
   it("is the code that test/workers/readme-middleware.test.ts runs", () => {
     const marked = /\/\/ README: begin\n([\s\S]*?)\/\/ README: end/.exec(snippet);
     const tested = (marked?.[1] ?? "")
       .replace('from "../../src/index"', 'from "edge-sessions"')
       .replace('from "../../src/hono/index"', 'from "edge-sessions/hono"');
-    expect(importsSorted(blockAfter("### Hono middleware"))).toBe(importsSorted(tested));
+    expect(importsSorted(blockAfter(hono, "# The Hono middleware"))).toBe(importsSorted(tested));
   });
 });
 
-/** The README from `heading` up to the next heading of the same or a higher level. */
-function section(heading: string): string {
-  const lines = readme.split("\n");
+/** `doc` from `heading` up to the next heading of the same or a higher level. */
+function section(doc: string, heading: string): string {
+  const lines = doc.split("\n");
   const start = lines.indexOf(heading);
-  if (start === -1) throw new Error(`README has no heading "${heading}"`);
+  if (start === -1) throw new Error(`no heading "${heading}"`);
   const level = heading.indexOf(" ");
   let fenced = false;
   for (let i = start + 1; i < lines.length; i++) {
@@ -59,21 +64,33 @@ function section(heading: string): string {
   return lines.slice(start).join("\n");
 }
 
-describe("the README's sections that a user of the installed package follows", () => {
+describe("the docs' sections that a user of the installed package follows", () => {
   // The package ships dist/, src/, durable-object/, worker/ and wrangler.toml (package.json
   // "files"): a path into the repository's tests, examples or scripts is nowhere in node_modules.
-  it.each(["### Two ways to host the sessions", "### Local development", "## Using it"])(
-    "%s points to no file the package does not ship",
-    (heading) => {
-      const unshipped = section(heading).match(/\b(?:test|examples|scripts|bench|soak)\/[\w./-]+/g);
-      expect(unshipped ?? []).toEqual([]);
-    },
-  );
+  it.each([
+    ["README.md", "## Three ways to use it", readme],
+    ["docs/hosting.md", "## Two ways to host the sessions", hostingGuide],
+    ["docs/hosting.md", "## Hosting the Durable Object yourself", hostingGuide],
+    ["docs/hosting.md", "## Local development", hostingGuide],
+    ["docs/clients.md", "# The clients: RPC, HTTP and in process", clients],
+    // Up to the example app, which lives in this repository only.
+    [
+      "docs/hono.md",
+      "# The Hono middleware",
+      hono.slice(0, hono.indexOf("\n## The example app\n")),
+    ],
+  ])("%s, %s, points to no file the package does not ship", (_name, heading, doc) => {
+    const unshipped = section(doc, heading).match(
+      /\b(?:test|examples|scripts|bench|soak)\/[\w./-]+/g,
+    );
+    expect(unshipped ?? []).toEqual([]);
+  });
 });
 
-describe("the README's shell examples", () => {
+describe("the shell examples of the README and the guides", () => {
   it("create sessions only under a key made new in the same block, so each can be run twice", () => {
-    const blocks = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+    const docs = [readme, clients, hono, hostingGuide, httpApi, operating].join("\n");
+    const blocks = [...docs.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] as string);
     const creating = blocks.filter((block) => /"version":0|If-None-Match: \*/.test(block));
     expect(creating.length).toBeGreaterThanOrEqual(2);
     for (const block of creating) {

@@ -5,13 +5,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import {
-  type Result,
-  type SessionManagerRpc,
-  type SessionObjectRpc,
-  shardOf,
-  unwrap,
-} from "../../src/index";
+import { type Result, type SessionManagerRpc, shardOf, unwrap } from "../../src/index";
+import type { SessionObjectRpc } from "../../src/routing/object-rpc";
 import { resultOfText } from "../../src/routing/wire";
 import { testClock } from "./clock";
 import { call, manager, T0 } from "./helpers";

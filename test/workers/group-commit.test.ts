@@ -9,11 +9,11 @@ import {
   DurableObjectSessionManagerFactory,
   type Result,
   type SessionObjectNamespace,
-  type SessionObjectRpc,
   SessionRouter,
   shardOf,
   unwrap,
 } from "../../src/index";
+import type { SessionObjectRpc } from "../../src/routing/object-rpc";
 import type { SessionManagerObject } from "../../worker/index";
 import { testClock } from "./clock";
 import { create, createMany, keys, manager, T0 } from "./helpers";

@@ -1,14 +1,8 @@
 import { env, exports } from "cloudflare:workers";
 import { vi } from "vitest";
 import type { SessionSnapshot, SessionView } from "../../src/core/session-view";
-import {
-  type Changeset,
-  isStored,
-  type JsonObject,
-  objectName,
-  type SessionObjectRpc,
-  unwrap,
-} from "../../src/index";
+import { type Changeset, isStored, type JsonObject, objectName, unwrap } from "../../src/index";
+import type { SessionObjectRpc } from "../../src/routing/object-rpc";
 import { api } from "../../worker/app";
 import { expectContract } from "./contract";
 import { deliveries } from "./deliveries";

@@ -1,4 +1,4 @@
-// The README's subclass snippet: its end hook logs what ended and why, never the session ID.
+// The subclass snippet of docs/hosting.md: its end hook logs what ended and why, never the session ID.
 import { describe, expect, it, vi } from "vitest";
 import type { StoredSession } from "../../src/core/session-view";
 import { SessionEndEvent } from "../../src/index";

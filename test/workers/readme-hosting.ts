@@ -1,6 +1,6 @@
-// The README's subclass snippet ("Hosting the Durable Object yourself"), as a consumer Worker
-// would hold it. test/core/readme.test.ts checks that the code between the markers is the
-// README's, word for word (but for the import paths), and `npm run typecheck` that it typechecks
+// The subclass snippet of docs/hosting.md ("Hosting the Durable Object yourself"), as a consumer
+// Worker would hold it. test/core/readme.test.ts checks that the code between the markers is the
+// guide's, word for word (but for the import paths), and `npm run typecheck` that it typechecks
 // under strict settings; test/workers/readme-hosting.test.ts runs its hook.
 
 // README: begin

@@ -1,4 +1,4 @@
-// The README's middleware snippet, run as a consumer Worker runs it: its sessions kept by the
+// The middleware snippet of docs/hono.md, run as a consumer Worker runs it: its sessions kept by the
 // session worker through a real service binding (`env.SESSIONS`, vitest.config.ts).
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";

@@ -1,5 +1,5 @@
-// The README's Hono middleware snippet ("Hono middleware"), as a consumer Worker would hold it.
-// test/core/readme.test.ts checks that the code between the markers is the README's, word for
+// The Hono middleware snippet of docs/hono.md (its first block), as a consumer Worker would hold
+// it. test/core/readme.test.ts checks that the code between the markers is the guide's, word for
 // word (but for the import paths); test/workers/readme-middleware.test.ts runs it.
 
 /** The bindings `wrangler types` would declare for the consumer Worker. */

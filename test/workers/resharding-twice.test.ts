@@ -18,12 +18,12 @@ import {
   objectName,
   SessionManagerFactory,
   type SessionObjectNamespace,
-  type SessionObjectRpc,
   SessionRouter,
   shardOf,
   unwrap,
 } from "../../src/index";
 import { layoutObjects, ownerOf, rotationShards } from "../../src/routing/layout";
+import type { SessionObjectRpc } from "../../src/routing/object-rpc";
 import { testClock } from "./clock";
 import { T0 } from "./helpers";
 

@@ -24,12 +24,12 @@ import {
   type Result,
   ServiceSessionManagerFactory,
   type SessionObjectNamespace,
-  type SessionObjectRpc,
   SessionRouter,
   unwrap,
   withRetry,
 } from "../../src/index";
 import { layoutObjects, objectsOf, ownerOf, sourceOf } from "../../src/routing/layout";
+import type { SessionObjectRpc } from "../../src/routing/object-rpc";
 import { testClock } from "./clock";
 import { eventsOf, repeatsOf } from "./deliveries";
 import { call, settleEvents, T0 } from "./helpers";

@@ -14,11 +14,11 @@ import {
   objectName,
   type Result,
   type SessionObjectNamespace,
-  type SessionObjectRpc,
   SessionRouter,
   unwrap,
 } from "../../src/index";
 import { layoutObjects, ownerOf } from "../../src/routing/layout";
+import type { SessionObjectRpc } from "../../src/routing/object-rpc";
 import { testClock } from "./clock";
 import { apiRequest, create, createMany, keys, manager, T0 } from "./helpers";
 import { type FaultyStorageSessionManagerObject, storageFaults } from "./main";

@@ -134,7 +134,7 @@ export const AppStatsSchema = v.pipe(
           locationHint: v.optional(v.string()),
         }),
       }),
-      v.description("Where the app's keys are routed now (see Growing an app in the README)."),
+      v.description("Where the app's keys are routed now (see docs/operating.md, Growing an app)."),
     ),
     moved: v.pipe(
       v.strictObject({

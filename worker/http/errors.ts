@@ -78,7 +78,7 @@ export const notFound: NotFoundHandler = (c) =>
     c,
     404,
     "no_route",
-    `No route for ${c.req.method} ${new URL(c.req.url).pathname}. The API lives under /v1/apps/:app (see the README).`,
+    `No route for ${c.req.method} ${new URL(c.req.url).pathname}. The API lives under /v1/apps/:app (see docs/http-api.md).`,
   );
 
 /**
