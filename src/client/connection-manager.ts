@@ -64,7 +64,8 @@ export class ConnectionManager {
    * `null` where nothing is stored any more). If any commit was refused, rejects with the first
    * error (a `ConflictError` names the session and carries its current state) once all have
    * settled. The unit of work ends either way; each session that was committed stands for what
-   * was stored, and a refused one keeps its changes.
+   * was stored, and a refused one drops the changes that commit carried (read it again and redo
+   * them; changes made while the commit was in flight stay pending).
    */
   async commit(): Promise<(SessionView | null)[]> {
     const dirty = [...this.#members].filter(([data]) => data.isModified);
@@ -97,7 +98,7 @@ export class ConnectionManager {
     results.forEach((result, i) => {
       const [data] = dirty[i] as (typeof dirty)[number];
       if (result.status === "fulfilled") data.settle(result.value);
-      else data.unsent();
+      else data.refused();
     });
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed !== undefined) throw failed.reason;

@@ -89,7 +89,7 @@ export class RemoteSessionManager {
     assertSessionKey(oldKey);
     assertSessionKey(newKey);
     const held = this.#known(oldKey);
-    if (held?.isModified) throw uncommittedChanges(oldKey);
+    if (held?.isModified || held?.committing) throw uncommittedChanges(oldKey);
     const moved = await this.#transport.regenerate(oldKey, newKey);
     if (held === undefined) return this.#join(moved);
     this.connection.forget(this.app, oldKey);

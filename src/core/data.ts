@@ -99,6 +99,7 @@ export class SessionData implements Iterable<[string, JsonValue]> {
     if (value !== null && (typeof value !== "number" || !Number.isFinite(value))) {
       throw new TypeError("SessionData.lastModified must be a time in seconds or null.");
     }
+    this.#writable();
     this.#lastModified = value;
     this.#pending.lastModifiedAssigned = true;
     this.#onChange?.(this);
@@ -220,6 +221,8 @@ export class SessionData implements Iterable<[string, JsonValue]> {
 
   /** Marks the session ended. After commit it is gone and its end event fires (`invalidated`). */
   invalidate(): void {
+    if (this.#retired !== undefined) throw new SessionError("session_replaced", this.#retired);
+    if (!this.isValid()) return; // ended already, or about to be
     this.#pending.invalidated = true;
     this.#onChange?.(this);
   }
@@ -308,11 +311,26 @@ export class SessionData implements Iterable<[string, JsonValue]> {
     this.#rebuild();
   }
 
-  /** @internal The commit that took the changes was refused: they are pending again. */
+  /**
+   * @internal The commit that took the changes was refused, and they are pending again (`save`
+   * keeps them, so that the caller can send them once more).
+   */
   unsent(): void {
     if (this.#sending === undefined) return;
     this.#pending = this.#sending.followedBy(this.#pending);
     this.#sending = undefined;
+  }
+
+  /**
+   * @internal A unit of work's commit refused the changes it took: they are dropped (the error
+   * says what was refused), and the session shows what it stood for before. Changes made while
+   * that commit was in flight stay pending, and join the unit of work again.
+   */
+  refused(): void {
+    if (this.#sending === undefined) return;
+    this.#sending = undefined;
+    this.#rebuild();
+    if (!this.#pending.isEmpty) this.#onChange?.(this);
   }
 
   /**

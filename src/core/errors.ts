@@ -47,7 +47,7 @@ export const ERROR_CODES = {
   uncommitted_changes: 409,
   /** A commit of a session whose previous commit has not finished. */
   commit_in_progress: 409,
-  /** A held session used after a commit replaced it (docs/DESIGN.md#after-commit). */
+  /** Data the Hono middleware read again (`reload()`, or a new session after `destroy()`), changed (docs/DESIGN.md#after-commit). */
   session_replaced: 409,
   /** The Hono middleware: `regenerate()` after `destroy()` in one request. */
   session_destroyed: 409,

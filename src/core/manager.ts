@@ -88,7 +88,8 @@ export class SessionDataManager {
   /**
    * Stores every session changed in this unit of work, atomically: all or none. Returns how
    * many were committed. Throws `ConflictError` or `SessionTooLargeError`, and then writes
-   * nothing (the sessions keep their changes). Either way the unit of work ends. A session the
+   * nothing and drops the changes it carried (read the sessions again and redo them). Either way
+   * the unit of work ends. A session the
    * program still holds stays live: it stands for what was stored, and a change made to it later
    * is stored by the next commit.
    */
@@ -102,7 +103,7 @@ export class SessionDataManager {
         stored = changes.map((change) => this.#engine.commit(change, now));
       });
     } catch (error) {
-      for (const data of dirty) data.unsent();
+      for (const data of dirty) data.refused();
       this.#end();
       throw error;
     }
@@ -131,7 +132,7 @@ export class SessionDataManager {
     assertSessionKey(oldKey);
     assertSessionKey(newKey);
     const held = this.#unit.get(oldKey);
-    if (held?.isModified) {
+    if (held?.isModified || held?.committing) {
       throw new SessionError(
         "uncommitted_changes",
         `Session "${oldKey}" has changes that were not committed: commit them before regenerate().`,

@@ -56,7 +56,7 @@ describe("a session held after commit (in process)", () => {
     expect(s.toJSON()).toEqual({ a: 1, b: 2, c: 3 });
   });
 
-  it("refuses a later change to a key another manager changed meanwhile, and keeps it", () => {
+  it("refuses a later change to a key another manager changed meanwhile, and drops it", () => {
     const store = new MemoryStore();
     const one = makeManager({ store }).manager;
     const two = makeManager({ store }).manager;
@@ -68,8 +68,32 @@ describe("a session held after commit (in process)", () => {
     s.set("n", 2);
     expect(() => one.commit()).toThrow(ConflictError);
     expect(store.load("k")?.data).toEqual({ n: 5 });
-    expect(s.isModified).toBe(true);
-    expect(s.changes().set).toEqual({ n: 2 });
+    // The error said what was refused; the change does not come back with a later commit.
+    expect(s.isModified).toBe(false);
+    expect(s.get("n")).toBe(1);
+    one.get("other").set("x", 1);
+    expect(one.commit()).toBe(1);
+    expect(store.load("other")?.data).toEqual({ x: 1 });
+    s.set("m", 3); // a new change to the held session merges: no one else changed "m"
+    expect(one.commit()).toBe(1);
+    expect(store.load("k")?.data).toEqual({ n: 5, m: 3 });
+  });
+
+  it("an ended session ignores invalidate() and refuses lastModified, so no later commit fails on it", () => {
+    const { manager, store } = makeManager();
+    const s = manager.get("k");
+    s.set("a", 1);
+    manager.commit();
+    s.invalidate();
+    manager.commit();
+    s.invalidate();
+    expect(s.isModified).toBe(false);
+    expect(() => {
+      s.lastModified = 5;
+    }).toThrow(/invalidated/);
+    manager.get("other").set("x", 1);
+    expect(manager.commit()).toBe(1);
+    expect(store.load("other")?.data).toEqual({ x: 1 });
   });
 
   it("an invalidated session takes no more changes after its commit", () => {

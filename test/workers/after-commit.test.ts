@@ -110,6 +110,22 @@ describe.each(transports)("a session held after commit, over the %s", (name, mak
     expect(await storedData(factory, "k")).toEqual({ n: 5 });
   });
 
+  it("regenerate() refuses a held session whose commit is in flight, changing nothing", async () => {
+    const factory = makeFactory(freshApp(`ac-regen-${slug}`));
+    const manager = await factory.open();
+    const s = await manager.get("old");
+    s.set("a", 1);
+    await manager.connection.commit();
+    s.set("b", 2);
+    const saving = manager.save(s);
+    await expect(manager.regenerate("old", "new")).rejects.toMatchObject({
+      code: "uncommitted_changes",
+    });
+    await saving;
+    expect(await storedData(factory, "old")).toEqual({ a: 1, b: 2 });
+    expect(await storedData(factory, "new")).toBeUndefined();
+  });
+
   it("save() leaves the same session live: a change after it is stored by the next commit", async () => {
     const factory = makeFactory(freshApp(`ac-save-${slug}`));
     const manager = await factory.open();
@@ -153,6 +169,12 @@ describe("a session held after save() in the Hono middleware", () => {
       data.set("a", 2);
       return c.text("ok");
     });
+    app.post("/reload-then-invalidate-old", async (c) => {
+      const data = await c.get("session").data();
+      await c.get("session").reload();
+      data.invalidate();
+      return c.text("unreachable");
+    });
     app.post("/reload-then-change-old", async (c) => {
       const data = await c.get("session").data();
       await c.get("session").reload();
@@ -169,6 +191,13 @@ describe("a session held after save() in the Hono middleware", () => {
     expect(response.status).toBe(200);
     const cookie = response.headers.get("set-cookie")?.split(";")[0] as string;
     expect(await (await app.request("/read", { headers: { cookie } })).json()).toEqual({ a: 2 });
+  });
+
+  it("refuses invalidate() of data the handler held from before reload(), instead of dropping it", async () => {
+    const app = makeApp();
+    app.onError((error, c) => c.json({ code: (error as { code?: string }).code }, 500));
+    const response = await app.request("/reload-then-invalidate-old", { method: "POST" });
+    expect(await response.json()).toEqual({ code: "session_replaced" });
   });
 
   it("refuses a change to data the handler held from before reload(), instead of dropping it", async () => {
