@@ -71,12 +71,15 @@ export class SessionOps {
    */
   run<A, T>(app: string, checked: A, fn: EngineWork<A, T>): Result<T> {
     const held = this.#app;
-    const result = resultOf(() => {
-      const current = held.of(app);
-      return held.storing(current, () => fn(current.engine, this.#now(), checked));
-    });
-    if (this.#events.runHooks() > 0) this.#alarm.sendInBackground();
-    return result;
+    try {
+      return resultOf(() => {
+        const current = held.of(app);
+        return held.storing(current, () => fn(current.engine, this.#now(), checked));
+      });
+    } finally {
+      // Also after a storage error: the events of batches that did commit (a sweep) go now.
+      if (this.#events.runHooks() > 0) this.#alarm.sendInBackground();
+    }
   }
 
   #check<A>(app: string, check: () => A): Result<A> {

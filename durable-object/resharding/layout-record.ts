@@ -78,7 +78,13 @@ export class StoredLayout {
 
   save(record: LayoutRecord): void {
     layoutRow.save(this.#store, JSON.stringify(record));
+    const before = this.#record;
     this.#record = record;
+    // Inside a transaction that rolls back (a configure whose settings fail to store), the
+    // record in memory goes back to the stored one with the row.
+    this.#store.onRollback(() => {
+      this.#record = before;
+    });
   }
 
   isHome(app: string): boolean {

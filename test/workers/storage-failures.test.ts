@@ -246,6 +246,22 @@ describe("storage failures", () => {
     expect(hooked().sort()).toEqual(created.map((s) => `end:${s.key}`).sort());
   });
 
+  it("a new shard count whose settings fail to store starts no move, in storage or in memory", async () => {
+    const app = "sf-configure";
+    const stub = faulty(app);
+    await create(stub, app, "k");
+    const before = unwrap(await stub.layout(app)).layout;
+    storageFaults.failStatement = (query) => query.startsWith("INSERT OR REPLACE INTO app");
+    expect(await inObject(stub, (o) => o.configure(app, { shards: 4 }))).toMatch(
+      /injected statement/,
+    );
+    storageFaults.failStatement = undefined;
+    const answer = unwrap(await stub.layout(app));
+    expect(answer.settings.shards).toBe(1);
+    expect(answer.layout).toEqual(before);
+    expect(unwrap(await stub.stats(app)).settings.shards).toBe(1);
+  });
+
   it("an invalidation whose transaction fails ends nothing and hands no event to the hooks", async () => {
     const app = "sf-invalidate";
     const stub = faulty(app);
