@@ -7,7 +7,7 @@
  * `result`, the `get` result of the key, computed once and returned again (what returning a
  * session costs); `result-json`, that result as one JSON string; `result-view`, the compact
  * read's result (`{ ok, value }` around the view's JSON text), computed once; `result-text`, that
- * result as one string (`getText`'s answer).
+ * result as one string (`getJson`'s answer).
  */
 export type ProbeKind =
   | "none"

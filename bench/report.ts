@@ -28,7 +28,7 @@ const GROUPS: Record<string, [string, string][]> = {
     ["rpc_noop_ops_per_s", "ops/s of `ping()`, the empty RPC method: the cost of a call"],
     [
       "rpc_get_ops_per_s",
-      "ops/s of the compact read of a live session (read in its period: no write) as the HTTP API makes it: `getText`, one string back, the view's JSON passed on unparsed",
+      "ops/s of the compact read of a live session (read in its period: no write) as the HTTP API makes it: `getJson`, one string back, the view's JSON passed on unparsed",
     ],
     ["get_vs_noop_rpc_ratio", "get ÷ ping, slice by slice. **Goal ≥ 0.85**"],
     [
@@ -153,7 +153,7 @@ const GROUPS: Record<string, [string, string][]> = {
     ],
     [
       "diag_rpc_result_text_vs_noop_ratio",
-      "that `Result` as one string (what `getText` answers), computed once ÷ ping",
+      "that `Result` as one string (what `getJson` answers), computed once ÷ ping",
     ],
     ["diag_rpc_sql_vs_noop_ratio", "the session row's SELECT (past the cache) ÷ ping"],
     ["diag_rpc_sql_json_vs_noop_ratio", "the SELECT with the data parsed and returned ÷ ping"],

@@ -11,12 +11,12 @@
  * with the core (`parseChangeset`, `parseAppSettings`), which every transport shares.
  *
  * The declarations live in modules of their own, gathered here:
- * - `api-sessions.ts`: names, keys, the session view and the bodies of the session routes;
- * - `api-settings.ts`: app settings, as given and as stored, and an app's stats;
- * - `api-errors.ts`: the bodies of error answers;
- * - `api-declarations.ts`: the shapes of a route, a body, an answer and a header;
- * - `api-answers.ts`: the answers many routes share, and those that no route declares;
- * - `api-routes.ts`: the route table.
+ * - `sessions.ts`: names, keys, the session view and the bodies of the session routes;
+ * - `settings.ts`: app settings, as given and as stored, and an app's stats;
+ * - `errors.ts`: the bodies of error answers;
+ * - `declarations.ts`: the shapes of a route, a body, an answer and a header;
+ * - `answers.ts`: the answers many routes share, and those that no route declares;
+ * - `routes.ts`: the route table.
  */
 import {
   ChangesetSchema,
