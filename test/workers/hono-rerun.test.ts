@@ -58,24 +58,31 @@ function countingApp() {
   };
 }
 
+/** A session counted once, then two requests that both read it before either commits. */
+async function twoRacing() {
+  const counting = countingApp();
+  const { app, holdFirst } = counting;
+  const first = await app.request("/count/seed", {
+    method: "POST",
+    body: JSON.stringify({ by: "seed" }),
+  });
+  const cookie = first.headers.get("set-cookie")?.split(";")[0] as string;
+  holdFirst(2);
+  const responses = await Promise.all(
+    ["a", "b"].map((name) =>
+      app.request(`/count/${name}`, {
+        method: "POST",
+        headers: { cookie },
+        body: JSON.stringify({ by: name }),
+      }),
+    ),
+  );
+  return { ...counting, cookie, responses };
+}
+
 describe(`the middleware's retry under ${HONO_UNDER_TEST}`, () => {
   it("re-runs a conflicting handler with its route params, cached body, upstream variables and headers", async () => {
-    const { app, runs, holdFirst } = countingApp();
-    const first = await app.request("/count/seed", {
-      method: "POST",
-      body: JSON.stringify({ by: "seed" }),
-    });
-    const cookie = first.headers.get("set-cookie")?.split(";")[0] as string;
-    holdFirst(2);
-    const responses = await Promise.all(
-      ["a", "b"].map((name) =>
-        app.request(`/count/${name}`, {
-          method: "POST",
-          headers: { cookie },
-          body: JSON.stringify({ by: name }),
-        }),
-      ),
-    );
+    const { app, runs, cookie, responses } = await twoRacing();
     expect(responses.map((r) => r.status)).toEqual([200, 200]);
     const answers = (await Promise.all(responses.map((r) => r.json()))) as {
       n: number;
@@ -96,22 +103,7 @@ describe(`the middleware's retry under ${HONO_UNDER_TEST}`, () => {
   });
 
   it("answers the re-run's response, not the first run's", async () => {
-    const { app, runs, holdFirst } = countingApp();
-    const first = await app.request("/count/seed", {
-      method: "POST",
-      body: JSON.stringify({ by: "seed" }),
-    });
-    const cookie = first.headers.get("set-cookie")?.split(";")[0] as string;
-    holdFirst(2);
-    const responses = await Promise.all(
-      ["a", "b"].map((name) =>
-        app.request(`/count/${name}`, {
-          method: "POST",
-          headers: { cookie },
-          body: JSON.stringify({ by: name }),
-        }),
-      ),
-    );
+    const { runs, responses } = await twoRacing();
     // Runs 2 and 3 read the same n; the one that lost its commit ran again as run 4, and its
     // request answers run 4's response.
     expect(runs).toHaveLength(4);
