@@ -89,6 +89,31 @@ route(api, ROUTES.get, async (c, { params: { app, key } }) => {
 });
 
 /**
+ * Preconditions that no single strong ETag names, evaluated on the session as read now (a read:
+ * it touches): the state a write they allow must be made to exactly (`null`: only while none is
+ * stored), with the session read; a failed one is 412 with `current`. `missing` answers a session
+ * that is not there before the preconditions are looked at (a DELETE's 404).
+ */
+async function readTarget(
+  manager: ReturnType<typeof sessionRouter>,
+  app: string,
+  key: string,
+  conditions: NonNullable<ReturnType<typeof requiredConditions>>,
+  missing?: () => Error,
+): Promise<{ current: SessionView | null; state: Precondition | null }> {
+  const current = await unwrapCall(manager.query(app, key));
+  if (current === null && missing !== undefined) throw missing();
+  const etag = current === null ? undefined : etagOf(current);
+  if (evaluate(conditions, etag, false) === "failed") {
+    throw preconditionFailed(key, current, failedHeader(conditions, etag));
+  }
+  return {
+    current,
+    state: current === null ? null : { sid: current.sid as string, version: current.version },
+  };
+}
+
+/**
  * commit: applies a changeset `{ version, sid?, set?, delete?, clear?, invalidate?,
  * lastModified?, newKey? }` to the session at the path. 200 with the stored session, or
  * `{ key, stored: false, valid }` when nothing is stored after it (invalidated, or a new session
@@ -109,12 +134,8 @@ route(api, ROUTES.commit, async (c, { params: { app, key }, body }) => {
   if (conditions !== undefined) {
     target = exactTarget(conditions);
     if (target === undefined) {
-      const current = await unwrapCall(manager.query(app, key));
-      const etag = current === null ? undefined : etagOf(current);
-      if (evaluate(conditions, etag, false) === "failed") {
-        throw preconditionFailed(key, current, failedHeader(conditions, etag));
-      }
-      target = current === null ? null : { sid: current.sid as string, version: current.version };
+      const { current, state } = await readTarget(manager, app, key, conditions);
+      target = state;
       if (!sameState(given, target)) {
         throw preconditionFailed(key, current, "the body's version and sid");
       }
@@ -141,16 +162,11 @@ route(api, ROUTES.invalidate, async (c, { params: { app, key } }) => {
     if (!ended) throw noSession(app, key);
     return c.body(null, 204);
   }
-  let target = exactTarget(conditions);
-  if (target === undefined) {
-    const current = await unwrapCall(manager.query(app, key));
-    if (current === null) throw noSession(app, key);
-    const etag = etagOf(current);
-    if (evaluate(conditions, etag, false) === "failed") {
-      throw preconditionFailed(key, current, failedHeader(conditions, etag));
-    }
-    target = { sid: current.sid as string, version: current.version };
-  }
+  const target =
+    exactTarget(conditions) ??
+    // `missing` answers a session not there, so a state was read.
+    ((await readTarget(manager, app, key, conditions, () => noSession(app, key)))
+      .state as Precondition);
   const changes: Changeset = { key, ...target, exact: true, invalidate: true };
   try {
     await unwrapCall(manager.commit(app, parseChangeset(key, changes)));
