@@ -1,5 +1,6 @@
 import type { SessionData } from "../core/data.js";
 import type { SessionView } from "../core/session-view.js";
+import { UnitOfWork } from "../core/unit-of-work.js";
 import type { SessionTransport } from "./transport.js";
 
 /**
@@ -22,26 +23,17 @@ import type { SessionTransport } from "./transport.js";
  * await cm.commit();
  */
 export class ConnectionManager {
-  /** The session handed out for each key in this unit of work: what a second read returns. */
-  readonly #current = new Map<string, SessionData>();
-  /** Every session of this unit of work, with the transport that commits it. */
-  readonly #members = new Map<SessionData, SessionTransport>();
+  /** The sessions of this unit of work, each with the transport that commits it. */
+  readonly #unit = new UnitOfWork<SessionTransport>();
 
   /** @internal A session read by a manager of `app` joins the unit of work. */
   join(app: string, data: SessionData, transport: SessionTransport): void {
-    this.#current.set(idOf(app, data.key), data);
-    this.#members.set(data, transport);
-    // A change after the unit of work ended (a commit or an abort) makes it a member again.
-    data.bind(() => {
-      this.#members.set(data, transport);
-      const id = idOf(app, data.key);
-      if (!this.#current.has(id)) this.#current.set(id, data);
-    });
+    this.#unit.join(data, transport, (joined) => idOf(app, joined.key));
   }
 
   /** @internal The session already read for `key` of `app` in this unit of work. */
   lookup(app: string, key: string): SessionData | undefined {
-    return this.#current.get(idOf(app, key));
+    return this.#unit.lookup(idOf(app, key));
   }
 
   /**
@@ -49,11 +41,7 @@ export class ConnectionManager {
    * (`RemoteSessionManager.forget`), or before it joins again under its new key (`save`).
    */
   forget(app: string, key: string): void {
-    const id = idOf(app, key);
-    const data = this.#current.get(id);
-    if (data === undefined) return;
-    this.#current.delete(id);
-    this.#members.delete(data);
+    this.#unit.forget(idOf(app, key));
   }
 
   /**
@@ -68,11 +56,10 @@ export class ConnectionManager {
    * them; changes made while the commit was in flight stay pending).
    */
   async commit(): Promise<(SessionView | null)[]> {
-    const dirty = [...this.#members].filter(([data]) => data.isModified);
+    const dirty = this.#unit.modified();
     // Refuse before sending anything: a session's changes can be in one commit at a time.
     for (const [data] of dirty) if (data.committing) data.send();
-    this.#current.clear();
-    this.#members.clear();
+    this.#unit.end();
     const byTransport = new Map<SessionTransport, number[]>();
     dirty.forEach(([, transport], i) => {
       byTransport.set(transport, [...(byTransport.get(transport) ?? []), i]);
@@ -107,9 +94,7 @@ export class ConnectionManager {
 
   /** Drops every uncommitted change; the next access reads afresh. */
   abort(): void {
-    for (const data of this.#members.keys()) data.discard();
-    this.#current.clear();
-    this.#members.clear();
+    this.#unit.abort();
   }
 
   /** Ends the unit of work without committing (as `abort`). */

@@ -7,6 +7,7 @@ import { assertAppName, assertSessionKey } from "./names.js";
 import { type StoredSession, snapshotOf, unstoredSnapshot } from "./session-view.js";
 import { resolveSettings, type SessionSettings } from "./settings.js";
 import type { SessionStore } from "./store.js";
+import { UnitOfWork } from "./unit-of-work.js";
 
 /** Options of `SessionDataManager`. Settings default as in repoze.session. */
 export interface SessionDataManagerOptions extends Partial<SessionSettings> {
@@ -41,10 +42,8 @@ export class SessionDataManager {
   readonly store: SessionStore;
   readonly #clock: () => number;
   readonly #engine: SessionEngine;
-  /** The unit of work: the session handed out for each key since the last commit or abort. */
-  readonly #unit = new Map<string, SessionData>();
-  /** Every session of the unit of work; one changed after a commit joins it again. */
-  readonly #members = new Set<SessionData>();
+  /** The unit of work: the sessions read since the last commit or abort, by key. */
+  readonly #unit = new UnitOfWork();
   #pending: SessionEvent[] = [];
   readonly #listeners: Listeners = { begin: new Set(), end: new Set() };
 
@@ -95,7 +94,7 @@ export class SessionDataManager {
    */
   commit(): number {
     const now = this.#clock();
-    const dirty = [...this.#members].filter((data) => data.isModified);
+    const dirty = this.#unit.modified().map(([data]) => data);
     const changes = dirty.map((data) => data.send());
     let stored: (StoredSession | null)[] = [];
     try {
@@ -118,8 +117,8 @@ export class SessionDataManager {
 
   /** Drops every uncommitted change; the next access reads the store afresh. */
   abort(): void {
-    for (const data of this.#members) data.discard();
-    this.#end();
+    this.#unit.abort();
+    this.#pending = [];
   }
 
   /**
@@ -131,7 +130,7 @@ export class SessionDataManager {
   regenerate(oldKey: string, newKey: string): SessionData {
     assertSessionKey(oldKey);
     assertSessionKey(newKey);
-    const held = this.#unit.get(oldKey);
+    const held = this.#unit.lookup(oldKey);
     if (held?.isModified || held?.committing) {
       throw new SessionError(
         "uncommitted_changes",
@@ -141,7 +140,7 @@ export class SessionDataManager {
     const moved = snapshotOf(this.#engine.regenerate(oldKey, newKey, this.#clock()));
     this.#dispatch();
     if (held === undefined) return this.#track(new SessionData(moved, this.#clock));
-    this.#unit.delete(oldKey);
+    this.#unit.forget(oldKey);
     held.settle(moved);
     return this.#track(held);
   }
@@ -172,7 +171,7 @@ export class SessionDataManager {
 
   #read(key: string): SessionData | undefined {
     assertSessionKey(key);
-    const known = this.#unit.get(key);
+    const known = this.#unit.lookup(key);
     if (known !== undefined) return known;
     const now = this.#clock();
     // As in repoze.session, an access also ends what has expired meanwhile (one bounded batch).
@@ -190,19 +189,13 @@ export class SessionDataManager {
   }
 
   #track(data: SessionData): SessionData {
-    this.#unit.set(data.key, data);
-    this.#members.add(data);
-    data.bind(() => {
-      this.#members.add(data);
-      if (!this.#unit.has(data.key)) this.#unit.set(data.key, data);
-    });
+    this.#unit.join(data, undefined, (joined) => joined.key);
     return data;
   }
 
   /** The unit of work ends: the next access reads the store afresh. */
   #end(): void {
-    this.#unit.clear();
-    this.#members.clear();
+    this.#unit.end();
     this.#pending = [];
   }
 
