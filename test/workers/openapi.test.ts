@@ -194,39 +194,18 @@ describe("the OpenAPI document, complete", () => {
   });
 
   it("says in every error answer which codes it carries, so a client can narrow on status and code", () => {
-    for (const [path, method, op] of operations()) {
-      for (const [status, answer] of Object.entries(op.responses as Json)) {
-        const schema = (resolved(answer as Json).content as Json | undefined)?.[
-          "application/json"
-        ] as Json | undefined;
-        if (Number(status) < 400 || schema === undefined) continue;
-        const body = (schema.schema as Json).allOf
-          ? (((schema.schema as Json).allOf as Json[])[0] as Json)
-          : (schema.schema as Json);
-        const error = (body.properties as Json).error as Json;
-        const code = (error.properties as Json).code as Json;
-        expect(code.enum, `${method} ${path} ${status}`).toEqual(expect.any(Array));
-        expect((code.enum as string[]).length).toBeGreaterThan(0);
-      }
+    for (const { where, code } of errorCodeSchemas()) {
+      expect(code.enum, where).toEqual(expect.any(Array));
+      expect((code.enum as string[]).length).toBeGreaterThan(0);
     }
   });
 
   it("declares each error code under the status that ERROR_CODES gives it", () => {
-    for (const [path, method, op] of operations()) {
-      for (const [status, answer] of Object.entries(op.responses as Json)) {
-        const schema = (resolved(answer as Json).content as Json | undefined)?.[
-          "application/json"
-        ] as Json | undefined;
-        if (Number(status) < 400 || schema === undefined) continue;
-        const body = (schema.schema as Json).allOf
-          ? (((schema.schema as Json).allOf as Json[])[0] as Json)
-          : (schema.schema as Json);
-        const error = (body.properties as Json).error as Json;
-        for (const code of ((error.properties as Json).code as Json).enum as string[]) {
-          expect(isErrorCode(code), `${method} ${path} ${status} ${code}`).toBe(true);
-          const table = ERROR_CODES[code as ErrorCode] as number;
-          expect(table, `${method} ${path} ${status} ${code}`).toBe(Number(status));
-        }
+    for (const { where, status, code } of errorCodeSchemas()) {
+      for (const name of code.enum as string[]) {
+        expect(isErrorCode(name), `${where} ${name}`).toBe(true);
+        const table = ERROR_CODES[name as ErrorCode] as number;
+        expect(table, `${where} ${name}`).toBe(status);
       }
     }
   });
@@ -236,3 +215,21 @@ describe("the OpenAPI document, complete", () => {
     expect(stats.required).toEqual(expect.arrayContaining(["layout", "moved"]));
   });
 });
+
+/** The `code` schema of every error answer the document declares, with where it stands. */
+function* errorCodeSchemas(): Generator<{ where: string; status: number; code: Json }> {
+  for (const [path, method, op] of operations()) {
+    for (const [status, answer] of Object.entries(op.responses as Json)) {
+      const schema = (resolved(answer as Json).content as Json | undefined)?.["application/json"] as
+        | Json
+        | undefined;
+      if (Number(status) < 400 || schema === undefined) continue;
+      const body = (schema.schema as Json).allOf
+        ? (((schema.schema as Json).allOf as Json[])[0] as Json)
+        : (schema.schema as Json);
+      const error = (body.properties as Json).error as Json;
+      const code = (error.properties as Json).code as Json;
+      yield { where: `${method} ${path} ${status}`, status: Number(status), code };
+    }
+  }
+}
