@@ -83,6 +83,15 @@ const MIGRATIONS: Migration[] = [
       ) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS move_in (key TEXT NOT NULL, sid TEXT NOT NULL, PRIMARY KEY (key, sid)) WITHOUT ROWID;`,
   },
+  {
+    version: 5,
+    brings:
+      "users (docs/DESIGN.md#users): the user a session is signed in as, its handle and its labels; a user's sessions share a key prefix, so the key index finds them",
+    up: `
+      ALTER TABLE sessions ADD COLUMN user TEXT;
+      ALTER TABLE sessions ADD COLUMN handle TEXT;
+      ALTER TABLE sessions ADD COLUMN labels TEXT;`,
+  },
 ];
 
 /** The schema this code reads and writes: the last step's version. */

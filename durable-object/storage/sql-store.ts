@@ -30,15 +30,18 @@ export interface SessionRow extends Record<string, SqlStorageValue> {
   data: string;
   key_versions: string;
   cleared_version: number;
+  user: string | null;
+  handle: string | null;
+  labels: string | null;
 }
 
 /** The columns of a `sessions` row, in the order `SessionRow` lists them. */
 export const COLUMNS =
-  "key, sid, version, created, last_modified, slice_end, data, key_versions, cleared_version";
+  "key, sid, version, created, last_modified, slice_end, data, key_versions, cleared_version, user, handle, labels";
 
 /** The stored session a `sessions` row holds. */
 export function sessionOfRow(row: SessionRow): StoredSession {
-  return {
+  const session: StoredSession = {
     key: row.key,
     sid: row.sid,
     version: row.version,
@@ -49,6 +52,13 @@ export function sessionOfRow(row: SessionRow): StoredSession {
     keyVersions: JSON.parse(row.key_versions),
     clearedVersion: row.cleared_version,
   };
+  // Only a signed-in session has these, so others keep the shape they always had.
+  if (row.user !== null) {
+    session.user = row.user;
+    session.handle = row.handle ?? "";
+    session.labels = row.labels === null ? {} : JSON.parse(row.labels);
+  }
+  return session;
 }
 
 /**
@@ -180,6 +190,16 @@ export class SqlStore implements SessionStore {
     ).map(sessionOfRow);
   }
 
+  ofUser(tag: string, user: string): StoredSession[] {
+    // "!" is followed by '"' in code order: the range holds exactly the keys "tag!…".
+    return this.exec<SessionRow>(
+      `SELECT ${COLUMNS} FROM sessions WHERE key > ? AND key < ? AND user = ?`,
+      `${tag}!`,
+      `${tag}"`,
+      user,
+    ).map(sessionOfRow);
+  }
+
   earliestSliceEnd(): number | undefined {
     const [row] = this.exec<{ slice_end: number }>(
       "SELECT slice_end FROM sessions ORDER BY slice_end LIMIT 1",
@@ -283,7 +303,7 @@ export class SqlStore implements SessionStore {
   #write(session: StoredSession, data: string, keyVersions: string, rowSliceEnd?: number): void {
     if (rowSliceEnd === session.sliceEnd) {
       this.exec(
-        "UPDATE sessions SET sid = ?, version = ?, created = ?, last_modified = ?, data = ?, key_versions = ?, cleared_version = ? WHERE key = ?",
+        "UPDATE sessions SET sid = ?, version = ?, created = ?, last_modified = ?, data = ?, key_versions = ?, cleared_version = ?, user = ?, handle = ?, labels = ? WHERE key = ?",
         session.sid,
         session.version,
         session.created,
@@ -291,12 +311,13 @@ export class SqlStore implements SessionStore {
         data,
         keyVersions,
         session.clearedVersion,
+        ...userColumns(session),
         session.key,
       );
       return;
     }
     this.exec(
-      `INSERT OR REPLACE INTO sessions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO sessions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       session.key,
       session.sid,
       session.version,
@@ -306,6 +327,7 @@ export class SqlStore implements SessionStore {
       data,
       keyVersions,
       session.clearedVersion,
+      ...userColumns(session),
     );
   }
 
@@ -321,4 +343,10 @@ export class SqlStore implements SessionStore {
     this.#writes++;
     this.#frames.at(-1)?.written.add(key);
   }
+}
+
+/** The `user`, `handle` and `labels` columns of a session's row (all null when not signed in). */
+function userColumns(session: StoredSession): [string | null, string | null, string | null] {
+  if (session.user === undefined) return [null, null, null];
+  return [session.user, session.handle ?? null, JSON.stringify(session.labels ?? {})];
 }

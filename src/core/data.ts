@@ -32,6 +32,7 @@ export class SessionData implements Iterable<[string, JsonValue]> {
   #sid: string | null;
   #version: number;
   #created: number;
+  #user: string | null;
   readonly #clock: () => number;
   /** The data as this session shows it: what it was read at, with the changes made since. */
   #data: Map<string, JsonValue>;
@@ -58,6 +59,7 @@ export class SessionData implements Iterable<[string, JsonValue]> {
     this.#sid = snapshot.sid;
     this.#version = snapshot.version;
     this.#created = snapshot.created;
+    this.#user = snapshot.user ?? null;
     this.#lastModified = snapshot.lastModified;
     this.#clock = clock;
     this.#base = frozenMap(snapshot.data);
@@ -72,6 +74,14 @@ export class SessionData implements Iterable<[string, JsonValue]> {
   /** Identity of the stored session this snapshot stands for; `null` when never stored. */
   get sid(): string | null {
     return this.#sid;
+  }
+
+  /**
+   * The user the session is signed in as (docs/DESIGN.md#users), or `null`. Set by a sign-in
+   * (`signIn` of a manager, `login` of the Hono middleware), never by a change to the data.
+   */
+  get user(): string | null {
+    return this.#user;
   }
 
   /** The stored version this snapshot stands for (0 = never stored). */
@@ -305,6 +315,7 @@ export class SessionData implements Iterable<[string, JsonValue]> {
       this.#sid = stored.sid;
       this.#version = stored.version;
       this.#created = stored.created;
+      this.#user = stored.user ?? null;
       this.#base = frozenMap(stored.data);
       if (!this.#pending.changesData) this.#lastModified = stored.lastModified;
     }

@@ -1,11 +1,23 @@
 import type { Changeset } from "./changeset.js";
-import { ConflictError, SessionError } from "./errors.js";
+import { ConflictError, InvalidInputError, SessionError } from "./errors.js";
 import { type EndReason, SessionBeginEvent, SessionEndEvent, type SessionEvent } from "./events.js";
+import type { JsonObject } from "./json.js";
 import { applyChanges, checkMerge, viewOf } from "./merge.js";
-import { type StoredSession, unstoredSnapshot } from "./session-view.js";
+import { tagOf } from "./names.js";
+import { type SessionSnapshot, type StoredSession, unstoredSnapshot } from "./session-view.js";
 import type { SessionSettings } from "./settings.js";
 import type { SessionStore } from "./store.js";
 import { expiresAt, isExpired, sliceEnd } from "./timeslice.js";
+import {
+  type EndSelection,
+  newHandle,
+  type SignInBinding,
+  type UserRef,
+  type UserSession,
+} from "./users.js";
+
+/** What a sign-in carries from the session it rotates: its data and times. */
+export type SessionContent = Pick<SessionSnapshot, "created" | "lastModified" | "data">;
 
 /** Sessions ended per sweep batch (one transaction each) unless told otherwise. */
 export const DEFAULT_SWEEP_BATCH = 500;
@@ -130,6 +142,12 @@ export class SessionEngine {
 
   /** Moves a live stored session to `newKey`: it begins there, and ends (`regenerated`) here. */
   #move(stored: StoredSession, newKey: string, now: number, events: SessionEvent[]): StoredSession {
+    if (stored.user !== undefined && tagOf(newKey) !== tagOf(stored.key)) {
+      throw new InvalidInputError(
+        `Cannot regenerate session "${stored.key}" as "${newKey}": a signed-in session keeps its routing tag, so that its user's sessions stay together. Pick the new key as "${tagOf(stored.key)}!" followed by fresh random characters.`,
+        "invalid_key",
+      );
+    }
     if (stored.key === newKey || this.#live(newKey, now, events, false) !== undefined) {
       throw new SessionError(
         "key_taken",
@@ -149,6 +167,115 @@ export class SessionEngine {
     this.store.save(moved);
     events.push(new SessionBeginEvent(this.app, moved, now));
     return moved;
+  }
+
+  /**
+   * Signs the session at `changes.key` in as a user (docs/DESIGN.md#users), in one transaction:
+   * `changes` are committed (as `commit` does), then the session moves to `newKey` (which must
+   * carry the user's tag), bound to the user with the labels and a new handle; the old key ends
+   * (`regenerated`) if it was stored. A session never stored is stored by its sign-in, even
+   * empty. A sign-in past the app's `maxSessionsPerUser` ends the user's least recently active
+   * sessions (`evicted`). Returns the signed-in session.
+   */
+  signIn(changes: Changeset, newKey: string, binding: SignInBinding, now: number): StoredSession {
+    this.#checkTag(newKey, binding);
+    return this.#run((events) => {
+      const { newKey: _rotation, ...dataChanges } = changes;
+      let content: SessionContent;
+      const existing = this.#live(changes.key, now, events, false);
+      if (existing === undefined && changes.version === 0 && !changes.invalidate) {
+        // Nothing stored yet: the changes go straight to the new key, never stored at the old.
+        const empty = this.#emptyAt(changes.key, now);
+        content = applyChanges(this.app, this.settings, empty, dataChanges, now) ?? empty;
+      } else {
+        const stored = this.#commit(dataChanges, now, events);
+        if (stored === null) throw nothingToRotate(changes.key);
+        this.#end(stored, "regenerated", now, events);
+        content = stored;
+      }
+      return this.#bind(newKey, content, binding, now, events);
+    });
+  }
+
+  /**
+   * The second half of a sign-in whose old key lives in another object: stores `content` at
+   * `newKey`, signed in as the user (as `signIn` does), in one transaction. Throws `key_taken`
+   * when `newKey` holds a live session.
+   */
+  bind(
+    newKey: string,
+    content: SessionContent,
+    binding: SignInBinding,
+    now: number,
+  ): StoredSession {
+    this.#checkTag(newKey, binding);
+    return this.#run((events) => this.#bind(newKey, content, binding, now, events));
+  }
+
+  /**
+   * The last step of a sign-in whose new key lives in another object: ends the session at `key`
+   * (`regenerated`) if it is exactly the stored `sid` at `version`; otherwise throws
+   * `ConflictError` (412 `precondition_failed`) and ends nothing.
+   */
+  retire(key: string, sid: string, version: number, now: number): void {
+    this.#run((events) => {
+      const stored = this.#live(key, now, events, false);
+      if (stored === undefined || stored.sid !== sid || stored.version !== version) {
+        throw new ConflictError(key, "precondition", stored ? viewOf(stored) : null);
+      }
+      this.#end(stored, "regenerated", now, events);
+    });
+  }
+
+  /**
+   * A user's live sessions, most recently active first; `own` (a key) marks the caller's.
+   * Reads the user's sessions only. An expired one found here ends (`expired`). Throws
+   * `user_not_found` (404) when the user has none.
+   */
+  userSessions(ref: UserRef, own: string | undefined, now: number): UserSession[] {
+    return this.#run((events) => {
+      const live = this.#liveOfUser(ref, now, events);
+      if (live.length === 0) throw userNotFound(ref.user);
+      const period = this.settings.period;
+      return live
+        .sort((a, b) => b.sliceEnd - a.sliceEnd || b.created - a.created)
+        .map((s) => ({
+          handle: s.handle ?? "",
+          created: s.created,
+          lastActive: Math.max(s.created, s.sliceEnd - period),
+          expires: expiresAt(s.sliceEnd, this.settings.timeout),
+          labels: s.labels ?? {},
+          current: s.key === own,
+        }));
+    });
+  }
+
+  /**
+   * Ends a user's sessions (reason `revoked`) in one transaction: all, all but the one at
+   * `except`, or the one with `handle`. Returns how many ended. Throws `user_not_found` (404)
+   * when the user has no live session, `handle_not_found` (404) when none of the user's has the
+   * handle; then nothing ends.
+   */
+  endUserSessions(ref: UserRef, which: EndSelection, now: number): number {
+    return this.#run((events) => {
+      const live = this.#liveOfUser(ref, now, events);
+      if (live.length === 0) throw userNotFound(ref.user);
+      let ending: StoredSession[];
+      if ("handle" in which) {
+        ending = live.filter((s) => s.handle === which.handle);
+        if (ending.length === 0) {
+          throw new SessionError(
+            "handle_not_found",
+            `No live session of this user has handle ${JSON.stringify(which.handle)}: it ended, or it is not one of the user's. List the user's sessions again for their current handles.`,
+          );
+        }
+      } else {
+        const except = "except" in which ? which.except : undefined;
+        ending = live.filter((s) => s.key !== except);
+      }
+      for (const session of ending) this.#end(session, "revoked", now, events);
+      return ending.length;
+    });
   }
 
   /** Ends the live session for `key` (reason `invalidated`). Returns whether there was one. */
@@ -225,6 +352,86 @@ export class SessionEngine {
     return { ...stored, sliceEnd: end };
   }
 
+  #checkTag(newKey: string, binding: SignInBinding): void {
+    if (tagOf(newKey) !== binding.tag) {
+      throw new InvalidInputError(
+        `A signed-in session's key must carry its user's routing tag: "${binding.tag}!" followed by random characters, got "${newKey}".`,
+        "invalid_key",
+      );
+    }
+  }
+
+  /** A session not stored yet at `key`, as `#create` starts it. */
+  #emptyAt(key: string, now: number): StoredSession {
+    return {
+      ...unstoredSnapshot(key, now),
+      sid: "",
+      sliceEnd: this.sliceEnd(now),
+      keyVersions: {},
+      clearedVersion: 0,
+    };
+  }
+
+  #bind(
+    newKey: string,
+    content: SessionContent,
+    binding: SignInBinding,
+    now: number,
+    events: SessionEvent[],
+  ): StoredSession {
+    if (this.#live(newKey, now, events, false) !== undefined) {
+      throw new SessionError(
+        "key_taken",
+        `Cannot sign in as "${newKey}": that key is taken. Use a fresh random key.`,
+      );
+    }
+    const session: StoredSession = {
+      key: newKey,
+      sid: crypto.randomUUID(),
+      version: 1,
+      created: content.created,
+      lastModified: content.lastModified,
+      data: content.data as JsonObject,
+      sliceEnd: this.sliceEnd(now),
+      keyVersions: {},
+      clearedVersion: 0,
+      user: binding.user,
+      handle: newHandle(),
+      labels: binding.labels,
+    };
+    this.store.save(session);
+    events.push(new SessionBeginEvent(this.app, session, now));
+    this.#evict(binding, newKey, now, events);
+    return session;
+  }
+
+  /** Past the app's limit, ends the user's least recently active sessions but `keep`. */
+  #evict(ref: UserRef, keep: string, now: number, events: SessionEvent[]): void {
+    const limit = this.settings.maxSessionsPerUser;
+    if (!(limit > 0)) return;
+    const live = this.#liveOfUser(ref, now, events);
+    if (live.length <= limit) return;
+    const others = live
+      .filter((s) => s.key !== keep)
+      .sort((a, b) => a.sliceEnd - b.sliceEnd || a.created - b.created);
+    for (const session of others.slice(0, live.length - limit)) {
+      this.#end(session, "evicted", now, events);
+    }
+  }
+
+  /** The user's stored sessions that are live; the expired ones found end here. */
+  #liveOfUser(ref: UserRef, now: number, events: SessionEvent[]): StoredSession[] {
+    const live: StoredSession[] = [];
+    for (const session of this.store.ofUser(ref.tag, ref.user)) {
+      if (isExpired(session.sliceEnd, now, this.settings.timeout)) {
+        this.#end(session, "expired", now, events);
+      } else {
+        live.push(session);
+      }
+    }
+    return live;
+  }
+
   #end(session: StoredSession, reason: EndReason, now: number, events: SessionEvent[]): void {
     this.store.remove(session.key);
     events.push(new SessionEndEvent(this.app, session, reason, now));
@@ -247,6 +454,13 @@ export class SessionEngine {
     events.push(new SessionBeginEvent(this.app, session, now));
     return session;
   }
+}
+
+function userNotFound(user: string): SessionError {
+  return new SessionError(
+    "user_not_found",
+    `No live session is signed in as this user (${user.length} characters): never signed in, or every session of the user has ended.`,
+  );
 }
 
 /**

@@ -21,6 +21,10 @@ export const ERROR_CODES = {
   invalid_changeset: 400,
   /** App settings out of range, of the wrong type or unknown. */
   invalid_settings: 400,
+  /** A user identifier that is not one: empty, longer than 256 characters, or not a string. */
+  invalid_user: 400,
+  /** Sign-in labels that are not a small JSON object (at most 1 KiB serialized). */
+  invalid_labels: 400,
   /** A shard layout that is not one (sent between Durable Objects). */
   invalid_layout: 400,
   /** A call for another app than the one the Durable Object holds. */
@@ -59,6 +63,10 @@ export const ERROR_CODES = {
   not_found: 404,
   /** An app never opened nor used. */
   app_not_found: 404,
+  /** No live session is bound to the user (never signed in, or every session has ended). */
+  user_not_found: 404,
+  /** No live session of the user has the handle (unknown, ended, or another user's). */
+  handle_not_found: 404,
 
   // Shards and moves between them.
   /** A key moved to another shard than the session's (`WrongShardError`). */

@@ -1,8 +1,22 @@
 import type { JsonObject } from "./json.js";
 import type { StoredSession } from "./session-view.js";
 
-/** Why a session ended. `regenerated`: its data moved to a new key (ID rotation). */
-export type EndReason = "expired" | "invalidated" | "regenerated";
+/**
+ * Why a session ended. `regenerated`: its data moved to a new key (ID rotation, and sign-in);
+ * `revoked`: ended with other sessions of its user, or by its handle (docs/DESIGN.md#users);
+ * `evicted`: its user signed in past the app's `maxSessionsPerUser`, and it was the least
+ * recently active.
+ */
+export type EndReason = "expired" | "invalidated" | "regenerated" | "revoked" | "evicted";
+
+/** Every end reason, in a fixed order (for figures and documents that list them). */
+export const END_REASONS: readonly EndReason[] = [
+  "expired",
+  "invalidated",
+  "regenerated",
+  "revoked",
+  "evicted",
+];
 
 /** The JSON body of a session event, as in-process listeners and the Queue receive it. */
 export interface SessionEventBody {

@@ -2,12 +2,22 @@ import { SessionData } from "./data.js";
 import { SessionEngine } from "./engine.js";
 import { SessionError } from "./errors.js";
 import type { SessionBeginEvent, SessionEndEvent, SessionEvent } from "./events.js";
+import type { JsonObject } from "./json.js";
 import { MemoryStore } from "./memory-store.js";
 import { assertAppName, assertSessionKey } from "./names.js";
 import { type StoredSession, snapshotOf, unstoredSnapshot } from "./session-view.js";
 import { resolveSettings, type SessionSettings } from "./settings.js";
 import type { SessionStore } from "./store.js";
 import { UnitOfWork } from "./unit-of-work.js";
+import {
+  assertUser,
+  type EndSelection,
+  parseEndSelection,
+  parseLabels,
+  signedInKey,
+  type UserSessions,
+  userTag,
+} from "./users.js";
 
 /** Options of `SessionDataManager`. Settings default as in repoze.session. */
 export interface SessionDataManagerOptions extends Partial<SessionSettings> {
@@ -143,6 +153,58 @@ export class SessionDataManager {
     this.#unit.forget(oldKey);
     held.settle(moved);
     return this.#track(held);
+  }
+
+  /**
+   * Signs `data`'s session in as `user` (docs/DESIGN.md#users): its uncommitted changes are
+   * committed with the sign-in, and it moves to a new key (against session fixation), bound to
+   * the user with `labels` (a device name, a user agent: a JSON object of at most 1 KiB). The old
+   * key ends (`regenerated`). `data` then stands for the signed-in session (read its new `key`).
+   * A refused sign-in throws and drops the changes it carried, as a refused commit does.
+   */
+  async signIn(data: SessionData, user: string, labels?: JsonObject): Promise<SessionData> {
+    assertUser(user);
+    const binding = { user, tag: await userTag(this.app, user), labels: parseLabels(labels) };
+    const oldKey = data.key;
+    const changes = data.send();
+    let signedIn: StoredSession;
+    try {
+      signedIn = this.#engine.signIn(changes, signedInKey(binding.tag), binding, this.#clock());
+    } catch (error) {
+      data.refused();
+      this.#pending = [];
+      throw error;
+    }
+    this.#dispatch();
+    if (this.#unit.lookup(oldKey) === data) this.#unit.forget(oldKey);
+    data.settle(snapshotOf(signedIn));
+    return this.#track(data);
+  }
+
+  /**
+   * The live sessions signed in as `user`, most recently active first, each with the handle that
+   * ends it; `own` (a session key) marks the caller's. Throws `user_not_found` (404) when the user
+   * has none.
+   */
+  async userSessions(user: string, own?: string): Promise<UserSessions> {
+    assertUser(user);
+    const ref = { user, tag: await userTag(this.app, user) };
+    const sessions = this.#engine.userSessions(ref, own, this.#clock());
+    this.#dispatch();
+    return { user, sessions };
+  }
+
+  /**
+   * Ends sessions of `user` at once (reason `revoked`): `{ all: true }`, all but the caller's
+   * (`{ except: key }`), or one (`{ handle }`). Returns how many ended.
+   */
+  async endUserSessions(user: string, which: EndSelection): Promise<number> {
+    assertUser(user);
+    const selection = parseEndSelection(which);
+    const ref = { user, tag: await userTag(this.app, user) };
+    const ended = this.#engine.endUserSessions(ref, selection, this.#clock());
+    this.#dispatch();
+    return ended;
   }
 
   /** Ends every expired session; returns how many. */

@@ -44,6 +44,11 @@ export class MemoryStore implements SessionStore {
       .slice(0, limit);
   }
 
+  ofUser(tag: string, user: string): StoredSession[] {
+    const prefix = `${tag}!`;
+    return [...this.#sessions.values()].filter((s) => s.key.startsWith(prefix) && s.user === user);
+  }
+
   earliestSliceEnd(): number | undefined {
     let earliest: number | undefined;
     for (const s of this.#sessions.values()) {

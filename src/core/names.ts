@@ -5,9 +5,11 @@ export const APP_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 /**
  * Session keys: 1–256 characters of `A-Z a-z 0-9 . _ ~ : @ -` (URL-safe in a path segment, so
- * a key never needs escaping).
+ * a key never needs escaping), optionally after a routing tag and `!` (`tag!rest`): keys that share
+ * a tag live in one object at every shard count (`shardOf` hashes the tag alone), as a user's
+ * sessions do (docs/DESIGN.md#users).
  */
-export const SESSION_KEY_PATTERN = /^[A-Za-z0-9._~:@-]{1,256}$/;
+export const SESSION_KEY_PATTERN = /^(?=.{1,256}$)(?:[A-Za-z0-9._~:@-]+!)?[A-Za-z0-9._~:@-]+$/;
 
 /** Throws `InvalidKeyError` unless `app` is a valid app name. */
 export function assertAppName(app: unknown): asserts app is string {
@@ -30,7 +32,7 @@ export function invalidAppNameMessage(app: unknown): string {
 
 /** What `assertSessionKey` says about a bad session key (the HTTP API's schema says the same). */
 export function invalidSessionKeyMessage(key: unknown): string {
-  return `Invalid session key ${describe(key)}: use 1-256 characters of A-Z, a-z, 0-9, ".", "_", "~", ":", "@" and "-".`;
+  return `Invalid session key ${describe(key)}: use 1-256 characters of A-Z, a-z, 0-9, ".", "_", "~", ":", "@" and "-" (optionally after a routing tag and one "!").`;
 }
 
 function describe(value: unknown): string {
@@ -63,11 +65,25 @@ export function shardName(app: string, index: number): string {
   return `${app}#${index}`;
 }
 
-/** The shard (0 to shards-1) of a key: FNV-1a over its UTF-16 code units. Stable forever. */
+/**
+ * The routing tag of a key (`tag!rest`), or `undefined` for a key without one. A `!` was never
+ * allowed in keys before tags, so no key stored before them changes shard.
+ */
+export function tagOf(key: string): string | undefined {
+  const bang = key.indexOf("!");
+  return bang < 0 ? undefined : key.slice(0, bang);
+}
+
+/**
+ * The shard (0 to shards-1) of a key: FNV-1a over its UTF-16 code units, or over its routing tag
+ * alone when it has one (`tag!rest`), so keys that share a tag share a shard. Stable forever.
+ */
 export function shardOf(key: string, shards: number): number {
   if (shards <= 1) return 0;
+  const bang = key.indexOf("!");
+  const end = bang < 0 ? key.length : bang;
   let hash = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
+  for (let i = 0; i < end; i++) {
     hash ^= key.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }

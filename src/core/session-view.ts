@@ -16,6 +16,8 @@ export interface SessionSnapshot {
   /** Time of the last modification, or `null` if never modified. */
   lastModified: number | null;
   data: JsonObject;
+  /** The user the session is signed in as (docs/DESIGN.md#users); absent when none. */
+  user?: string;
 }
 
 /** A session as the store keeps it. */
@@ -34,6 +36,10 @@ export interface StoredSession extends SessionSnapshot {
   keyVersions: Record<string, number>;
   /** The version of the last `clear` (0 if none). Every key counts as changed by it. */
   clearedVersion: number;
+  /** For a session signed in as `user`: the handle that ends it from a listing. */
+  handle?: string;
+  /** For a session signed in as `user`: the labels the app gave at sign-in. */
+  labels?: JsonObject;
 }
 
 /** A session not stored (yet) at `key`: version 0, no sid, no data, created `now`. */
@@ -43,7 +49,7 @@ export function unstoredSnapshot(key: string, now: number): SessionSnapshot {
 
 /** The public part of a stored session. */
 export function snapshotOf(stored: StoredSession): SessionSnapshot {
-  return {
+  const snapshot: SessionSnapshot = {
     key: stored.key,
     sid: stored.sid,
     version: stored.version,
@@ -51,12 +57,15 @@ export function snapshotOf(stored: StoredSession): SessionSnapshot {
     lastModified: stored.lastModified,
     data: stored.data,
   };
+  if (stored.user !== undefined) snapshot.user = stored.user;
+  return snapshot;
 }
 
 /**
  * A session as every transport hands it out (RPC, HTTP, and `ConflictError.current` in process
  * too): the snapshot plus `isNew` (never stored: `version` 0) and `valid` (always true for a
- * session handed out; an ended session is not handed out at all). Fields in a fixed order.
+ * session handed out; an ended session is not handed out at all). Fields in a fixed order, `user`
+ * last and only for a signed-in session.
  */
 export interface SessionView extends SessionSnapshot {
   isNew: boolean;
@@ -65,7 +74,7 @@ export interface SessionView extends SessionSnapshot {
 
 /** The `SessionView` of a snapshot (extra fields of the input are left out). */
 export function sessionView(snapshot: SessionSnapshot): SessionView {
-  return {
+  const view: SessionView = {
     key: snapshot.key,
     sid: snapshot.sid,
     version: snapshot.version,
@@ -75,6 +84,8 @@ export function sessionView(snapshot: SessionSnapshot): SessionView {
     lastModified: snapshot.lastModified,
     data: snapshot.data,
   };
+  if (snapshot.user !== undefined) view.user = snapshot.user;
+  return view;
 }
 
 /**
@@ -118,15 +129,18 @@ export function sessionViewJson(snapshot: SessionSnapshot, dataJson: string): st
     `{"key":${JSON.stringify(snapshot.key)},"sid":${JSON.stringify(snapshot.sid)}` +
     `,"version":${JSON.stringify(snapshot.version)},"isNew":${snapshot.version === 0}` +
     `,"valid":true,"created":${JSON.stringify(snapshot.created)}` +
-    `,"lastModified":${JSON.stringify(snapshot.lastModified)},"data":${dataJson}}`
+    `,"lastModified":${JSON.stringify(snapshot.lastModified)},"data":${dataJson}` +
+    (snapshot.user === undefined ? "}" : `,"user":${JSON.stringify(snapshot.user)}}`)
   );
 }
 
 /** The snapshot a view (or its JSON text) describes. */
 export function snapshotOfView(view: SessionView | string): SessionSnapshot {
-  const { key, sid, version, created, lastModified, data } =
+  const { key, sid, version, created, lastModified, data, user } =
     typeof view === "string" ? (JSON.parse(view) as SessionView) : view;
-  return { key, sid, version, created, lastModified, data };
+  const snapshot: SessionSnapshot = { key, sid, version, created, lastModified, data };
+  if (user !== undefined) snapshot.user = user;
+  return snapshot;
 }
 
 /**

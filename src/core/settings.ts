@@ -8,6 +8,11 @@ export interface SessionSettings {
   period: number;
   /** Largest serialized session data in bytes. Default 128 KiB, at most 1 MiB. */
   maxSessionBytes: number;
+  /**
+   * The most live sessions one user may have (docs/DESIGN.md#users): a sign-in past it ends the
+   * least recently active (reason `evicted`). 0 (the default) sets no limit.
+   */
+  maxSessionsPerUser: number;
 }
 
 /** repoze.session's defaults, and a 128 KiB session size limit. */
@@ -15,7 +20,11 @@ export const DEFAULT_SETTINGS: Readonly<SessionSettings> = Object.freeze({
   timeout: 1200,
   period: 20,
   maxSessionBytes: 128 * 1024,
+  maxSessionsPerUser: 0,
 });
+
+/** The highest `maxSessionsPerUser`. */
+export const MAX_SESSIONS_PER_USER_LIMIT = 1000;
 
 /** The longest `timeout`: one year. */
 export const MAX_TIMEOUT = 365 * 24 * 3600;
@@ -29,6 +38,7 @@ export function resolveSettings(given: Partial<SessionSettings> = {}): SessionSe
     timeout: given.timeout ?? DEFAULT_SETTINGS.timeout,
     period: given.period ?? DEFAULT_SETTINGS.period,
     maxSessionBytes: given.maxSessionBytes ?? DEFAULT_SETTINGS.maxSessionBytes,
+    maxSessionsPerUser: given.maxSessionsPerUser ?? DEFAULT_SETTINGS.maxSessionsPerUser,
   };
   positive("timeout", settings.timeout);
   positive("period", settings.period);
@@ -51,6 +61,16 @@ export function resolveSettings(given: Partial<SessionSettings> = {}): SessionSe
   ) {
     throw new InvalidInputError(
       `Setting maxSessionBytes must be an integer from 1 to ${MAX_SESSION_BYTES_LIMIT}, got ${JSON.stringify(settings.maxSessionBytes)}.`,
+      "invalid_settings",
+    );
+  }
+  if (
+    !Number.isInteger(settings.maxSessionsPerUser) ||
+    settings.maxSessionsPerUser < 0 ||
+    settings.maxSessionsPerUser > MAX_SESSIONS_PER_USER_LIMIT
+  ) {
+    throw new InvalidInputError(
+      `Setting maxSessionsPerUser must be an integer from 0 (no limit) to ${MAX_SESSIONS_PER_USER_LIMIT}, got ${JSON.stringify(settings.maxSessionsPerUser)}.`,
       "invalid_settings",
     );
   }
@@ -103,7 +123,7 @@ export function parseAppSettings(input: unknown): Partial<AppSettings> {
   if (input === undefined) return {};
   if (input === null || typeof input !== "object" || Array.isArray(input)) {
     throw new InvalidInputError(
-      "App settings must be a JSON object like { timeout, period, maxSessionBytes, beginEvents, shards }.",
+      "App settings must be a JSON object like { timeout, period, maxSessionBytes, maxSessionsPerUser, beginEvents, shards }.",
       "invalid_settings",
     );
   }

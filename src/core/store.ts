@@ -21,6 +21,12 @@ export interface SessionStore {
    * follow the number returned, not the number stored (an index on `sliceEnd`).
    */
   expired(cutoff: number, limit: number): StoredSession[];
+  /**
+   * The stored sessions signed in as `user`, whose keys carry the user's routing `tag`
+   * (`tag!…`). Its cost must follow the number of the user's sessions, not the number stored
+   * (keys in tag order: a range of the key index).
+   */
+  ofUser(tag: string, user: string): StoredSession[];
   /** The smallest stored `sliceEnd`, or `undefined` when nothing is stored. */
   earliestSliceEnd(): number | undefined;
   /** How many sessions are stored. */
