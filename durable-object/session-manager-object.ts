@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { parseChangeset, parseChangesets } from "../src/core/changeset.js";
 import { DEFAULT_SWEEP_BATCH } from "../src/core/engine.js";
-import { SessionError, SettingsMismatchError } from "../src/core/errors.js";
+import { InvalidInputError, SessionError, SettingsMismatchError } from "../src/core/errors.js";
 import {
   type SessionBeginEvent,
   SessionEndEvent,
@@ -23,6 +23,13 @@ import {
   parseAppSettings,
   resolveAppSettings,
 } from "../src/core/settings.js";
+import {
+  parseBinding,
+  parseContent,
+  parseEndSelection,
+  parseUserRef,
+  type UserSession,
+} from "../src/core/users.js";
 import { type AppLayout, type Layout, type Placement, parseLayout } from "../src/routing/layout.js";
 import type { HandOffArgs } from "../src/routing/object-rpc.js";
 import type { SessionObjectNamespace } from "../src/routing/router.js";
@@ -357,6 +364,97 @@ export class SessionManagerObject extends DurableObject<Env> {
   }
 
   // ---------------------------------------------------------------------------------------------
+  // Users (docs/DESIGN.md#users)
+
+  /**
+   * Signs the session in (`SessionEngine.signIn`): `changes` committed, the session moved to
+   * `newKey` bound to the user. Both keys must belong to this object, else 409 `wrong_shard`
+   * (the router then signs in across objects: `bind`, then `retire`).
+   */
+  signIn(
+    app: string,
+    changes: unknown,
+    newKey: string,
+    binding: unknown,
+    epoch?: number,
+  ): Answer<SessionView> {
+    this.#enter();
+    const key = (changes as { key?: unknown } | null)?.key as string;
+    const check = () => {
+      const parsed = parseChangeset(key, changes);
+      if (parsed.newKey !== undefined || parsed.invalidate) {
+        throw new InvalidInputError(
+          "A sign-in's changes neither invalidate nor rotate: the sign-in rotates the key itself.",
+          "invalid_changeset",
+        );
+      }
+      assertSessionKey(newKey);
+      return { parsed, bound: parseBinding(binding) };
+    };
+    return this.#ops.onKeys(app, [key, newKey], epoch, check, (engine, now, { parsed, bound }) =>
+      sessionView(snapshotOf(engine.signIn(parsed, newKey, bound, now))),
+    );
+  }
+
+  /** A sign-in's new session, when the old key lives in another object (`SessionEngine.bind`). */
+  bind(
+    app: string,
+    newKey: string,
+    content: unknown,
+    binding: unknown,
+    epoch?: number,
+  ): Answer<SessionView> {
+    this.#enter();
+    const check = () => {
+      assertSessionKey(newKey);
+      return { given: content === null ? null : parseContent(content), bound: parseBinding(binding) };
+    };
+    return this.#ops.onKeys(app, [newKey], epoch, check, (engine, now, { given, bound }) => {
+      const from = given ?? { created: now, lastModified: null, data: {} };
+      return sessionView(snapshotOf(engine.bind(newKey, from, bound, now)));
+    });
+  }
+
+  /** A sign-in's last step across objects: the old key ends if unchanged (`SessionEngine.retire`). */
+  retire(app: string, key: string, sid: string, version: number, epoch?: number): Answer<boolean> {
+    this.#enter();
+    const check = () => {
+      assertSessionKey(key);
+      if (typeof sid !== "string" || !Number.isInteger(version)) {
+        throw new InvalidInputError("retire names the session's sid and version.", "invalid_input");
+      }
+    };
+    return this.#ops.onKeys(app, [key], epoch, check, (engine, now) => {
+      engine.retire(key, sid, version, now);
+      return true;
+    });
+  }
+
+  /**
+   * A user's live sessions. Their keys share the user's tag, so they are all in this object; during
+   * a move, the ones still at their source are pulled here first.
+   */
+  userSessions(app: string, user: unknown, own?: string, epoch?: number): Answer<UserSession[]> {
+    this.#enter();
+    const check = () => {
+      if (own !== undefined) assertSessionKey(own);
+      return parseUserRef(user);
+    };
+    return this.#ops.onKeys(app, [userGroup(user)], epoch, check, (engine, now, ref) =>
+      engine.userSessions(ref, own, now),
+    );
+  }
+
+  /** Ends a user's sessions at once (`SessionEngine.endUserSessions`); answers how many. */
+  endUserSessions(app: string, user: unknown, which: unknown, epoch?: number): Answer<number> {
+    this.#enter();
+    const check = () => ({ ref: parseUserRef(user), selection: parseEndSelection(which) });
+    return this.#ops.onKeys(app, [userGroup(user)], epoch, check, (engine, now, checked) =>
+      engine.endUserSessions(checked.ref, checked.selection, now),
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // Resharding (docs/DESIGN.md#resharding)
 
   layout(app: string, placement?: Placement): Result<AppLayout> {
@@ -435,6 +533,15 @@ export class SessionManagerObject extends DurableObject<Env> {
 /** A compact read's answer as one string (`resultText`), once it is there. */
 function asText(answer: Answer<string | null>): string | Promise<string> {
   return answer instanceof Promise ? answer.then(resultText) : resultText(answer);
+}
+
+/**
+ * The key that stands for all of a user's sessions in routing (`tag!`): the object that owns it
+ * owns every key of the tag, and during a move, pulling it pulls them all (`Resharding.handOff`).
+ */
+function userGroup(user: unknown): string {
+  const tag = (user as { tag?: unknown } | null)?.tag;
+  return `${typeof tag === "string" ? tag : ""}!`;
 }
 
 /** A check that `key` is a session key, for `SessionOps.onKeys`. */

@@ -2,7 +2,9 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import { parseChangeset, parseChangesets } from "../src/core/changeset";
 import { assertAppName, assertSessionKey } from "../src/core/names";
 import type { CommitResult, SessionView } from "../src/core/session-view";
+import type { JsonObject } from "../src/core/json";
 import { type AppSettings, parseAppSettings } from "../src/core/settings";
+import type { EndSelection, UserSessions } from "../src/core/users";
 import type { AppStats, SessionManagerRpc } from "../src/routing/wire";
 import { type Result, resultOf } from "../src/routing/wire";
 import { sessionRouter } from "./router";
@@ -111,6 +113,33 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
         assertSessionKey(newKey);
       },
       () => sessionRouter(this.env).regenerate(app, oldKey, newKey),
+    );
+  }
+
+  /** Signs a session in as a user (docs/DESIGN.md#users); the router checks the rest. */
+  signIn(
+    app: string,
+    changes: unknown,
+    user: string,
+    labels?: JsonObject,
+  ): Promise<Result<SessionView>> {
+    return this.#call(
+      () => assertAppName(app),
+      () => sessionRouter(this.env).signIn(app, changes, user, labels),
+    );
+  }
+
+  userSessions(app: string, user: string, own?: string): Promise<Result<UserSessions>> {
+    return this.#call(
+      () => assertAppName(app),
+      () => sessionRouter(this.env).userSessions(app, user, own),
+    );
+  }
+
+  endUserSessions(app: string, user: string, which: EndSelection): Promise<Result<number>> {
+    return this.#call(
+      () => assertAppName(app),
+      () => sessionRouter(this.env).endUserSessions(app, user, which),
     );
   }
 

@@ -376,10 +376,14 @@ export class Resharding {
    * `move_out` (where it stays until the owner confirms). A key already handed off to the same
    * owner is handed off again from `move_out`. Answers the sessions handed off.
    */
-  #giveAway(entries: [key: string, to: string][]): StoredSession[] {
+  #giveAway(asked: [key: string, to: string][]): StoredSession[] {
     const store = this.#store;
     return store.transaction(() => {
       const given: StoredSession[] = [];
+      // `tag!` asks for every session of the tag (a user's: docs/DESIGN.md#users).
+      const entries = asked.flatMap(([key, to]): [string, string][] =>
+        key.endsWith("!") ? this.#tagged(key).map((k) => [k, to]) : [[key, to]],
+      );
       for (const [key, to] of entries) {
         const session = store.load(key);
         if (session !== undefined) {
@@ -395,6 +399,14 @@ export class Resharding {
       }
       return given;
     });
+  }
+
+  /** The keys of `tag!…` stored here or handed off and not yet confirmed. */
+  #tagged(prefix: string): string[] {
+    const store = this.#store;
+    return [
+      ...new Set([...store.keysWithPrefix(prefix), ...moveOutRows.keysWithPrefix(store, prefix)]),
+    ];
   }
 
   /** Drains this source: scan, hand off, send, and report when done; bounded per alarm run. */

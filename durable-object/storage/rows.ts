@@ -1,5 +1,5 @@
 import type { StoredSession } from "../../src/core/session-view.js";
-import type { SqlStore } from "./sql-store.js";
+import { prefixEnd, type SqlStore } from "./sql-store.js";
 
 // Every statement on the object's tables besides `sessions` (whose home is SqlStore), by table
 // (docs/DESIGN.md#storage; the tables themselves are made in schema.ts). Each goes through
@@ -75,6 +75,16 @@ export const moveOutRows = {
       "SELECT key, sid, target, session FROM move_out WHERE key = ?",
       key,
     )[0];
+  },
+  /** The keys handed off that begin with `prefix` (`tag!`). */
+  keysWithPrefix(store: SqlStore, prefix: string): string[] {
+    return store
+      .exec<{ key: string }>(
+        "SELECT key FROM move_out WHERE key >= ? AND key < ?",
+        prefix,
+        prefixEnd(prefix),
+      )
+      .map((row) => row.key);
   },
   first(store: SqlStore, limit: number): HandedOff[] {
     return store.exec<HandedOff>("SELECT key, sid, target, session FROM move_out LIMIT ?", limit);

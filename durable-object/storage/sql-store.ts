@@ -191,11 +191,10 @@ export class SqlStore implements SessionStore {
   }
 
   ofUser(tag: string, user: string): StoredSession[] {
-    // "!" is followed by '"' in code order: the range holds exactly the keys "tag!…".
     return this.exec<SessionRow>(
-      `SELECT ${COLUMNS} FROM sessions WHERE key > ? AND key < ? AND user = ?`,
+      `SELECT ${COLUMNS} FROM sessions WHERE key >= ? AND key < ? AND user = ?`,
       `${tag}!`,
-      `${tag}"`,
+      prefixEnd(`${tag}!`),
       user,
     ).map(sessionOfRow);
   }
@@ -213,6 +212,15 @@ export class SqlStore implements SessionStore {
       "SELECT key FROM sessions WHERE key > ? ORDER BY key LIMIT ?",
       cursor,
       limit,
+    ).map((row) => row.key);
+  }
+
+  /** The stored keys that begin with `prefix` (`tag!`: a range of the key index). */
+  keysWithPrefix(prefix: string): string[] {
+    return this.exec<{ key: string }>(
+      "SELECT key FROM sessions WHERE key >= ? AND key < ?",
+      prefix,
+      prefixEnd(prefix),
     ).map((row) => row.key);
   }
 
@@ -349,4 +357,12 @@ export class SqlStore implements SessionStore {
 function userColumns(session: StoredSession): [string | null, string | null, string | null] {
   if (session.user === undefined) return [null, null, null];
   return [session.user, session.handle ?? null, JSON.stringify(session.labels ?? {})];
+}
+
+/**
+ * The first string after every string that begins with `prefix` (its last character moved up
+ * by one): `key >= prefix AND key < prefixEnd(prefix)` is a range of the key index.
+ */
+export function prefixEnd(prefix: string): string {
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }

@@ -134,3 +134,57 @@ export function parseEndSelection(input: unknown): EndSelection {
     "invalid_input",
   );
 }
+
+/** Checks a binding that came over RPC (a router made it): a user, a tag, labels. */
+export function parseBinding(input: unknown): SignInBinding {
+  const b = input as Partial<Record<keyof SignInBinding, unknown>> | null;
+  if (b === null || typeof b !== "object") {
+    throw new InvalidInputError("A sign-in names { user, tag, labels }.", "invalid_input");
+  }
+  assertUser(b.user);
+  return { user: b.user, tag: parseTag(b.tag), labels: parseLabels(b.labels) };
+}
+
+/** Checks a user reference that came over RPC: a user and its tag. */
+export function parseUserRef(input: unknown): UserRef {
+  const r = input as Partial<Record<keyof UserRef, unknown>> | null;
+  if (r === null || typeof r !== "object") {
+    throw new InvalidInputError("A user reference is { user, tag }.", "invalid_input");
+  }
+  assertUser(r.user);
+  return { user: r.user, tag: parseTag(r.tag) };
+}
+
+function parseTag(tag: unknown): string {
+  if (typeof tag !== "string" || !/^[0-9a-f]{16}$/.test(tag)) {
+    throw new InvalidInputError(
+      "A user's routing tag is 16 hex digits (userTag(app, user)).",
+      "invalid_input",
+    );
+  }
+  return tag;
+}
+
+/** Checks the content a sign-in carries to another object: its data and times. */
+export function parseContent(input: unknown): {
+  created: number;
+  lastModified: number | null;
+  data: JsonObject;
+} {
+  const c = input as Partial<Record<"created" | "lastModified" | "data", unknown>> | null;
+  if (
+    c === null ||
+    typeof c !== "object" ||
+    typeof c.created !== "number" ||
+    !(c.lastModified === null || typeof c.lastModified === "number") ||
+    c.data === null ||
+    typeof c.data !== "object" ||
+    Array.isArray(c.data)
+  ) {
+    throw new InvalidInputError(
+      "A sign-in's content is { created, lastModified, data }.",
+      "invalid_input",
+    );
+  }
+  return { created: c.created, lastModified: c.lastModified, data: c.data as JsonObject };
+}

@@ -1,5 +1,7 @@
 import type { CommitResult, SessionView, StoredSession } from "../core/session-view.js";
+import type { SessionContent } from "../core/engine.js";
 import type { AppSettings } from "../core/settings.js";
+import type { EndSelection, SignInBinding, UserRef, UserSession } from "../core/users.js";
 import type { AppLayout, Layout, Placement } from "./layout.js";
 import type { Result, SessionManagerRpc } from "./wire.js";
 
@@ -20,7 +22,11 @@ export type HandOffArgs = [
  * caller's layout epoch last: an object that does not own the key answers `moved` with its
  * layout, and one that meets a newer epoch than its own learns it first (docs/DESIGN.md#resharding).
  */
-export interface SessionObjectRpc extends Omit<SessionManagerRpc, "getViewJson" | "queryViewJson"> {
+export interface SessionObjectRpc
+  extends Omit<
+    SessionManagerRpc,
+    "getViewJson" | "queryViewJson" | "signIn" | "userSessions" | "endUserSessions"
+  > {
   get(app: string, key: string, epoch?: number): Promise<Result<SessionView>>;
   query(app: string, key: string, epoch?: number): Promise<Result<SessionView | null>>;
   has(app: string, key: string, epoch?: number): Promise<Result<boolean>>;
@@ -45,6 +51,47 @@ export interface SessionObjectRpc extends Omit<SessionManagerRpc, "getViewJson" 
     newKey: string,
     epoch?: number,
   ): Promise<Result<SessionView>>;
+  /** `SessionManagerRpc.signIn` within one object, the new key picked by the router. */
+  signIn(
+    app: string,
+    changes: unknown,
+    newKey: string,
+    binding: SignInBinding,
+    epoch?: number,
+  ): Promise<Result<SessionView>>;
+  /**
+   * A sign-in whose old key lives in another object: the new session, from the old one's
+   * `content` (`null`: a session never stored, so empty, created now).
+   */
+  bind(
+    app: string,
+    newKey: string,
+    content: SessionContent | null,
+    binding: SignInBinding,
+    epoch?: number,
+  ): Promise<Result<SessionView>>;
+  /** A sign-in's last step across objects: `key` ends (`regenerated`) if still at `sid`, `version`. */
+  retire(
+    app: string,
+    key: string,
+    sid: string,
+    version: number,
+    epoch?: number,
+  ): Promise<Result<boolean>>;
+  /** `SessionManagerRpc.userSessions`, in the object that owns the user's tag. */
+  userSessions(
+    app: string,
+    user: UserRef,
+    own?: string,
+    epoch?: number,
+  ): Promise<Result<UserSession[]>>;
+  /** `SessionManagerRpc.endUserSessions`, in the object that owns the user's tag. */
+  endUserSessions(
+    app: string,
+    user: UserRef,
+    which: EndSelection,
+    epoch?: number,
+  ): Promise<Result<number>>;
   /**
    * A shard takes the app's settings on first use (no comparison with the home object's), and
    * `layout` when it is newer than its own.

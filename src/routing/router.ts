@@ -1,7 +1,18 @@
-import { parseChangesets } from "../core/changeset.js";
-import { SessionError } from "../core/errors.js";
-import { nameOf, objectName } from "../core/names.js";
-import type { CommitResult, SessionView } from "../core/session-view.js";
+import { type Changeset, parseChangeset, parseChangesets } from "../core/changeset.js";
+import { ConflictError, InvalidInputError, SessionError } from "../core/errors.js";
+import type { JsonObject } from "../core/json.js";
+import { assertSessionKey, nameOf, objectName } from "../core/names.js";
+import { type CommitResult, isStored, type SessionView } from "../core/session-view.js";
+import {
+  assertUser,
+  type EndSelection,
+  parseEndSelection,
+  parseLabels,
+  type SignInBinding,
+  signedInKey,
+  type UserSessions,
+  userTag,
+} from "../core/users.js";
 import type { AppSettings } from "../core/settings.js";
 import { AppLayouts } from "./app-layouts.js";
 import { addStats, groupByObject, unreachable } from "./fan-out.js";
@@ -200,6 +211,120 @@ export class SessionRouter implements SessionManagerRpc {
    */
   regenerate(app: string, oldKey: string, newKey: string): Promise<Result<SessionView>> {
     return this.#onKey(app, oldKey, (rpc, epoch) => rpc.regenerate(app, oldKey, newKey, epoch));
+  }
+
+  /**
+   * Within the object that owns both keys, one transaction. Otherwise (the session's key and the
+   * user's tag live in different objects) three steps, each a transaction: the changes are
+   * committed at the old key, the new session is made from what that stored in the user's
+   * object (`bind`), and the old key ends if it did not change meanwhile (`retire`). If it did,
+   * the new session is ended again and the sign-in answers the conflict; if the caller stops in
+   * between, the old session goes on and the new one, which nobody holds, expires
+   * (docs/DESIGN.md#users).
+   */
+  async signIn(
+    app: string,
+    changes: unknown,
+    user: string,
+    labels?: JsonObject,
+  ): Promise<Result<SessionView>> {
+    const checked = resultOf(() => {
+      assertUser(user);
+      const key = (changes as { key?: unknown } | null)?.key as string;
+      const parsed = parseChangeset(key, changes);
+      if (parsed.newKey !== undefined || parsed.invalidate) {
+        throw new InvalidInputError(
+          "A sign-in's changes neither invalidate nor rotate: the sign-in rotates the key itself.",
+          "invalid_changeset",
+        );
+      }
+      return { parsed, labels: parseLabels(labels) };
+    });
+    if (!checked.ok) return checked;
+    const { parsed } = checked.value;
+    const binding: SignInBinding = {
+      user,
+      tag: await userTag(app, user),
+      labels: checked.value.labels,
+    };
+    const newKey = signedInKey(binding.tag);
+    const local = await this.#onKey(app, parsed.key, (rpc, epoch) =>
+      rpc.signIn(app, parsed, newKey, binding, epoch),
+    );
+    if (local.ok || local.error.code !== "wrong_shard") return local;
+    return this.#signInAcross(app, parsed, newKey, binding);
+  }
+
+  async #signInAcross(
+    app: string,
+    changes: Changeset,
+    newKey: string,
+    binding: SignInBinding,
+  ): Promise<Result<SessionView>> {
+    const { key } = changes;
+    const stored = await this.#storedForSignIn(app, changes);
+    if (!stored.ok) return stored;
+    const from = stored.value;
+    const content =
+      from === null
+        ? null
+        : { created: from.created, lastModified: from.lastModified, data: from.data };
+    const bound = await this.#onKey(app, newKey, (rpc, epoch) =>
+      rpc.bind(app, newKey, content, binding, epoch),
+    );
+    if (!bound.ok || from === null) return bound;
+    const retired = await this.#onKey(app, key, (rpc, epoch) =>
+      rpc.retire(app, key, from.sid as string, from.version, epoch),
+    );
+    if (retired.ok) return bound;
+    // The old session changed (or ended) since it was read: the new one must not stand for it.
+    await this.invalidate(app, newKey);
+    return resultOf(() => {
+      const error = new ConflictError(key, "conflict", retired.error.current ?? null);
+      error.message = `Session "${key}" changed while it was being signed in, so nothing was signed in: read it again and sign in again.`;
+      throw error;
+    });
+  }
+
+  /**
+   * What a sign-in across objects carries: the session at the changeset's key after the changes
+   * are committed, or `null` for a session never stored that they leave empty.
+   */
+  async #storedForSignIn(app: string, changes: Changeset): Promise<Result<SessionView | null>> {
+    const changesNothing =
+      changes.set === undefined && changes.delete === undefined && changes.lastModified === undefined;
+    // A session never stored, and nothing to store: the new session begins empty.
+    if (changes.version === 0 && changesNothing) return this.query(app, changes.key);
+    const committed = await this.commit(app, changes);
+    if (!committed.ok) return committed;
+    return { ok: true, value: isStored(committed.value) ? committed.value : null };
+  }
+
+  async userSessions(app: string, user: string, own?: string): Promise<Result<UserSessions>> {
+    const checked = resultOf(() => {
+      assertUser(user);
+      if (own !== undefined) assertSessionKey(own);
+    });
+    if (!checked.ok) return checked;
+    const ref = { user, tag: await userTag(app, user) };
+    const listed = await this.#onKey(app, `${ref.tag}!`, (rpc, epoch) =>
+      rpc.userSessions(app, ref, own, epoch),
+    );
+    return listed.ok ? { ok: true, value: { user, sessions: listed.value } } : listed;
+  }
+
+  async endUserSessions(app: string, user: string, which: EndSelection): Promise<Result<number>> {
+    const checked = resultOf(() => {
+      assertUser(user);
+      const selection = parseEndSelection(which);
+      if ("except" in selection) assertSessionKey(selection.except);
+      return selection;
+    });
+    if (!checked.ok) return checked;
+    const ref = { user, tag: await userTag(app, user) };
+    return this.#onKey(app, `${ref.tag}!`, (rpc, epoch) =>
+      rpc.endUserSessions(app, ref, checked.value, epoch),
+    );
   }
 
   /** Added up over the app's objects (during a move: those of both layouts). */

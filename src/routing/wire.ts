@@ -14,6 +14,8 @@ import {
 } from "../core/errors.js";
 import { type CommitResult, type SessionView, sessionView } from "../core/session-view.js";
 import type { AppSettings } from "../core/settings.js";
+import type { JsonObject } from "../core/json.js";
+import type { EndSelection, UserSessions } from "../core/users.js";
 import { type Layout, MovedError } from "./layout.js";
 
 /**
@@ -253,6 +255,30 @@ export interface SessionManagerRpc {
    * shard (409 `wrong_shard`, with the shard count to pick the new key with).
    */
   regenerate(app: string, oldKey: string, newKey: string): Promise<Result<SessionView>>;
+  /**
+   * Signs the session at `changes.key` in as `user` (docs/DESIGN.md#users): the changeset `changes`
+   * (`{ key, sid, version, set?, ... }`, as `commit` takes; no `invalidate`, no `newKey`) is
+   * committed, and the session moves to a new key the service picks, carrying the user's routing
+   * tag, bound to the user with `labels` (a JSON object of at most 1 KiB). The old key ends
+   * (`regenerated`). Answers the signed-in session at its new key.
+   */
+  signIn(
+    app: string,
+    changes: unknown,
+    user: string,
+    labels?: JsonObject,
+  ): Promise<Result<SessionView>>;
+  /**
+   * The live sessions signed in as `user`, most recently active first, each with a `handle` that
+   * ends it; `own` (a session key) is marked `current`. 404 `user_not_found` when there are none.
+   */
+  userSessions(app: string, user: string, own?: string): Promise<Result<UserSessions>>;
+  /**
+   * Ends sessions of `user` at once (reason `revoked`): `{ all: true }`, all but the caller's
+   * (`{ except: key }`), or one (`{ handle }`). Answers how many ended. Once it answers, none of
+   * them is found by any request.
+   */
+  endUserSessions(app: string, user: string, which: EndSelection): Promise<Result<number>>;
   /**
    * The app's settings, stored sessions, next sweep and storage usage. Never creates the app:
    * 404 `app_not_found` for an app never used.

@@ -1,0 +1,290 @@
+/**
+ * Users (docs/DESIGN.md#users) in the Durable Objects, through the router and the RPC service: a
+ * sign-in moves a session to its user's object at any shard count, a user's sessions are listed
+ * and ended in that one object, at once, also while the app is being resharded.
+ */
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import { tagOf } from "../../src/core/names";
+import { userTag } from "../../src/core/users";
+import {
+  type Layout,
+  objectName,
+  type SessionObjectNamespace,
+  SessionRouter,
+  shardOf,
+  unwrap,
+} from "../../src/index";
+import { layoutObjects, objectsOf } from "../../src/routing/layout";
+import type { SessionObjectRpc } from "../../src/routing/object-rpc";
+import { testClock } from "./clock";
+import { T0 } from "./helpers";
+
+beforeEach(() => {
+  testClock.now = T0;
+});
+
+type Namespace = DurableObjectNamespace & SessionObjectNamespace;
+
+function ns(): Namespace {
+  return env.SESSION_MANAGER as Namespace;
+}
+
+/** The namespace, counting the objects each call reaches (no `idFromName`: one stub per call). */
+function counting() {
+  const reached: string[] = [];
+  const namespace: SessionObjectNamespace = {
+    getByName(name, options) {
+      reached.push(name);
+      return ns().getByName(name, options);
+    },
+  };
+  return { namespace, reached };
+}
+
+function object(name: string): SessionObjectRpc {
+  return ns().getByName(name) as unknown as SessionObjectRpc;
+}
+
+/** An anonymous session with data at a key on another shard than the user's. */
+async function anonymous(
+  router: SessionRouter,
+  app: string,
+  user: string,
+  shards: number,
+  seed: string,
+): Promise<string> {
+  const tag = await userTag(app, user);
+  const userShard = shardOf(`${tag}!x`, shards);
+  let key = "";
+  for (let i = 0; ; i++) {
+    key = `anon-${seed}-${i}`;
+    if (shards === 1 || shardOf(key, shards) !== userShard) break;
+  }
+  unwrap(await router.commit(app, { key, sid: null, version: 0, set: { seed } }));
+  return key;
+}
+
+async function signIn(router: SessionRouter, app: string, user: string, shards: number, seed: string) {
+  const key = await anonymous(router, app, user, shards, seed);
+  const view = unwrap(await router.get(app, key));
+  return unwrap(
+    await router.signIn(app, { key, sid: view.sid, version: view.version }, user, { device: seed }),
+  );
+}
+
+async function homeLayout(app: string): Promise<Layout> {
+  return unwrap(await object(objectName(app)).layout(app)).layout;
+}
+
+/** Runs the app's alarms until no move is under way past layout `epoch`. */
+async function endMove(app: string, epoch: number): Promise<Layout> {
+  for (let round = 0; round < 40; round++) {
+    const layout = await homeLayout(app);
+    if (layout.from === null && layout.epoch >= epoch) return layout;
+    for (const name of layoutObjects(app, layout)) await runDurableObjectAlarm(ns().getByName(name));
+  }
+  throw new Error(`the move of ${app} did not end`);
+}
+
+/** Every stored session of `user` in any object of the app (a full scan). */
+async function storedOf(app: string, user: string, shards: number[]): Promise<string[]> {
+  const tag = await userTag(app, user);
+  const names = new Set(shards.flatMap((n) => objectsOf(app, n)));
+  const found: string[] = [];
+  for (const name of names) {
+    const stats = await object(name).stats(app);
+    if (!stats.ok) continue;
+    for (const key of await keysIn(name)) if (tagOf(key) === tag) found.push(key);
+  }
+  return found;
+}
+
+async function keysIn(name: string): Promise<string[]> {
+  const { runInDurableObject } = await import("cloudflare:test");
+  return runInDurableObject(ns().getByName(name), (_instance, state) =>
+    state.storage.sql
+      .exec<{ key: string }>("SELECT key FROM sessions")
+      .toArray()
+      .map((r) => r.key),
+  );
+}
+
+describe("sign-in through the router", () => {
+  it("moves a session from another shard to its user's object, data kept, old key ended", async () => {
+    const app = "users-across";
+    const router = new SessionRouter(ns());
+    unwrap(await router.configure(app, { shards: 8 }));
+    await endMove(app, 1);
+    const key = await anonymous(router, app, "ann", 8, "phone");
+    const view = unwrap(await router.get(app, key));
+    const signed = unwrap(
+      await router.signIn(app, { key, sid: view.sid, version: view.version, set: { more: 1 } }, "ann"),
+    );
+    expect(signed.user).toBe("ann");
+    expect(signed.data).toEqual({ seed: "phone", more: 1 });
+    expect(tagOf(signed.key)).toBe(await userTag(app, "ann"));
+    expect(shardOf(signed.key, 8)).not.toBe(shardOf(key, 8));
+    expect(unwrap(await router.query(app, key))).toBeNull();
+    expect(unwrap(await router.get(app, signed.key))).toMatchObject({ user: "ann", version: 1 });
+  });
+
+  it("refuses a sign-in whose session changed while it moved, and leaves no signed-in copy", async () => {
+    const app = "users-race";
+    const base = new SessionRouter(ns());
+    unwrap(await base.configure(app, { shards: 4 }));
+    await endMove(app, 1);
+    const key = await anonymous(base, app, "bea", 4, "race");
+    const view = unwrap(await base.get(app, key));
+    // Between the copy to the user's object and the retirement of the old key, a commit lands.
+    const namespace: SessionObjectNamespace = {
+      getByName(name, options) {
+        const stub = ns().getByName(name, options) as unknown as SessionObjectRpc;
+        return new Proxy(stub, {
+          get(target, prop) {
+            if (prop !== "bind") return Reflect.get(target, prop);
+            return async (...args: Parameters<SessionObjectRpc["bind"]>) => {
+              const answer = await target.bind(...args);
+              const now = unwrap(await base.get(app, key));
+              unwrap(await base.commit(app, { key, sid: now.sid, version: now.version, set: { late: 1 } }));
+              return answer;
+            };
+          },
+        });
+      },
+    };
+    const racing = new SessionRouter(namespace);
+    const result = await racing.signIn(app, { key, sid: view.sid, version: view.version }, "bea");
+    expect(result).toMatchObject({ ok: false, error: { code: "conflict", status: 409 } });
+    expect(unwrap(await base.get(app, key)).data).toEqual({ seed: "race", late: 1 });
+    await expect(base.userSessions(app, "bea")).resolves.toMatchObject({
+      ok: false,
+      error: { code: "user_not_found" },
+    });
+  });
+});
+
+describe("a user's sessions", () => {
+  it("are listed and ended by calling one object, at 1 shard and at 64", async () => {
+    for (const shards of [1, 64]) {
+      const app = `users-cost-${shards}`;
+      const router = new SessionRouter(ns());
+      unwrap(await router.configure(app, { shards }));
+      if (shards > 1) await endMove(app, 1);
+      const keys = [];
+      for (let i = 0; i < 5; i++) keys.push((await signIn(router, app, "cat", shards, `d${i}`)).key);
+      await signIn(router, app, "dan", shards, "other");
+      const { namespace, reached } = counting();
+      const watched = new SessionRouter(namespace);
+      const listed = unwrap(await watched.userSessions(app, "cat", keys[0]));
+      expect(listed.sessions).toHaveLength(5);
+      expect(listed.sessions.filter((s) => s.current)).toHaveLength(1);
+      const userObject = objectName(app, keys[0], shards);
+      // The home object once (the layout), then the user's object alone.
+      expect(reached.filter((n) => n !== objectName(app))).toEqual(shards > 1 ? [userObject] : []);
+      reached.length = 0;
+      expect(unwrap(await watched.endUserSessions(app, "cat", { all: true }))).toBe(5);
+      expect(new Set(reached)).toEqual(new Set([userObject]));
+      for (const key of keys) {
+        expect(unwrap(await router.query(app, key))).toBeNull();
+        expect(unwrap(await env.SESSIONS.query(app, key))).toBeNull();
+      }
+      expect(unwrap(await router.userSessions(app, "dan")).sessions).toHaveLength(1);
+    }
+  });
+
+  it("read and write rows in proportion to the user's sessions, not the app's", async () => {
+    const app = "users-rows";
+    const router = new SessionRouter(ns());
+    for (let i = 0; i < 200; i++) {
+      unwrap(await router.commit(app, { key: `crowd-${i}`, sid: null, version: 0, set: { i } }));
+    }
+    for (let i = 0; i < 4; i++) await signIn(router, app, "eve", 1, `e${i}`);
+    const home = object(app);
+    const before = await home.usage();
+    const listed = unwrap(await router.userSessions(app, "eve"));
+    const afterList = await home.usage();
+    expect(listed.sessions).toHaveLength(4);
+    expect(afterList.rowsRead - before.rowsRead).toBeLessThanOrEqual(4 + 2);
+    expect(afterList.rowsWritten - before.rowsWritten).toBe(0);
+    expect(unwrap(await router.endUserSessions(app, "eve", { all: true }))).toBe(4);
+    const afterEnd = await home.usage();
+    // Each ended session: its row, its index entries and the outbox's (about 7 rows), never the
+    // 200 other sessions of the app.
+    expect(afterEnd.rowsRead - afterList.rowsRead).toBeLessThanOrEqual(4 * 8 + 2);
+    // Per ended session: its row and its index entry out, its end event into the outbox.
+    expect(afterEnd.rowsWritten - afterList.rowsWritten).toBeLessThanOrEqual(4 * 3);
+  });
+
+  it("are all ended by 'end all' during a move, those still at their source too", async () => {
+    const app = "users-moving";
+    const router = new SessionRouter(ns());
+    unwrap(await router.configure(app, { shards: 2 }));
+    await endMove(app, 1);
+    const keys = [];
+    for (let i = 0; i < 6; i++) keys.push((await signIn(router, app, "fay", 2, `f${i}`)).key);
+    unwrap(await router.configure(app, { shards: 8 }));
+    const moving = await homeLayout(app);
+    expect(moving.from).toBe(2);
+    // No alarm ran: the user's sessions are still at their source.
+    expect(await storedOf(app, "fay", [2])).toHaveLength(6);
+    expect(unwrap(await router.endUserSessions(app, "fay", { all: true }))).toBe(6);
+    for (const key of keys) expect(unwrap(await router.query(app, key))).toBeNull();
+    await endMove(app, moving.epoch);
+    expect(await storedOf(app, "fay", [2, 8])).toEqual([]);
+    for (const key of keys) expect(unwrap(await router.query(app, key))).toBeNull();
+  });
+
+  it("are listed whole during a move, and a sign-in meanwhile joins them", async () => {
+    const app = "users-moving-list";
+    const router = new SessionRouter(ns());
+    unwrap(await router.configure(app, { shards: 3 }));
+    await endMove(app, 1);
+    for (let i = 0; i < 4; i++) await signIn(router, app, "gus", 3, `g${i}`);
+    unwrap(await router.configure(app, { shards: 5 }));
+    await signIn(router, app, "gus", 5, "during");
+    const listed = unwrap(await router.userSessions(app, "gus"));
+    expect(listed.sessions.map((s) => s.labels.device).sort()).toEqual(
+      ["during", "g0", "g1", "g2", "g3"].sort(),
+    );
+    await endMove(app, 2);
+    expect(unwrap(await router.userSessions(app, "gus")).sessions).toHaveLength(5);
+  });
+
+  it("refuse bad input over RPC with a code, and write nothing", async () => {
+    const app = "users-bad";
+    const router = new SessionRouter(ns());
+    const key = await anonymous(router, app, "x", 1, "bad");
+    const view = unwrap(await router.get(app, key));
+    const changes = { key, sid: view.sid, version: view.version };
+    const before = await object(app).usage();
+    const cases: [Promise<{ ok: boolean; error?: { code: string } }>, string][] = [
+      [env.SESSIONS.signIn(app, changes, ""), "invalid_user"],
+      [env.SESSIONS.signIn(app, changes, "u".repeat(257)), "invalid_user"],
+      [env.SESSIONS.signIn(app, changes, 7 as never), "invalid_user"],
+      [env.SESSIONS.signIn(app, changes, "u", { big: "x".repeat(2000) }), "invalid_labels"],
+      [env.SESSIONS.signIn(app, changes, "u", [] as never), "invalid_labels"],
+      [env.SESSIONS.signIn(app, { ...changes, invalidate: true }, "u"), "invalid_changeset"],
+      [env.SESSIONS.userSessions(app, "nobody"), "user_not_found"],
+      [env.SESSIONS.endUserSessions(app, "nobody", { all: true }), "user_not_found"],
+      [env.SESSIONS.endUserSessions(app, "u", {} as never), "invalid_input"],
+      [env.SESSIONS.userSessions(app, ""), "invalid_user"],
+    ];
+    for (const [call, code] of cases) {
+      expect(await call).toMatchObject({ ok: false, error: { code } });
+    }
+    unwrap(await router.signIn(app, changes, "u"));
+    const mid = await object(app).usage();
+    expect(mid.rowsWritten).toBeGreaterThan(before.rowsWritten);
+    const handleCases = [
+      env.SESSIONS.endUserSessions(app, "u", { handle: "unknown-handle" }),
+      env.SESSIONS.endUserSessions(app, "u", { handle: key }),
+    ];
+    for (const call of handleCases) {
+      expect(await call).toMatchObject({ ok: false, error: { code: "handle_not_found", status: 404 } });
+    }
+    expect((await object(app).usage()).rowsWritten).toBe(mid.rowsWritten);
+    expect(unwrap(await env.SESSIONS.userSessions(app, "u")).sessions).toHaveLength(1);
+  });
+});
