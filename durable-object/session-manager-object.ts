@@ -407,7 +407,10 @@ export class SessionManagerObject extends DurableObject<Env> {
     this.#enter();
     const check = () => {
       assertSessionKey(newKey);
-      return { given: content === null ? null : parseContent(content), bound: parseBinding(binding) };
+      return {
+        given: content === null ? null : parseContent(content),
+        bound: parseBinding(binding),
+      };
     };
     return this.#ops.onKeys(app, [newKey], epoch, check, (engine, now, { given, bound }) => {
       const from = given ?? { created: now, lastModified: null, data: {} };

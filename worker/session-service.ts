@@ -1,8 +1,8 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { parseChangeset, parseChangesets } from "../src/core/changeset";
+import type { JsonObject } from "../src/core/json";
 import { assertAppName, assertSessionKey } from "../src/core/names";
 import type { CommitResult, SessionView } from "../src/core/session-view";
-import type { JsonObject } from "../src/core/json";
 import { type AppSettings, parseAppSettings } from "../src/core/settings";
 import type { EndSelection, UserSessions } from "../src/core/users";
 import type { AppStats, SessionManagerRpc } from "../src/routing/wire";

@@ -1,8 +1,10 @@
 import { SessionData } from "../core/data.js";
 import { ConflictError, SessionError } from "../core/errors.js";
+import type { JsonObject } from "../core/json.js";
 import { assertAppName, assertSessionKey } from "../core/names.js";
 import { type SessionSnapshot, type SessionView, unstoredSnapshot } from "../core/session-view.js";
 import type { AppSettings } from "../core/settings.js";
+import type { EndSelection, UserSessions } from "../core/users.js";
 import { type Placement, type SessionObjectNamespace, SessionRouter } from "../routing/router.js";
 import type { SessionManagerRpc } from "../routing/wire.js";
 import { ConnectionManager } from "./connection-manager.js";
@@ -138,6 +140,49 @@ export class RemoteSessionManager {
     if (stored === null) return undefined;
     this.connection.join(this.app, data, this.#transport);
     return data;
+  }
+
+  /**
+   * `SessionManagerRpc.signIn`: signs `data`'s session in as `user` (docs/DESIGN.md#users). Its
+   * uncommitted changes go with the sign-in, as one commit; the session moves to a new key the
+   * service picks (carrying the user's routing tag), bound to the user with `labels` (a device
+   * name, a user agent: a JSON object of at most 1 KiB); the old key ends (`regenerated`).
+   * Resolves to `data`, which now stands for the signed-in session: read its new `key` (and set
+   * the cookie to it), and `data.user`. Rejects with the typed error of a refusal (`invalid_user`,
+   * `invalid_labels`, `ConflictError`, ...); then `data` keeps its changes, as with `save`.
+   */
+  async signIn(data: SessionData, user: string, labels?: JsonObject): Promise<SessionData> {
+    const oldKey = data.key;
+    const changes = data.send();
+    let signedIn: SessionView;
+    try {
+      signedIn = await this.#transport.signIn(changes, user, labels);
+    } catch (error) {
+      data.unsent();
+      throw error;
+    }
+    data.settle(signedIn);
+    if (this.#known(oldKey) === data) this.connection.forget(this.app, oldKey);
+    this.connection.join(this.app, data, this.#transport);
+    return data;
+  }
+
+  /**
+   * `SessionManagerRpc.userSessions`: the live sessions signed in as `user`, most recently active
+   * first, each with the `handle` that ends it; `own` (the caller's session key) is marked
+   * `current`. Rejects with `user_not_found` (404) when there are none.
+   */
+  userSessions(user: string, own?: string): Promise<UserSessions> {
+    return this.#transport.userSessions(user, own);
+  }
+
+  /**
+   * `SessionManagerRpc.endUserSessions`: ends sessions of `user` at once (reason `revoked`):
+   * `{ all: true }`, all but the caller's (`{ except: key }`) or one (`{ handle }`). Resolves to
+   * how many ended; once it does, no request finds any of them.
+   */
+  endUserSessions(user: string, which: EndSelection): Promise<number> {
+    return this.#transport.endUserSessions(user, which);
   }
 
   #known(key: string): SessionData | undefined {

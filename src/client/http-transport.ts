@@ -38,6 +38,7 @@ export function httpTransport(
   }
   const root = `${baseUrl.replace(/\/+$/, "")}/v1/apps/${encodeURIComponent(app)}`;
   const session = (key: string) => `${root}/sessions/${encodeURIComponent(key)}`;
+  const userSessions = (user: string) => `${root}/users/${encodeURIComponent(user)}/sessions`;
 
   /**
    * Sends a request; an error answer throws its typed error. With `absentOk`, a 404 that says
@@ -102,6 +103,24 @@ export function httpTransport(
       toSnapshot(
         await json(await request("POST", `${session(oldKey)}/regenerate`, oldKey, { newKey })),
       ),
+    signIn: async (changes, user, labels) => {
+      const { key, ...rest } = changes;
+      const body = labels === undefined ? { user, changes: rest } : { user, labels, changes: rest };
+      return toSnapshot(await json(await request("POST", `${session(key)}/sign-in`, key, body)));
+    },
+    userSessions: async (user, own) => {
+      const query = own === undefined ? "" : `?own=${encodeURIComponent(own)}`;
+      return json(await request("GET", `${userSessions(user)}${query}`, ""));
+    },
+    endUserSessions: async (user, which) => {
+      const url =
+        "handle" in which
+          ? `${userSessions(user)}/${encodeURIComponent(which.handle)}`
+          : "except" in which
+            ? `${userSessions(user)}?except=${encodeURIComponent(which.except)}`
+            : userSessions(user);
+      return (await json<{ ended: number }>(await request("DELETE", url, ""))).ended;
+    },
   };
 }
 

@@ -75,6 +75,11 @@ export function rpcTransport(
     invalidate: (key) => call("invalidate", (rpc) => rpc.invalidate(app, key), false),
     regenerate: (oldKey, newKey) =>
       call("regenerate", (rpc) => rpc.regenerate(app, oldKey, newKey), false),
+    signIn: (changes, user, labels) =>
+      call("signIn", (rpc) => rpc.signIn(app, changes, user, labels), false),
+    userSessions: (user, own) => call("userSessions", (rpc) => rpc.userSessions(app, user, own)),
+    endUserSessions: (user, which) =>
+      call("endUserSessions", (rpc) => rpc.endUserSessions(app, user, which), false),
   };
 }
 

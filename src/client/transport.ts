@@ -1,6 +1,8 @@
 import type { Changeset } from "../core/changeset.js";
+import type { JsonObject } from "../core/json.js";
 import type { SessionView } from "../core/session-view.js";
 import type { AppSettings } from "../core/settings.js";
+import type { EndSelection, UserSessions } from "../core/users.js";
 
 /**
  * The session operations of one app (those of `SessionManagerRpc`, documented there), as a client
@@ -22,4 +24,9 @@ export interface SessionTransport {
   commitMany?(changes: Changeset[]): Promise<PromiseSettledResult<SessionView | null>[]>;
   invalidate(key: string): Promise<boolean>;
   regenerate(oldKey: string, newKey: string): Promise<SessionView>;
+  /** The signed-in session at its new key (`SessionManagerRpc.signIn`). */
+  signIn(changes: Changeset, user: string, labels?: JsonObject): Promise<SessionView>;
+  userSessions(user: string, own?: string): Promise<UserSessions>;
+  /** How many sessions ended. */
+  endUserSessions(user: string, which: EndSelection): Promise<number>;
 }

@@ -1,5 +1,5 @@
-import type { CommitResult, SessionView, StoredSession } from "../core/session-view.js";
 import type { SessionContent } from "../core/engine.js";
+import type { CommitResult, SessionView, StoredSession } from "../core/session-view.js";
 import type { AppSettings } from "../core/settings.js";
 import type { EndSelection, SignInBinding, UserRef, UserSession } from "../core/users.js";
 import type { AppLayout, Layout, Placement } from "./layout.js";

@@ -3,6 +3,7 @@ import { ConflictError, InvalidInputError, SessionError } from "../core/errors.j
 import type { JsonObject } from "../core/json.js";
 import { assertSessionKey, nameOf, objectName } from "../core/names.js";
 import { type CommitResult, isStored, type SessionView } from "../core/session-view.js";
+import type { AppSettings } from "../core/settings.js";
 import {
   assertUser,
   type EndSelection,
@@ -13,7 +14,6 @@ import {
   type UserSessions,
   userTag,
 } from "../core/users.js";
-import type { AppSettings } from "../core/settings.js";
 import { AppLayouts } from "./app-layouts.js";
 import { addStats, groupByObject, unreachable } from "./fan-out.js";
 import { type Layout, layoutObjects, type Placement } from "./layout.js";
@@ -292,7 +292,9 @@ export class SessionRouter implements SessionManagerRpc {
    */
   async #storedForSignIn(app: string, changes: Changeset): Promise<Result<SessionView | null>> {
     const changesNothing =
-      changes.set === undefined && changes.delete === undefined && changes.lastModified === undefined;
+      changes.set === undefined &&
+      changes.delete === undefined &&
+      changes.lastModified === undefined;
     // A session never stored, and nothing to store: the new session begins empty.
     if (changes.version === 0 && changesNothing) return this.query(app, changes.key);
     const committed = await this.commit(app, changes);

@@ -12,9 +12,9 @@ import {
   SettingsMismatchError,
   WrongShardError,
 } from "../core/errors.js";
+import type { JsonObject } from "../core/json.js";
 import { type CommitResult, type SessionView, sessionView } from "../core/session-view.js";
 import type { AppSettings } from "../core/settings.js";
-import type { JsonObject } from "../core/json.js";
 import type { EndSelection, UserSessions } from "../core/users.js";
 import { type Layout, MovedError } from "./layout.js";
 

@@ -461,9 +461,14 @@ describe("bad input", () => {
     expect(() => new SessionDataManager({ timeout: 30, period: 60 })).toThrow(/period/);
   });
 
-  it("defaults to repoze's timeout and period", () => {
+  it("defaults to repoze's timeout and period, and sets no limit per user", () => {
     const manager = new SessionDataManager();
-    expect(manager.settings).toEqual({ timeout: 1200, period: 20, maxSessionBytes: 131072 });
+    expect(manager.settings).toEqual({
+      timeout: 1200,
+      period: 20,
+      maxSessionBytes: 131072,
+      maxSessionsPerUser: 0,
+    });
   });
 });
 

@@ -18,6 +18,7 @@ import {
 } from "../../src/index";
 import { layoutObjects, objectsOf } from "../../src/routing/layout";
 import type { SessionObjectRpc } from "../../src/routing/object-rpc";
+import type { SessionManagerRpc } from "../../src/routing/wire";
 import { testClock } from "./clock";
 import { T0 } from "./helpers";
 
@@ -43,6 +44,11 @@ function counting() {
   return { namespace, reached };
 }
 
+/** The worker's RPC entrypoint, as a user's Worker reaches it through a service binding. */
+function service(): SessionManagerRpc {
+  return env.SESSIONS as unknown as SessionManagerRpc;
+}
+
 function object(name: string): SessionObjectRpc {
   return ns().getByName(name) as unknown as SessionObjectRpc;
 }
@@ -66,7 +72,13 @@ async function anonymous(
   return key;
 }
 
-async function signIn(router: SessionRouter, app: string, user: string, shards: number, seed: string) {
+async function signIn(
+  router: SessionRouter,
+  app: string,
+  user: string,
+  shards: number,
+  seed: string,
+) {
   const key = await anonymous(router, app, user, shards, seed);
   const view = unwrap(await router.get(app, key));
   return unwrap(
@@ -83,7 +95,8 @@ async function endMove(app: string, epoch: number): Promise<Layout> {
   for (let round = 0; round < 40; round++) {
     const layout = await homeLayout(app);
     if (layout.from === null && layout.epoch >= epoch) return layout;
-    for (const name of layoutObjects(app, layout)) await runDurableObjectAlarm(ns().getByName(name));
+    for (const name of layoutObjects(app, layout))
+      await runDurableObjectAlarm(ns().getByName(name));
   }
   throw new Error(`the move of ${app} did not end`);
 }
@@ -120,7 +133,11 @@ describe("sign-in through the router", () => {
     const key = await anonymous(router, app, "ann", 8, "phone");
     const view = unwrap(await router.get(app, key));
     const signed = unwrap(
-      await router.signIn(app, { key, sid: view.sid, version: view.version, set: { more: 1 } }, "ann"),
+      await router.signIn(
+        app,
+        { key, sid: view.sid, version: view.version, set: { more: 1 } },
+        "ann",
+      ),
     );
     expect(signed.user).toBe("ann");
     expect(signed.data).toEqual({ seed: "phone", more: 1 });
@@ -147,7 +164,14 @@ describe("sign-in through the router", () => {
             return async (...args: Parameters<SessionObjectRpc["bind"]>) => {
               const answer = await target.bind(...args);
               const now = unwrap(await base.get(app, key));
-              unwrap(await base.commit(app, { key, sid: now.sid, version: now.version, set: { late: 1 } }));
+              unwrap(
+                await base.commit(app, {
+                  key,
+                  sid: now.sid,
+                  version: now.version,
+                  set: { late: 1 },
+                }),
+              );
               return answer;
             };
           },
@@ -173,7 +197,8 @@ describe("a user's sessions", () => {
       unwrap(await router.configure(app, { shards }));
       if (shards > 1) await endMove(app, 1);
       const keys = [];
-      for (let i = 0; i < 5; i++) keys.push((await signIn(router, app, "cat", shards, `d${i}`)).key);
+      for (let i = 0; i < 5; i++)
+        keys.push((await signIn(router, app, "cat", shards, `d${i}`)).key);
       await signIn(router, app, "dan", shards, "other");
       const { namespace, reached } = counting();
       const watched = new SessionRouter(namespace);
@@ -188,7 +213,7 @@ describe("a user's sessions", () => {
       expect(new Set(reached)).toEqual(new Set([userObject]));
       for (const key of keys) {
         expect(unwrap(await router.query(app, key))).toBeNull();
-        expect(unwrap(await env.SESSIONS.query(app, key))).toBeNull();
+        expect(unwrap(await service().query(app, key))).toBeNull();
       }
       expect(unwrap(await router.userSessions(app, "dan")).sessions).toHaveLength(1);
     }
@@ -260,16 +285,16 @@ describe("a user's sessions", () => {
     const changes = { key, sid: view.sid, version: view.version };
     const before = await object(app).usage();
     const cases: [Promise<{ ok: boolean; error?: { code: string } }>, string][] = [
-      [env.SESSIONS.signIn(app, changes, ""), "invalid_user"],
-      [env.SESSIONS.signIn(app, changes, "u".repeat(257)), "invalid_user"],
-      [env.SESSIONS.signIn(app, changes, 7 as never), "invalid_user"],
-      [env.SESSIONS.signIn(app, changes, "u", { big: "x".repeat(2000) }), "invalid_labels"],
-      [env.SESSIONS.signIn(app, changes, "u", [] as never), "invalid_labels"],
-      [env.SESSIONS.signIn(app, { ...changes, invalidate: true }, "u"), "invalid_changeset"],
-      [env.SESSIONS.userSessions(app, "nobody"), "user_not_found"],
-      [env.SESSIONS.endUserSessions(app, "nobody", { all: true }), "user_not_found"],
-      [env.SESSIONS.endUserSessions(app, "u", {} as never), "invalid_input"],
-      [env.SESSIONS.userSessions(app, ""), "invalid_user"],
+      [service().signIn(app, changes, ""), "invalid_user"],
+      [service().signIn(app, changes, "u".repeat(257)), "invalid_user"],
+      [service().signIn(app, changes, 7 as never), "invalid_user"],
+      [service().signIn(app, changes, "u", { big: "x".repeat(2000) }), "invalid_labels"],
+      [service().signIn(app, changes, "u", [] as never), "invalid_labels"],
+      [service().signIn(app, { ...changes, invalidate: true }, "u"), "invalid_changeset"],
+      [service().userSessions(app, "nobody"), "user_not_found"],
+      [service().endUserSessions(app, "nobody", { all: true }), "user_not_found"],
+      [service().endUserSessions(app, "u", {} as never), "invalid_input"],
+      [service().userSessions(app, ""), "invalid_user"],
     ];
     for (const [call, code] of cases) {
       expect(await call).toMatchObject({ ok: false, error: { code } });
@@ -278,13 +303,16 @@ describe("a user's sessions", () => {
     const mid = await object(app).usage();
     expect(mid.rowsWritten).toBeGreaterThan(before.rowsWritten);
     const handleCases = [
-      env.SESSIONS.endUserSessions(app, "u", { handle: "unknown-handle" }),
-      env.SESSIONS.endUserSessions(app, "u", { handle: key }),
+      service().endUserSessions(app, "u", { handle: "unknown-handle" }),
+      service().endUserSessions(app, "u", { handle: key }),
     ];
     for (const call of handleCases) {
-      expect(await call).toMatchObject({ ok: false, error: { code: "handle_not_found", status: 404 } });
+      expect(await call).toMatchObject({
+        ok: false,
+        error: { code: "handle_not_found", status: 404 },
+      });
     }
     expect((await object(app).usage()).rowsWritten).toBe(mid.rowsWritten);
-    expect(unwrap(await env.SESSIONS.userSessions(app, "u")).sessions).toHaveLength(1);
+    expect(unwrap(await service().userSessions(app, "u")).sessions).toHaveLength(1);
   });
 });
