@@ -7,6 +7,8 @@
 export interface SoakEvent {
   id: string;
   app?: string;
+  type?: "begin" | "end";
+  reason?: string;
   data?: { n?: number };
 }
 

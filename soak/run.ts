@@ -11,6 +11,9 @@
 // Then the resharding phase (soak/reshard.ts): a busy app goes 1 -> 4 -> 16 -> 3 shards while
 // clients read and commit, with the same invariants and no read of a live session answered
 // "not found". `-- --reshard-only` runs that phase alone.
+// Last, the users phase (soak/users.ts): clients sign a few users in and out, "end all" runs at
+// random, the app goes 2 -> 8 -> 3 shards: 0 survivors of an "end all", 0 sessions missing from
+// a listing, one begin and one end per session. `-- --users-only` runs that phase alone.
 // Prints the counts and exits non-zero when an invariant fails. Binds only to 127.0.0.1.
 import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
@@ -20,11 +23,13 @@ import { T0 } from "../bench/rpc.ts";
 import { type LocalWorker, startLocalWorker } from "../bench/workerd.ts";
 import { eventInvariants, type SoakDelivery } from "./invariants.ts";
 import { reshardPhase } from "./reshard.ts";
+import { usersPhase } from "./users.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const argSeconds = process.argv.indexOf("--seconds");
 const SECONDS = argSeconds > 0 ? Number(process.argv[argSeconds + 1]) : 20;
 const RESHARD_ONLY = process.argv.includes("--reshard-only");
+const USERS_ONLY = process.argv.includes("--users-only");
 const CONCURRENCY = 64;
 const KEYS = 400;
 const APP = "soak";
@@ -154,6 +159,40 @@ async function client(until: number): Promise<void> {
 
 async function main(): Promise<void> {
   await start();
+  if (!USERS_ONLY) await firstPhases();
+  if (!RESHARD_ONLY) await runUsersPhase();
+}
+
+/** The users phase, and its verdict. */
+async function runUsersPhase(): Promise<void> {
+  const users = await usersPhase({
+    api,
+    call,
+    deliveries: async () => (await (await api("GET", "/soak/events")).json()) as SoakDelivery[],
+  });
+  console.log(JSON.stringify({ users }, null, 2));
+  if (
+    users.survivors > 0 ||
+    users.missingFromListing > 0 ||
+    users.extraInListing > 0 ||
+    users.storedAtEnd !== users.liveAtEnd ||
+    users.eventsTwice > 0 ||
+    users.unexpectedStatuses > 0 ||
+    users.sessionsBegun !== users.sessionsEnded
+  ) {
+    console.error(
+      "soak: an invariant of the users phase failed (see survivors / missingFromListing / extraInListing / storedAtEnd / eventsTwice / unexpectedStatuses)",
+    );
+    process.exitCode = 1;
+  } else {
+    console.log(
+      `soak (users, ${users.steps} shards): ${users.signIns} sign-ins, ${users.endAlls} "end all" ending ${users.endedByEndAll}, 0 survivors, 0 missing from a listing, ${users.sessionsBegun} sessions begun and ended`,
+    );
+  }
+}
+
+/** The steady phase (unless `--reshard-only`), then the resharding phase, and their verdicts. */
+async function firstPhases(): Promise<void> {
   if (!RESHARD_ONLY) await steadyPhase();
   const reshard = await reshardPhase({
     api,
