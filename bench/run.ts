@@ -25,6 +25,7 @@ import { ensureRedis, startExpress, startLoad, startRedis, stopAll } from "./pro
 import { benchResharding } from "./resharding.ts";
 import { benchDiagnostics, benchRpc, benchShards, CONCURRENCY, SHARD_KEYS } from "./rpc.ts";
 import { benchRows, benchSweep, PERIOD, sweepFlatness, TIMEOUT } from "./storage.ts";
+import { benchUsers } from "./users.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const quick = process.argv.includes("--quick");
@@ -143,6 +144,7 @@ async function main(): Promise<void> {
     ["http", "HTTP: plain, read, express + redis", () => benchHttp(bench, load, expressUrl, plan)],
     ["lost", "lost updates", () => benchLostUpdates(bench, expressUrl)],
     ["resharding", "resharding 1 -> 4 shards", () => benchResharding(bench, plan, note)],
+    ["users", "users: end all, listing, sign-in", () => benchUsers(bench)],
   ];
   for (const [id, title, phase] of phases) {
     if (only !== undefined && !only.includes(id)) continue;
