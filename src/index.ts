@@ -74,6 +74,7 @@ export {
 
 // Calling the Durable Object or the service entrypoint over RPC
 export type { Changeset } from "./core/changeset.js";
+export type { EndSelection, UserSession, UserSessions } from "./core/users.js";
 export {
   type AppStats,
   type ErrorBody,
