@@ -5,7 +5,7 @@
  */
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { tagOf } from "../../src/core/names";
 import { userTag } from "../../src/core/users";
 import {
@@ -314,5 +314,32 @@ describe("a user's sessions", () => {
     }
     expect((await object(app).usage()).rowsWritten).toBe(mid.rowsWritten);
     expect(unwrap(await service().userSessions(app, "u")).sessions).toHaveLength(1);
+  });
+
+  it("never put the user's identifier in a key, a handle or a log line", async () => {
+    const app = "users-privacy";
+    const user = "alice@example.com";
+    const router = new SessionRouter(ns());
+    const logged: string[] = [];
+    const spies = (["log", "info", "warn", "error", "debug"] as const).map((level) =>
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+        logged.push(args.map(String).join(" "));
+      }),
+    );
+    try {
+      const signed = await signIn(router, app, user, 1, "p");
+      expect(signed.key).not.toContain("alice");
+      const listed = unwrap(await router.userSessions(app, user, signed.key));
+      for (const s of listed.sessions) expect(s.handle).not.toContain("alice");
+      const refused = await router.endUserSessions(app, user, { handle: "nope" });
+      expect(refused.ok).toBe(false);
+      expect(JSON.stringify(refused)).not.toContain("alice");
+      const unknown = await router.userSessions(app, "bob@example.com");
+      expect(JSON.stringify(unknown)).not.toContain("bob");
+      unwrap(await router.endUserSessions(app, user, { all: true }));
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    expect(logged.filter((line) => /alice|bob|example\.com/.test(line))).toEqual([]);
   });
 });
