@@ -155,6 +155,13 @@ function notAllowed(
 
 function operation(route: RouteDeclaration): Record<string, unknown> {
   const parameters = [
+    ...Object.entries(route.query ?? {}).map(([name, query]) => ({
+      name,
+      in: "query",
+      required: false,
+      description: query.description,
+      schema: schemaOf(query.schema),
+    })),
     ...Object.entries(route.headers ?? {}).map(([name, header]) => ({
       name,
       in: "header",
