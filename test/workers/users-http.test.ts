@@ -386,6 +386,27 @@ describe("GET /v1/apps/:app/users/:user/sessions", () => {
     }
   });
 
+  it("answers 404 user_not_found in an app never used, and creates no app", async () => {
+    const app = freshApp("never");
+    for (const [method, path] of [
+      ["GET", userPath(app, "nobody")],
+      ["DELETE", userPath(app, "nobody")],
+      ["DELETE", userPath(app, "nobody", "/some-handle")],
+    ] as const) {
+      const error = await errorOf(await call(method, path));
+      expect({ method, path, status: error.status, code: error.code }).toEqual({
+        method,
+        path,
+        status: 404,
+        code: "user_not_found",
+      });
+    }
+    expect(await errorOf(await call("GET", `/v1/apps/${app}`))).toMatchObject({
+      status: 404,
+      code: "app_not_found",
+    });
+  });
+
   it("answers 404 no_route for an empty user, saying a path segment is empty", async () => {
     const app = freshApp("blank");
     const error = await errorOf(await call("GET", `/v1/apps/${app}/users//sessions`));
