@@ -237,9 +237,10 @@ route(api, ROUTES.stats, async (c, { params: { app } }) => {
 });
 
 /**
- * open: stores the settings `{ timeout?, period?, maxSessionBytes?, maxSessionsPerUser?, beginEvents?, shards? }` (defaults for
- * the rest) with an app on first use; later, 409 `settings_mismatch` naming the setting when a
- * given one differs from the stored one. The body may be left out. 200 with `{ app, settings }`.
+ * open: stores the settings `{ timeout?, period?, maxSessionBytes?, maxSessionsPerUser?,
+ * beginEvents?, shards? }` (defaults for the rest) with an app on first use; later, 409
+ * `settings_mismatch` naming the setting when a given one differs from the stored one. The body
+ * may be left out. 200 with `{ app, settings }`.
  */
 route(api, ROUTES.open, async (c, { params: { app }, body }) => {
   const settings = parseAppSettings(body);
