@@ -6,7 +6,7 @@
  */
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { tagOf } from "../../src/core/names";
 import { userTag } from "../../src/core/users";
 import {
@@ -529,6 +529,48 @@ describe("DELETE /v1/apps/:app/users/:user/sessions/:handle (end one)", () => {
     expect(await list("pat")).toHaveLength(1);
     expect(await list("quin")).toHaveLength(1);
     expect((await call("GET", `/v1/apps/${app}/sessions/${theirs.key}`)).status).toBe(200);
+  });
+});
+
+describe("privacy over HTTP", () => {
+  it("never puts the user in a key, a handle, an error answer or a log line", async () => {
+    const app = freshApp("privacy");
+    const user = "alice@example.com";
+    const logged: string[] = [];
+    const spies = (["log", "info", "warn", "error", "debug"] as const).map((level) =>
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+        logged.push(args.map(String).join(" "));
+      }),
+    );
+    const errors: string[] = [];
+    const refused = async (response: Response) => {
+      expect(response.status).toBeGreaterThanOrEqual(400);
+      errors.push(await response.text());
+    };
+    try {
+      const signed = await signIn(app, "p", user);
+      expect(signed.key).not.toContain("alice");
+      const listed = (await (
+        await call("GET", `${userPath(app, user)}?own=${signed.key}`)
+      ).json()) as {
+        sessions: { handle: string }[];
+      };
+      for (const s of listed.sessions) expect(s.handle).not.toContain("alice");
+      const path = `/v1/apps/${app}/sessions/${signed.key}/sign-in`;
+      await refused(await call("POST", path, { user, labels: [1], changes: { version: 1 } }));
+      await refused(await call("POST", path, { user: `${user}${"x".repeat(300)}`, changes: {} }));
+      await refused(await call("DELETE", userPath(app, user, "/nope")));
+      await refused(await call("GET", userPath(app, "bob@example.com")));
+      await refused(await call("GET", userPath(app, `${user}${"y".repeat(300)}`)));
+      await refused(await call("GET", userPath(app, user, "/handle/more")));
+      await refused(await call("PUT", userPath(app, user)));
+      expect(await (await call("DELETE", userPath(app, user))).json()).toEqual({ ended: 1 });
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    expect(errors).toHaveLength(7);
+    expect(errors.filter((text) => /alice|bob|example/.test(text))).toEqual([]);
+    expect(logged.filter((line) => /alice|bob|example\.com/.test(line))).toEqual([]);
   });
 });
 

@@ -74,10 +74,14 @@ export const onError: ErrorHandler = (error, c) => {
 
 /**
  * Unknown routes: 404 `no_route` (`not_found` is kept for "no such session"). A path with an
- * empty segment (an empty user: `/users//sessions`) says so.
+ * empty segment (an empty user: `/users//sessions`) says so. A user in the path is not repeated:
+ * the message shows `{user}` in its place.
  */
 export const notFound: NotFoundHandler = (c) => {
-  const path = new URL(c.req.url).pathname;
+  const path = new URL(c.req.url).pathname.replace(
+    /^(\/v1\/apps\/[^/]*\/users\/)[^/]+/,
+    "$1{user}",
+  );
   const empty = path.includes("//")
     ? " It has an empty segment: an app, session key, user or handle is never empty."
     : "";
