@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { type Changeset, parseChangeset } from "../src/core/changeset";
 import { ConflictError, SessionError } from "../src/core/errors";
+import type { JsonObject } from "../src/core/json";
 import {
   isStored,
   type SessionSnapshot,
@@ -9,6 +10,7 @@ import {
   sessionViewHead,
 } from "../src/core/session-view";
 import { parseAppSettings } from "../src/core/settings";
+import type { EndSelection } from "../src/core/users";
 import { openApiDocument } from "./api/openapi";
 import { ROUTES } from "./api/schema";
 import { bearerAuth } from "./http/auth";
@@ -189,15 +191,56 @@ route(api, ROUTES.regenerate, async (c, { params: { app, key }, body }) => {
   return sessionAnswer(await unwrapCall(sessionRouter(c.env).regenerate(app, key, newKey)));
 });
 
+/**
+ * sign-in: commits `changes` and moves the session to a new key carrying the user's tag, bound to
+ * `user` with `labels` (docs/DESIGN.md#users); the old key ends (`regenerated`). 200 with the
+ * session at its new key, with `user`. The changes are checked against the path's key first.
+ */
+route(api, ROUTES.signIn, async (c, { params: { app, key }, body }) => {
+  const { user, labels, changes } = body as {
+    user: string;
+    labels?: JsonObject;
+    changes: Record<string, unknown>;
+  };
+  const parsed = parseChangeset(key, changes);
+  return sessionAnswer(await unwrapCall(sessionRouter(c.env).signIn(app, parsed, user, labels)));
+});
+
+/**
+ * A user's live sessions, most recently active first, each with its handle; `?own=` marks the
+ * caller's. 404 `user_not_found` when there are none. Reads the user's object alone.
+ */
+route(api, ROUTES.userSessions, async (c, { params: { app, user }, query: { own } }) => {
+  return c.json(await unwrapCall(sessionRouter(c.env).userSessions(app, user, own)));
+});
+
+/**
+ * Ends all of a user's sessions (reason `revoked`), or all but `?except=`'s, in one transaction:
+ * `{ ended }`. Once it answers, no request finds any of them.
+ */
+route(api, ROUTES.endUserSessions, async (c, { params: { app, user }, query: { except } }) => {
+  const which: EndSelection = except === undefined ? { all: true } : { except };
+  return c.json({
+    ended: await unwrapCall(sessionRouter(c.env).endUserSessions(app, user, which)),
+  });
+});
+
+/** Ends the user's session with `handle` (reason `revoked`): `{ ended: 1 }`, or 404. */
+route(api, ROUTES.endUserSession, async (c, { params: { app, user, handle } }) => {
+  const ended = await unwrapCall(sessionRouter(c.env).endUserSessions(app, user, { handle }));
+  return c.json({ ended });
+});
+
 /** The app's settings and stats, added up over its shards; 404 `app_not_found` for an app never used. */
 route(api, ROUTES.stats, async (c, { params: { app } }) => {
   return c.json(await unwrapCall(sessionRouter(c.env).stats(app)));
 });
 
 /**
- * open: stores the settings `{ timeout?, period?, maxSessionBytes?, beginEvents?, shards? }` (defaults for
- * the rest) with an app on first use; later, 409 `settings_mismatch` naming the setting when a
- * given one differs from the stored one. The body may be left out. 200 with `{ app, settings }`.
+ * open: stores the settings `{ timeout?, period?, maxSessionBytes?, maxSessionsPerUser?,
+ * beginEvents?, shards? }` (defaults for the rest) with an app on first use; later, 409
+ * `settings_mismatch` naming the setting when a given one differs from the stored one. The body
+ * may be left out. 200 with `{ app, settings }`.
  */
 route(api, ROUTES.open, async (c, { params: { app }, body }) => {
   const settings = parseAppSettings(body);

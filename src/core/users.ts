@@ -51,11 +51,16 @@ export type EndSelection = { all: true } | { except: string } | { handle: string
 /** Throws `InvalidInputError` (`invalid_user`) unless `user` is a user identifier. */
 export function assertUser(user: unknown): asserts user is string {
   if (typeof user !== "string" || user.length === 0 || user.length > MAX_USER_LENGTH) {
-    throw new InvalidInputError(
-      `Invalid user ${typeof user === "string" ? `(${user.length} characters)` : `(a ${user === null ? "null" : typeof user})`}: a user identifier is a string of 1 to ${MAX_USER_LENGTH} characters, such as the user's ID in the app's database.`,
-      "invalid_user",
-    );
+    throw new InvalidInputError(invalidUserMessage(user), "invalid_user");
   }
+}
+
+/**
+ * What `assertUser` says about a bad user identifier (the HTTP API's schema says the same): its
+ * length or type, never its value.
+ */
+export function invalidUserMessage(user: unknown): string {
+  return `Invalid user ${typeof user === "string" ? `(${user.length} characters)` : `(a ${user === null ? "null" : typeof user})`}: a user identifier is a string of 1 to ${MAX_USER_LENGTH} characters, such as the user's ID in the app's database.`;
 }
 
 /**

@@ -426,6 +426,7 @@ describe("POST /v1/apps/:app (open)", () => {
         timeout: 600,
         period: 20,
         maxSessionBytes: 131072,
+        maxSessionsPerUser: 0,
         beginEvents: false,
         shards: 1,
       },
@@ -481,6 +482,7 @@ describe("GET and PUT /v1/apps/:app (settings and stats)", () => {
         timeout: 1200,
         period: 20,
         maxSessionBytes: 131072,
+        maxSessionsPerUser: 0,
         beginEvents: false,
         shards: 1,
       },
@@ -501,6 +503,7 @@ describe("GET and PUT /v1/apps/:app (settings and stats)", () => {
       timeout: 60,
       period: 5,
       maxSessionBytes: 131072,
+      maxSessionsPerUser: 0,
       beginEvents: false,
       shards: 1,
     };
@@ -516,6 +519,7 @@ describe("GET and PUT /v1/apps/:app (settings and stats)", () => {
       timeout: 60,
       period: 20,
       maxSessionBytes: 1024,
+      maxSessionsPerUser: 0,
       beginEvents: true,
       shards: 1,
     });

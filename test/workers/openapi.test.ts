@@ -5,6 +5,7 @@ import { validate } from "@hyperjump/json-schema/openapi-3-1";
 import { describe, expect, it } from "vitest";
 import stored from "../../openapi.json";
 import { ERROR_CODES, type ErrorCode, isErrorCode } from "../../src/core/errors";
+import { SESSION_KEY_PATTERN } from "../../src/core/names";
 import { openApiDocument } from "../../worker/api/openapi";
 import { api } from "../../worker/app";
 
@@ -86,11 +87,15 @@ describe("GET /v1/openapi.json", () => {
       "invalid_changeset",
       "invalid_settings",
       "invalid_input",
+      "invalid_user",
+      "invalid_labels",
       "invalid_precondition",
       "unauthorized",
       "not_found",
       "no_route",
       "app_not_found",
+      "user_not_found",
+      "handle_not_found",
       "method_not_allowed",
       "conflict",
       "session_ended",
@@ -183,6 +188,28 @@ describe("the OpenAPI document, complete", () => {
     const newKey = (s: string) => ((schemas[s] as Json).properties as Json).newKey as Json;
     expect(newKey("Changeset").pattern).toBeDefined();
     expect(newKey("Changeset").pattern).toBe(newKey("RegenerateRequest").pattern);
+  });
+
+  it("gives every session key it takes (path, own=, except=, newKey) the core's key pattern, tags included", () => {
+    const doc = openApiDocument();
+    const keyParams = Object.values(doc.paths).flatMap((item) =>
+      Object.values(item).flatMap((value) =>
+        (Array.isArray(value) ? value : (((value as Json).parameters as Json[]) ?? []))
+          .map((p) => p as Json)
+          .filter((p) => ["key", "own", "except"].includes(p.name as string)),
+      ),
+    );
+    expect(new Set(keyParams.map((p) => `${p.in} ${p.name}`))).toEqual(
+      new Set(["path key", "query own", "query except"]),
+    );
+    const schemas = doc.components.schemas as Record<string, Json>;
+    const newKey = ((schemas.Changeset as Json).properties as Json).newKey as Json;
+    for (const schema of [...keyParams.map((p) => p.schema as Json), newKey]) {
+      expect(schema.pattern).toBe(SESSION_KEY_PATTERN.source);
+    }
+    const pattern = new RegExp(SESSION_KEY_PATTERN.source);
+    expect(pattern.test("0123456789abcdef!x7Qk-_")).toBe(true);
+    expect(pattern.test("a!b!c")).toBe(false);
   });
 
   it("has servers, and no jsonSchemaDialect (3.1's default; Prism skips body checks with it)", () => {

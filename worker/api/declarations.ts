@@ -34,6 +34,13 @@ export interface BodyDeclaration {
   fieldCodes?: Record<string, InputErrorCode>;
 }
 
+/** An optional query parameter, and the code of a value that does not fit its schema (400). */
+export interface QueryDeclaration {
+  description: string;
+  schema: v.GenericSchema;
+  code: InputErrorCode;
+}
+
 /** A route: method, path (OpenAPI form), what it takes and every answer it gives. */
 export interface RouteDeclaration {
   method: "get" | "head" | "post" | "put" | "patch" | "delete";
@@ -43,8 +50,12 @@ export interface RouteDeclaration {
   description: string;
   /** Answers without the API token. */
   public?: boolean;
-  /** Path parameters, validated before anything else (400 `invalid_key`). */
+  /** Path parameters, validated before anything else (400 `invalid_key`, or `paramCodes`). */
   params?: v.ObjectEntries;
+  /** The code of a bad path parameter, where it is not `invalid_key` (e.g. `user`). */
+  paramCodes?: Record<string, InputErrorCode>;
+  /** Query parameters the route reads, each optional, validated with the path parameters. */
+  query?: Record<string, QueryDeclaration>;
   /** Request headers the route reads. */
   headers?: Record<string, { description: string; schema: v.GenericSchema }>;
   body?: BodyDeclaration;

@@ -79,7 +79,7 @@ function buildDocument(): OpenApiDocument {
       title: "edge sessions",
       version: API_VERSION,
       description:
-        "Server-side sessions for Cloudflare Workers over HTTP: get, query, has, commit, invalidate and regenerate sessions, and open, configure and read apps. Every /v1 route needs the API token as a bearer token (except this document). Every error is { error: { code, message } } with a fitting status, and each answer declares the codes it can carry; conflicts and failed preconditions add error.key, error.keys and current. Reads answer a strong ETag (sid and version); GET, HEAD, PATCH and DELETE of a session evaluate If-Match and If-None-Match (RFC 9110 §13.2.2). A method a path does not have answers 405 method_not_allowed with Allow (declared as the path's other operations); a path not in this document answers 404 no_route (components.responses.NoRoute).",
+        "Server-side sessions for Cloudflare Workers over HTTP: get, query, has, commit, invalidate and regenerate sessions; sign a session in as a user, and list and end a user's sessions together; and open, configure and read apps. Every /v1 route needs the API token as a bearer token (except this document). Every error is { error: { code, message } } with a fitting status, and each answer declares the codes it can carry; conflicts and failed preconditions add error.key, error.keys and current. Reads answer a strong ETag (sid and version); GET, HEAD, PATCH and DELETE of a session evaluate If-Match and If-None-Match (RFC 9110 §13.2.2). A method a path does not have answers 405 method_not_allowed with Allow (declared as the path's other operations); a path not in this document answers 404 no_route (components.responses.NoRoute).",
       license: { name: "MIT", identifier: "MIT" },
     },
     servers: [
@@ -155,6 +155,13 @@ function notAllowed(
 
 function operation(route: RouteDeclaration): Record<string, unknown> {
   const parameters = [
+    ...Object.entries(route.query ?? {}).map(([name, query]) => ({
+      name,
+      in: "query",
+      required: false,
+      description: query.description,
+      schema: schemaOf(query.schema),
+    })),
     ...Object.entries(route.headers ?? {}).map(([name, header]) => ({
       name,
       in: "header",

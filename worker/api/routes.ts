@@ -22,12 +22,41 @@ import {
   SessionSchema,
 } from "./sessions";
 import { AppSettingsInputSchema, AppStatsSchema, AppWithSettingsSchema } from "./settings";
+import {
+  EndedSchema,
+  HandleSchema,
+  SignInRequestSchema,
+  UserSchema,
+  UserSessionsSchema,
+} from "./users";
 
 const SESSION_PATH = "/v1/apps/{app}/sessions/{key}";
 const APP_PATH = "/v1/apps/{app}";
+const USER_PATH = "/v1/apps/{app}/users/{user}/sessions";
 
 const APP_PARAMS = { app: AppNameSchema };
 const SESSION_PARAMS = { app: AppNameSchema, key: SessionKeySchema };
+const USER_PARAMS = { app: AppNameSchema, user: UserSchema };
+
+/** A bad `user` in the path is `invalid_user`, not `invalid_key`. */
+const USER_CODES = { user: "invalid_user" } as const;
+
+/** A session key in the query (`own`, `except`): a bad one is `invalid_key`. */
+const keyQuery = (description: string) => ({
+  description,
+  schema: SessionKeySchema,
+  code: "invalid_key" as const,
+});
+
+/** The answers every user route shares: a bad app name, user or key; a user with no session. */
+const USER_ANSWERS = {
+  400: errors("A bad app name or session key (invalid_key), or user (invalid_user).", [
+    "invalid_key",
+    "invalid_user",
+  ]),
+  404: errors("No live session is signed in as the user (user_not_found).", ["user_not_found"]),
+  ...TOKEN_ANSWERS,
+};
 
 const ETag = {
   description:
@@ -276,6 +305,100 @@ export const ROUTES = {
         anyError([conflictBody(["session_ended"]), errorBody(["key_taken"]), WrongShardBody]),
       ),
       ...BODY_ANSWERS,
+      ...TOKEN_ANSWERS,
+    },
+  },
+  signIn: {
+    method: "post",
+    path: `${SESSION_PATH}/sign-in`,
+    operationId: "signIn",
+    summary: "sign-in: bind the session to a user under a new key",
+    description:
+      "Commits the changes, then moves the session to a new key that the service picks (ID rotation against fixation: data kept, a new sid, version 1; the old key ends with reason `regenerated`), signed in as the user with the labels, in one commit. A session never stored (version 0) is stored by its sign-in, even empty. Signing in as another user rotates again. A sign-in past the app's maxSessionsPerUser ends the user's least recently active session (reason `evicted`). The new key carries a tag derived from the app and user (never the user in clear): set the cookie to it.",
+    params: SESSION_PARAMS,
+    body: {
+      schema: SignInRequestSchema,
+      optional: false,
+      description: "The user, the labels, and the session's changes.",
+      code: "invalid_input",
+      fieldCodes: { user: "invalid_user", labels: "invalid_labels", changes: "invalid_changeset" },
+    },
+    responses: {
+      200: json("The signed-in session at its new key, with user.", SessionSchema, { ETag }),
+      400: errors(
+        "A bad app name or key (invalid_key), body (invalid_json, invalid_input), user (invalid_user: empty, over 256 characters or not a string), labels (invalid_labels: not a JSON object, or over 1 KiB as JSON) or changes (invalid_changeset). Nothing was written.",
+        [
+          "invalid_key",
+          "invalid_json",
+          "invalid_input",
+          "invalid_user",
+          "invalid_labels",
+          "invalid_changeset",
+        ],
+      ),
+      409: json(
+        "Competing changes to the same keys, or a session that changed while it was signed in (conflict); the session ended (session_ended). Nothing was signed in.",
+        conflictBody(["conflict", "session_ended"]),
+      ),
+      413: json(
+        "The session data would exceed maxSessionBytes, or the body is too large.",
+        anyError([SessionTooLargeBody, errorBody(["body_too_large"])]),
+      ),
+      415: BODY_ANSWERS[415],
+      ...TOKEN_ANSWERS,
+      500: COMMIT_FAILED,
+    },
+  },
+  userSessions: {
+    method: "get",
+    path: USER_PATH,
+    operationId: "userSessions",
+    summary: "List a user's live sessions",
+    description:
+      "The live sessions signed in as the user, most recently active first: for each, a handle that ends it (never reads it), when it began, was last active (to the period) and expires, its labels, and whether it is the caller's own (own=). Reads only the user's sessions, in one Durable Object; writes nothing.",
+    params: USER_PARAMS,
+    paramCodes: USER_CODES,
+    query: { own: keyQuery("The caller's own session key: that session is marked current.") },
+    responses: {
+      200: json("The user's live sessions.", UserSessionsSchema),
+      ...USER_ANSWERS,
+    },
+  },
+  endUserSessions: {
+    method: "delete",
+    path: USER_PATH,
+    operationId: "endUserSessions",
+    summary: "End all of a user's sessions, or all but the caller's",
+    description:
+      "Ends every live session signed in as the user (reason `revoked`, one end event each), or all but the one at except=, in one transaction. Once it answers, no request through any transport finds any of them.",
+    params: USER_PARAMS,
+    paramCodes: USER_CODES,
+    query: { except: keyQuery("The caller's own session key: every session but this one ends.") },
+    responses: {
+      200: json("How many ended.", EndedSchema),
+      ...USER_ANSWERS,
+    },
+  },
+  endUserSession: {
+    method: "delete",
+    path: `${USER_PATH}/{handle}`,
+    operationId: "endUserSession",
+    summary: "End one of a user's sessions, by handle",
+    description:
+      "Ends the user's live session with this handle (reason `revoked`). A handle of another user's session ends nothing (404 handle_not_found).",
+    params: { ...USER_PARAMS, handle: HandleSchema },
+    paramCodes: { ...USER_CODES, handle: "invalid_input" },
+    responses: {
+      200: json("{ ended: 1 }.", EndedSchema),
+      400: errors("A bad app name (invalid_key), user (invalid_user) or handle (invalid_input).", [
+        "invalid_key",
+        "invalid_user",
+        "invalid_input",
+      ]),
+      404: errors(
+        "No live session is signed in as the user (user_not_found), or none of the user's has this handle: it ended, or it is another user's (handle_not_found). Nothing ended.",
+        ["user_not_found", "handle_not_found"],
+      ),
       ...TOKEN_ANSWERS,
     },
   },

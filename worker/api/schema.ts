@@ -13,6 +13,7 @@
  * The declarations live in modules of their own, gathered here:
  * - `sessions.ts`: names, keys, the session view and the bodies of the session routes;
  * - `settings.ts`: app settings, as given and as stored, and an app's stats;
+ * - `users.ts`: users and handles, the sign-in body, a user's sessions;
  * - `errors.ts`: the bodies of error answers;
  * - `declarations.ts`: the shapes of a route, a body, an answer and a header;
  * - `answers.ts`: the answers many routes share, and those that no route declares;
@@ -23,6 +24,7 @@ import {
   NotStoredSchema,
   RegenerateRequestSchema,
   SessionSchema,
+  SignInChangesSchema,
 } from "./sessions";
 import {
   AppSettingsInputSchema,
@@ -30,11 +32,13 @@ import {
   AppStatsSchema,
   AppWithSettingsSchema,
 } from "./settings";
+import { EndedSchema, SignInRequestSchema, UserSessionSchema, UserSessionsSchema } from "./users";
 
 export { OTHER_ANSWERS } from "./answers";
 export type {
   BodyDeclaration,
   HeaderDeclaration,
+  QueryDeclaration,
   ResponseDeclaration,
   RouteDeclaration,
 } from "./declarations";
@@ -47,6 +51,7 @@ export {
   SessionDataSchema,
   SessionKeySchema,
   SessionSchema,
+  SignInChangesSchema,
 } from "./sessions";
 export {
   AppSettingsInputSchema,
@@ -54,6 +59,14 @@ export {
   AppStatsSchema,
   AppWithSettingsSchema,
 } from "./settings";
+export {
+  EndedSchema,
+  HandleSchema,
+  SignInRequestSchema,
+  UserSchema,
+  UserSessionSchema,
+  UserSessionsSchema,
+} from "./users";
 
 /**
  * Schemas that the document names under `components.schemas`, by their component names (the
@@ -68,4 +81,9 @@ export const NAMED_SCHEMAS = {
   AppWithSettings: AppWithSettingsSchema,
   AppStats: AppStatsSchema,
   RegenerateRequest: RegenerateRequestSchema,
+  SignInRequest: SignInRequestSchema,
+  SignInChanges: SignInChangesSchema,
+  UserSession: UserSessionSchema,
+  UserSessions: UserSessionsSchema,
+  Ended: EndedSchema,
 };

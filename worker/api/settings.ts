@@ -3,10 +3,15 @@
  * app's stats.
  */
 import * as v from "valibot";
-import { MAX_SESSION_BYTES_LIMIT, MAX_SHARDS, MAX_TIMEOUT } from "../../src/core/settings";
+import {
+  MAX_SESSION_BYTES_LIMIT,
+  MAX_SESSIONS_PER_USER_LIMIT,
+  MAX_SHARDS,
+  MAX_TIMEOUT,
+} from "../../src/core/settings";
 import { isUnknownKey } from "./sessions";
 
-const SETTINGS_SHAPE = "timeout, period, maxSessionBytes, beginEvents, shards";
+const SETTINGS_SHAPE = "timeout, period, maxSessionBytes, maxSessionsPerUser, beginEvents, shards";
 
 /** A number of seconds above 0, refused with a message that names the setting. */
 function secondsSetting(name: string) {
@@ -48,6 +53,14 @@ export const AppSettingsInputSchema = v.pipe(
           v.description("Largest serialized session data in bytes. Default 131072."),
         ),
       ),
+      maxSessionsPerUser: v.optional(
+        v.pipe(
+          integerSetting("maxSessionsPerUser", MAX_SESSIONS_PER_USER_LIMIT, 0),
+          v.description(
+            "The most live sessions one user may have: a sign-in past it ends the user's least recently active session (end event `evicted`). 0 (the default): no limit.",
+          ),
+        ),
+      ),
       beginEvents: v.optional(
         v.pipe(
           v.boolean("Setting beginEvents must be true or false."),
@@ -73,14 +86,18 @@ export const AppSettingsInputSchema = v.pipe(
   v.title("AppSettingsInput"),
 );
 
-/** An integer setting from 1 to `max`, refused with a message that names it. */
-function integerSetting(name: string, max: number) {
+/** An integer setting from `min` (default 1) to `max`, refused with a message that names it. */
+function integerSetting(name: string, max: number, min = 1) {
   const message = (issue: { input: unknown }) =>
-    settingMessage(name, `an integer from 1 to ${max}`, issue.input);
+    settingMessage(
+      name,
+      `an integer from ${min}${min === 0 ? " (no limit)" : ""} to ${max}`,
+      issue.input,
+    );
   return v.pipe(
     v.number(message),
     v.integer(message),
-    v.minValue(1, message),
+    v.minValue(min, message),
     v.maxValue(max, message),
   );
 }
@@ -91,6 +108,11 @@ export const AppSettingsSchema = v.pipe(
     timeout: v.number(),
     period: v.number(),
     maxSessionBytes: v.pipe(v.number(), v.integer()),
+    maxSessionsPerUser: v.pipe(
+      v.number(),
+      v.integer(),
+      v.description("The most live sessions one user may have; 0: no limit."),
+    ),
     beginEvents: v.boolean(),
     shards: v.pipe(v.number(), v.integer()),
   }),

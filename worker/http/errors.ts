@@ -72,14 +72,26 @@ export const onError: ErrorHandler = (error, c) => {
   );
 };
 
-/** Unknown routes: 404 `no_route` (`not_found` is kept for "no such session"). */
-export const notFound: NotFoundHandler = (c) =>
-  errorResponse(
+/**
+ * Unknown routes: 404 `no_route` (`not_found` is kept for "no such session"). A path with an
+ * empty segment (an empty user: `/users//sessions`) says so. A user in the path is not repeated:
+ * the message shows `{user}` in its place.
+ */
+export const notFound: NotFoundHandler = (c) => {
+  const path = new URL(c.req.url).pathname.replace(
+    /^(\/v1\/apps\/[^/]*\/users\/)[^/]+/,
+    "$1{user}",
+  );
+  const empty = path.includes("//")
+    ? " It has an empty segment: an app, session key, user or handle is never empty."
+    : "";
+  return errorResponse(
     c,
     404,
     "no_route",
-    `No route for ${c.req.method} ${new URL(c.req.url).pathname}. The API lives under /v1/apps/:app (see docs/http-api.md).`,
+    `No route for ${c.req.method} ${path}.${empty} The API lives under /v1/apps/:app (see docs/http-api.md).`,
   );
+};
 
 /**
  * A handler for a known path that answers 405 `method_not_allowed` with the `Allow` header.
