@@ -78,7 +78,16 @@ devices.get("/", async (c) => {
   const others = list.filter((device) => !device.current).length;
   return c.html(html`<!doctype html>
 <html lang="en">
-  <head><meta charset="utf-8" /><title>edge sessions: your devices</title></head>
+  <head>
+    <meta charset="utf-8" />
+    <title>edge sessions: your devices</title>
+    <style>
+      body { font-family: sans-serif; margin: 1.5rem; }
+      table { border-collapse: collapse; margin: 1rem 0; }
+      th, td { border-bottom: 1px solid #ccc; padding: 0.4rem 0.8rem; text-align: left; }
+      form { display: inline; }
+    </style>
+  </head>
   <body>
     <h1>Your devices</h1>
     ${notice === undefined ? "" : html`<p role="status" id="flash">${notice}</p>`}
