@@ -23,14 +23,21 @@ beforeEach(() => {
 let appCounter = 0;
 
 /** An app over its own app name (4 shards), with the routes a devices page needs. */
-function usersApp(options: { retry?: number } = {}) {
+function usersApp({
+  retry,
+  maxSessionsPerUser,
+}: {
+  retry?: number;
+  maxSessionsPerUser?: number;
+} = {}) {
   appCounter++;
   const appName = `mwu-${appCounter}`;
   const factory = new DurableObjectSessionManagerFactory(env.SESSION_MANAGER, appName, {
     shards: 4,
+    ...(maxSessionsPerUser === undefined ? {} : { maxSessionsPerUser }),
   });
   const app = new Hono<SessionEnv<{ n: number; cart: string }>>();
-  app.use(sessions({ factory, secret: SECRET, clock: () => testClock.now, ...options }));
+  app.use(sessions({ factory, secret: SECRET, clock: () => testClock.now, retry }));
   app.post("/cart", async (c) => {
     await c.get("session").set("cart", c.req.query("item") ?? "book");
     return c.text("ok");
@@ -44,6 +51,12 @@ function usersApp(options: { retry?: number } = {}) {
   app.post("/login-and-throw", async (c) => {
     await c.get("session").login("ann");
     throw new Error("the handler failed after login()");
+  });
+  app.post("/logout-then-login", async (c) => {
+    const session = c.get("session");
+    await session.destroy();
+    await session.login("ann");
+    return c.text("unreachable");
   });
   app.post("/login-and-count", async (c) => {
     const session = c.get("session");
@@ -216,6 +229,49 @@ describe("sessions() middleware: login()", () => {
     expect(await (await factory.open()).has(idOf(cookie))).toBe(false);
     const devices = (await (await get(app, "/devices", rotated)).json()) as UserSession[];
     expect(devices.map((d) => d.current)).toEqual([true]);
+  });
+
+  it("refuses login() after destroy() in the same request, changing nothing", async () => {
+    const { app } = usersApp();
+    const cookie = cookieOf(await post(app, "/cart?item=lamp")) as string;
+    const response = await post(app, "/logout-then-login", cookie);
+    expect(response.status).toBe(409);
+    expect(await response.json()).toMatchObject({ error: { code: "session_destroyed" } });
+    expect(await (await get(app, "/me", cookie)).json()).toMatchObject({
+      user: null,
+      cart: "lamp",
+    });
+  });
+
+  it("answers two logins at once with one cookie with one signed-in session and a 409, never a 5xx", async () => {
+    const { app, factory } = usersApp();
+    const cookie = cookieOf(await post(app, "/cart?item=lamp")) as string;
+    const responses = await Promise.all(
+      [0, 1].map(() => post(app, "/login", cookie, { user: "ann" })),
+    );
+    expect(responses.map((r) => r.status).sort()).toEqual([200, 409]);
+    const won = responses.find((r) => r.status === 200) as Response;
+    const lost = responses.find((r) => r.status === 409) as Response;
+    expect(lost.headers.get("set-cookie")).toBeNull();
+    const signedIn = cookieOf(won) as string;
+    expect(await (await get(app, "/me", signedIn)).json()).toMatchObject({
+      user: "ann",
+      cart: "lamp",
+    });
+    expect((await (await factory.open()).userSessions("ann")).sessions).toHaveLength(1);
+  });
+
+  it("past the app's maxSessionsPerUser, a login signs out the least recently active device", async () => {
+    const { app } = usersApp({ maxSessionsPerUser: 2 });
+    const first = await signIn(app, "ann", "first");
+    testClock.now = T0 + 200;
+    const second = await signIn(app, "ann", "second");
+    testClock.now = T0 + 400;
+    const third = await signIn(app, "ann", "third");
+    expect(await (await get(app, "/me", first)).json()).toMatchObject({ user: null });
+    const devices = (await (await get(app, "/devices", third)).json()) as UserSession[];
+    expect(devices.map((d) => d.labels.device)).toEqual(["third", "second"]);
+    expect(await (await get(app, "/me", second)).json()).toMatchObject({ user: "ann" });
   });
 
   it("answers a bad user or bad labels with 400 and its code, with no onError, writing nothing", async () => {
