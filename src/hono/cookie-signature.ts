@@ -4,9 +4,12 @@
  * by putting the new one first and dropping the old one once its cookies have expired.
  *
  * A cookie value has exactly one accepted spelling: two canonical, unpadded base64url strings of
- * 32 bytes (43 characters, the last one's two unused bits zero) joined by one `.`. Anything else
- * (another spelling of the same bytes, padding, percent-encoding, quotes, spaces) is no session,
- * so no altered cookie opens one.
+ * 32 bytes (43 characters, the last one's two unused bits zero) joined by one `.`; or, for a
+ * signed-in session (docs/DESIGN.md#users), an ID of its user's routing tag (16 lowercase hex
+ * digits, a hash: never the user's identifier), `!` and 24 random bytes in base64url (32
+ * characters, every bit used), then `.` and the signature. Anything else (another spelling of
+ * the same bytes, padding, percent-encoding, quotes, spaces) is no session, so no altered cookie
+ * opens one.
  */
 
 const encoder = new TextEncoder();
@@ -20,8 +23,13 @@ export const SESSION_ID_BYTES = 32;
  */
 const CANONICAL_32_BYTES = "[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]";
 
+/** A signed-in session's ID (`signedInKey`): the user's routing tag, `!`, 24 random bytes. */
+const SIGNED_IN_ID = "[0-9a-f]{16}![A-Za-z0-9_-]{32}";
+
 /** The one accepted form of a cookie value: `<id>.<signature>`, both canonical. */
-const COOKIE_VALUE = new RegExp(`^(${CANONICAL_32_BYTES})\\.(${CANONICAL_32_BYTES})$`);
+const COOKIE_VALUE = new RegExp(
+  `^(${CANONICAL_32_BYTES}|${SIGNED_IN_ID})\\.(${CANONICAL_32_BYTES})$`,
+);
 
 /** A new random session ID (256 bits, base64url, 43 characters). */
 export function newSessionId(): string {

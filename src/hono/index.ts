@@ -1,4 +1,5 @@
 // Hono middleware: cookie sessions for any Hono app. The public API of the `./hono` entry.
+export type { UserSession } from "../core/users.js";
 export type { SessionsOptions } from "./options.js";
 export {
   type AnySessionData,

@@ -1,7 +1,9 @@
 import type { RemoteSessionManager, SessionManagerFactory } from "../client/factory.js";
 import type { SessionData } from "../core/data.js";
-import { ConflictError, SessionError, WrongShardError } from "../core/errors.js";
-import { shardOf } from "../core/names.js";
+import { ConflictError, InvalidInputError, SessionError, WrongShardError } from "../core/errors.js";
+import type { JsonObject } from "../core/json.js";
+import { shardOf, tagOf } from "../core/names.js";
+import { assertUser, parseLabels, signedInKey, type UserSession } from "../core/users.js";
 import { newSessionId } from "./cookie-signature.js";
 
 /** How many times a rotation is sent at most when refused with `wrong_shard` (see `#send`). */
@@ -30,6 +32,8 @@ export class SessionState {
   #loading: Promise<SessionData> | undefined;
   /** The new ID of a pending `regenerate()`. */
   #newKey: string | undefined;
+  /** A pending `login()`: the sign-in sent with the commit (the service picks the new ID). */
+  #login: { user: string; labels: JsonObject } | undefined;
   /** Every session ID this request has seen: kept out of error messages. */
   readonly #ids = new Set<string>();
   /** The key of the session stored for this browser as far as this request knows. */
@@ -138,7 +142,8 @@ export class SessionState {
         "regenerate() after destroy() in the same request: the session is ending. Call one of them.",
       );
     }
-    if (this.#newKey === undefined) {
+    // A pending login() rotates the ID already.
+    if (this.#newKey === undefined && this.#login === undefined) {
       // On the same shard, so that the move is one transaction in one object.
       const shards = (this.#manager as RemoteSessionManager).settings.shards;
       this.#newKey = newSessionIdNear(data.key, shards);
@@ -149,16 +154,106 @@ export class SessionState {
   async destroy(): Promise<void> {
     (await this.load()).invalidate();
     this.#newKey = undefined;
+    this.#login = undefined;
+  }
+
+  /**
+   * Signs the session in as `user` with the commit: checked now (nothing is loaded for a bad
+   * `user` or `labels`), sent when the handler has succeeded or at `save()`, with the changes.
+   */
+  async login(user: unknown, labels: unknown): Promise<void> {
+    assertUser(user);
+    const checked = parseLabels(labels);
+    const data = await this.load();
+    if (!data.isValid()) {
+      throw new SessionError(
+        "session_destroyed",
+        "login() after destroy() in the same request: the session is ending. Call one of them (login() alone rotates the session ID).",
+      );
+    }
+    // The sign-in moves the session to a new ID of the service's choosing: no other rotation.
+    this.#newKey = undefined;
+    this.#login = { user, labels: checked };
+  }
+
+  /** The user the session is signed in as, or will be by a pending `login()`; `null` for none. */
+  async user(): Promise<string | null> {
+    const data = await this.load();
+    if (!data.isValid()) return null;
+    return this.#login?.user ?? data.user;
+  }
+
+  /** The live sessions of the session's user, this one marked `current`; `[]` when signed out. */
+  async devices(): Promise<UserSession[]> {
+    const user = await this.user();
+    if (user === null) return [];
+    try {
+      return (await this.#managerNow().userSessions(user, this.#ownKey(user))).sessions;
+    } catch (error) {
+      // Every session of the user ended meanwhile (this one too: its next request finds none).
+      if (error instanceof SessionError && error.code === "user_not_found") return [];
+      throw error;
+    }
+  }
+
+  /** Ends every session of the session's user but this one, now; how many ended. */
+  async signOutOthers(): Promise<number> {
+    const user = await this.user();
+    if (user === null) return 0;
+    const own = this.#ownKey(user);
+    try {
+      return await this.#managerNow().endUserSessions(
+        user,
+        own === undefined ? { all: true } : { except: own },
+      );
+    } catch (error) {
+      if (error instanceof SessionError && error.code === "user_not_found") return 0;
+      throw error;
+    }
+  }
+
+  /** Ends the session of the session's user that `handle` names (from `devices()`), now. */
+  async signOutDevice(handle: unknown): Promise<void> {
+    if (typeof handle !== "string" || handle.length === 0) {
+      throw new InvalidInputError(
+        "signOutDevice(handle) takes the `handle` of one of the sessions devices() lists, a non-empty string.",
+      );
+    }
+    const user = await this.user();
+    try {
+      if (user === null) throw handleNotFound();
+      await this.#managerNow().endUserSessions(user, { handle });
+    } catch (error) {
+      if (error instanceof SessionError && error.code === "user_not_found") throw handleNotFound();
+      throw error;
+    }
+  }
+
+  /** The manager, once the session is loaded. */
+  #managerNow(): RemoteSessionManager {
+    return this.#manager as RemoteSessionManager;
+  }
+
+  /** This session's key, when it is stored signed in as `user`. */
+  #ownKey(user: string): string | undefined {
+    const data = this.#data as SessionData;
+    return !data.isNew && data.user === user ? data.key : undefined;
   }
 
   /** Sends the changes and a pending rotation now; `stored` follows. */
   async save(): Promise<void> {
     const data = await this.load();
     const manager = this.#manager as RemoteSessionManager;
-    const sends = data.isModified || (this.#newKey !== undefined && !data.isNew);
-    const after = await this.#send(manager, data);
+    const login = this.#login;
+    const sends =
+      login !== undefined || data.isModified || (this.#newKey !== undefined && !data.isNew);
+    const after =
+      login === undefined
+        ? await this.#send(manager, data)
+        : await this.#signIn(manager, data, login);
     if (sends) this.saved = true;
     this.#newKey = undefined;
+    this.#login = undefined;
     if (after === undefined && !data.isValid()) {
       // Destroyed: later changes go to a new session, under a new ID.
       this.#use(manager.create(newSessionId()), undefined);
@@ -196,6 +291,25 @@ export class SessionState {
     }
   }
 
+  /**
+   * Commits `data` with a pending `login()`: one commit that moves the session to a new key the
+   * service picks (the user's routing tag, then random), bound to the user.
+   */
+  async #signIn(
+    manager: RemoteSessionManager,
+    data: SessionData,
+    { user, labels }: { user: string; labels: JsonObject },
+  ): Promise<SessionData> {
+    try {
+      await manager.signIn(data, user, labels);
+    } catch (error) {
+      if (error instanceof ConflictError) this.conflict = error;
+      throw error;
+    }
+    this.#ids.add(data.key);
+    return data;
+  }
+
   /** The commit after a successful handler: what `save()` does, if there is anything to do. */
   async commit(): Promise<void> {
     if (this.#data === undefined) return;
@@ -203,10 +317,24 @@ export class SessionState {
   }
 }
 
-/** A new session ID on the same shard as `key`, so that moving a session to it is atomic. */
+/**
+ * A new session ID on the same shard as `key`, so that moving a session to it is atomic. A
+ * signed-in session's key (`tag!…`) keeps its user's routing tag: it is on the tag's shard at
+ * every shard count, and the service refuses to move it to a key without the tag.
+ */
 function newSessionIdNear(key: string, shards: number): string {
+  const tag = tagOf(key);
+  if (tag !== undefined) return signedInKey(tag);
   for (;;) {
     const id = newSessionId();
     if (shardOf(id, shards) === shardOf(key, shards)) return id;
   }
+}
+
+/** The refusal of a handle that names no session of the signed-in user. */
+function handleNotFound(): SessionError {
+  return new SessionError(
+    "handle_not_found",
+    "No live session of this session's user has that handle: it ended, or it is not one of the user's. List them again with devices() for their current handles.",
+  );
 }

@@ -1,5 +1,6 @@
 import type { SessionData } from "../core/data.js";
-import type { JsonValue } from "../core/json.js";
+import type { JsonObject, JsonValue } from "../core/json.js";
+import type { UserSession } from "../core/users.js";
 import type { SessionState } from "./session-state.js";
 
 /** The data key under which flash messages wait for the next request. */
@@ -29,8 +30,9 @@ export type SessionEnv<Data extends SessionShape<Data> = AnySessionData> = {
 /**
  * The session of one request, as `c.get("session")`. Nothing is loaded until the handler asks
  * for it: a request that never touches the session costs no call to the session manager.
- * Changes, `regenerate()` and `destroy()` take effect together when the handler has succeeded
- * (or at `save()`); a handler that throws changes nothing.
+ * Changes, `regenerate()`, `login()` and `destroy()` take effect together when the handler has
+ * succeeded (or at `save()`); a handler that throws changes nothing. (`signOutOthers()` and
+ * `signOutDevice()` end other sessions, and act at once.)
  *
  * `Data` types the keys and values: with `sessions<{ user: string }>(…)`, `get("user")` is a
  * `Promise<string | undefined>`.
@@ -45,7 +47,8 @@ export class Session<Data extends SessionShape<Data> = AnySessionData> {
 
   /**
    * The session ID, once loaded (`undefined` before): after `regenerate()`, the new one, which is
-   * stored and sent in the cookie when the handler succeeds.
+   * stored and sent in the cookie when the handler succeeds. After `login()`, the service picks
+   * the new ID as it stores the sign-in: it is here once saved.
    */
   get id(): string | undefined {
     return this.#state.id;
@@ -110,7 +113,7 @@ export class Session<Data extends SessionShape<Data> = AnySessionData> {
   }
 
   /**
-   * Stores the changes (and a pending `regenerate()` or `destroy()`) now instead of after the
+   * Stores the changes (and a pending `regenerate()`, `login()` or `destroy()`) now instead of after the
    * handler, and sends the cookie that names the result even if the handler later throws. What
    * was saved stays saved. Rejects with a `ConflictError` when another request changed the same
    * keys: `reload()` and redo, or let it propagate (the middleware then answers it as any
@@ -139,6 +142,60 @@ export class Session<Data extends SessionShape<Data> = AnySessionData> {
     return this.#state.guard(async () => {
       await this.#state.destroy();
     });
+  }
+
+  /**
+   * Signs the session in as `user` (the user's ID in the app's database: 1 to 256 characters),
+   * with `labels` for its devices page (a JSON object of at most 1 KiB, such as
+   * `{ device: "Firefox on Linux" }`). Like `regenerate()`, it takes effect with the request's
+   * changes when the handler has succeeded (or at `save()`), as one commit: the session moves to a
+   * new ID (the old one ends, reason `regenerated`; the data stays), bound to the user, and the
+   * cookie names the new ID. Signing in as another user rotates again. A bad `user` or `labels`
+   * throws `InvalidInputError` (`invalid_user`, `invalid_labels`: 400) at once, changing nothing.
+   * Sign out with `destroy()`.
+   */
+  login(user: string, labels?: JsonObject): Promise<void> {
+    return this.#state.guard(() => this.#state.login(user, labels));
+  }
+
+  /**
+   * The user the session is signed in as (or will be, after a pending `login()`), or `null`.
+   * Loads the session. A session whose user signed it out from another device is gone: this
+   * request sees a new session, with no user.
+   */
+  user(): Promise<string | null> {
+    return this.#state.guard(() => this.#state.user());
+  }
+
+  /**
+   * The live sessions of the session's user, most recently active first: for each, the `handle`
+   * that `signOutDevice` takes (never the session ID), `created`, `lastActive` (to the period),
+   * `expires`, the `labels` given at login, and `current` for this one. `[]` when the session is
+   * not signed in. One call to the session manager, to the one object that holds the user's
+   * sessions. After a pending `login()`, this session is listed once saved (`save()`).
+   */
+  devices(): Promise<UserSession[]> {
+    return this.#state.guard(() => this.#state.devices());
+  }
+
+  /**
+   * Ends every other session of the session's user at once (reason `revoked`), and resolves to
+   * how many ended: once it does, no request finds any of them. Acts now, not at commit. `0`
+   * when the session is not signed in. With a pending `login()`, every session the user had
+   * before ends, and this one is signed in when the handler succeeds.
+   */
+  signOutOthers(): Promise<number> {
+    return this.#state.guard(() => this.#state.signOutOthers());
+  }
+
+  /**
+   * Ends one session of the session's user (reason `revoked`), by the `handle` that `devices()`
+   * lists, now. A handle that names no live session of this user (ended, another user's, made
+   * up) rejects with `handle_not_found` (404), ending nothing. For this device, use `destroy()`,
+   * which also clears its cookie.
+   */
+  signOutDevice(handle: string): Promise<void> {
+    return this.#state.guard(() => this.#state.signOutDevice(handle));
   }
 
   /** Keeps `value` under `key` for the next request, where `flash(key)` reads it once. */

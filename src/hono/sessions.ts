@@ -19,9 +19,9 @@ declare module "hono" {
  *
  * - The session is loaded when the handler first asks for it (a request that never does makes no
  *   call), and committed after the handler only when something changed.
- * - Changes, `regenerate()` and `destroy()` take effect together, after the handler succeeded,
- *   in one transaction; a handler that throws changes nothing (except what it `save()`d), and
- *   the cookie always names what is stored.
+ * - Changes, `regenerate()`, `login()` and `destroy()` take effect together, after the handler
+ *   succeeded, in one transaction; a handler that throws changes nothing (except what it
+ *   `save()`d), and the cookie always names what is stored.
  * - A commit refused by a conflict answers `onConflict` (default 409), or re-runs the handler
  *   (`retry`); it never becomes a 500, and nothing of the request is stored.
  * - A session service that cannot be reached fails closed: `SessionUnavailableError` (503),
@@ -32,7 +32,7 @@ declare module "hono" {
  *   and to roll a persistent cookie forward (`rolling`).
  *
  * @example
- * type Data = { user: string; count: number };
+ * type Data = { count: number };
  * const app = new Hono<{ Bindings: Env } & SessionEnv<Data>>();
  * app.use(
  *   sessions<Data>({
@@ -41,9 +41,7 @@ declare module "hono" {
  *   }),
  * );
  * app.post("/login", async (c) => {
- *   const session = c.get("session");
- *   await session.regenerate();
- *   await session.set("user", "fred");
+ *   await c.get("session").login("fred", { device: "Laptop" }); // new ID, bound to the user
  *   return c.text("hello");
  * });
  */

@@ -13,11 +13,21 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const SECRET = "a-secret-for-the-browser-test-only-0123456789";
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 /** How long wrangler dev may take to answer its first request (a cold start on a busy machine). */
 const START_TIMEOUT_MS = 120_000;
 
@@ -107,16 +117,7 @@ before(async () => {
   context = await chromium.launchPersistentContext(join(scratch, "profile"), {
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
+    args: CHROMIUM_ARGS,
   });
   page = context.pages()[0] ?? (await context.newPage());
 });
@@ -257,4 +258,67 @@ test("a visitor counts, logs in (rotated ID, count kept, flash once), is safe fr
     await page.reload();
     assert.deepEqual(await shown(), { user: "Not logged in.", count: "0", flash: null });
   });
+});
+
+test("two devices sign in as one user; the devices page lists both, and signs the other out at once", async (t) => {
+  // Two browser contexts: two devices, each with its own cookies.
+  const browser: Browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+  t.after(() => browser.close());
+  const viewport = { width: 720, height: 300 }; // the size of the screenshot in docs/hono.md
+  const laptop = await (await browser.newContext({ viewport })).newPage();
+  const phone = await (await browser.newContext({ viewport })).newPage();
+  const rows = (on: Page) => on.locator("#devices tr.device");
+
+  for (const [device, name] of [
+    [laptop, "Laptop"],
+    [phone, "Phone"],
+  ] as const) {
+    await device.goto(`${base}/`);
+    await device.fill("input[name=user]", "wilma");
+    await device.fill("input[name=device]", name);
+    await device.click("text=Log in");
+    await device.waitForLoadState();
+    assert.equal((await device.locator("#user").textContent())?.trim(), "Logged in as wilma.");
+  }
+
+  await laptop.click("#devices-link");
+  await laptop.waitForLoadState();
+  assert.equal(await rows(laptop).count(), 2, "the laptop lists both devices");
+  assert.match(
+    (await laptop.locator("#devices tr.device[data-current] .device-name").textContent()) ?? "",
+    /^Laptop \(this device\)$/,
+  );
+  assert.equal(
+    (
+      await laptop.locator("#devices tr.device:not([data-current]) .device-name").textContent()
+    )?.trim(),
+    "Phone",
+  );
+  await laptop.screenshot({ path: join(screenshots, "devices.png"), fullPage: true });
+
+  await laptop.click("#sign-out-others");
+  await laptop.waitForLoadState();
+  assert.equal(
+    (await laptop.locator("#flash").textContent())?.trim(),
+    "Signed out 1 other device.",
+  );
+  assert.equal(await rows(laptop).count(), 1, "the laptop alone is left");
+
+  // The phone's very next request finds no session, and its cookie is cleared.
+  await phone.reload();
+  assert.equal((await phone.locator("#user").textContent())?.trim(), "Not logged in.");
+  const phoneCookies = await phone.context().cookies(base);
+  assert.equal(
+    phoneCookies.find((c) => c.name === "sid"),
+    undefined,
+    "the phone's cookie is cleared",
+  );
+
+  // The laptop is still signed in.
+  await laptop.goto(`${base}/`);
+  assert.equal((await laptop.locator("#user").textContent())?.trim(), "Logged in as wilma.");
 });

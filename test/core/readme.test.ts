@@ -5,6 +5,7 @@ import hostingGuide from "../../docs/hosting.md?raw";
 import httpApi from "../../docs/http-api.md?raw";
 import operating from "../../docs/operating.md?raw";
 import readme from "../../README.md?raw";
+import devicesSnippet from "../workers/readme-devices.ts?raw";
 import hosting from "../workers/readme-hosting.ts?raw";
 import snippet from "../workers/readme-middleware.ts?raw";
 
@@ -43,6 +44,16 @@ describe("the middleware snippet of docs/hono.md", () => {
       .replace('from "../../src/index"', 'from "edge-sessions"')
       .replace('from "../../src/hono/index"', 'from "edge-sessions/hono"');
     expect(importsSorted(blockAfter(hono, "# The Hono middleware"))).toBe(importsSorted(tested));
+  });
+});
+
+describe("the users snippet of docs/hono.md", () => {
+  it("is the code that test/workers/readme-devices.test.ts runs", () => {
+    const marked = /\/\/ README: begin\n([\s\S]*?)\/\/ README: end/.exec(devicesSnippet);
+    const tested = (marked?.[1] ?? "")
+      .replace('from "../../src/index"', 'from "edge-sessions"')
+      .replace('from "../../src/hono/index"', 'from "edge-sessions/hono"');
+    expect(importsSorted(blockAfter(hono, "## Users and devices"))).toBe(importsSorted(tested));
   });
 });
 

@@ -46,8 +46,8 @@ class Browser {
     };
   }
 
-  async login(user = "fred") {
-    const response = await this.request("POST", "/login", { user });
+  async login(user = "fred", device = "") {
+    const response = await this.request("POST", "/login", { user, device });
     expect(response.status).toBe(303);
     return response;
   }
@@ -90,13 +90,13 @@ describe("the counter example", () => {
     const browser = new Browser();
     const response = await browser.login("fred");
     expect(response.headers.get("location")).toBe("/");
+    // A signed-in session's ID: the user's routing tag (a hash, not the name), then random.
     expect(response.headers.get("set-cookie")).toMatch(
-      /^sid=[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; Secure; SameSite=Lax$/,
+      /^sid=[0-9a-f]{16}![A-Za-z0-9_-]{32}\.[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; Secure; SameSite=Lax$/,
     );
-    expect(await stored(browser.sessionId)).toEqual({
-      user: "fred",
-      _flash: { notice: "welcome" },
-    });
+    expect(response.headers.get("set-cookie")).not.toContain("fred");
+    expect(await stored(browser.sessionId)).toEqual({ _flash: { notice: "welcome" } });
+    expect(unwrap(await service.query(APP_NAME, browser.sessionId as string))?.user).toBe("fred");
     const page = await browser.page();
     expect(page.user).toBe("fred");
     expect(page.count).toBe("0");
@@ -107,7 +107,7 @@ describe("the counter example", () => {
     await browser.login();
     expect((await browser.page()).flash).toBe("welcome");
     expect((await browser.page()).flash).toBeUndefined();
-    expect(await stored(browser.sessionId)).toEqual({ user: "fred" });
+    expect(await stored(browser.sessionId)).toEqual({});
   });
 
   it("counts 1, 2, 3 across requests", async () => {
@@ -142,7 +142,7 @@ describe("the counter example", () => {
     await browser.login("fred");
     expect(browser.sessionId).not.toBe(before);
     expect(await stored(before)).toBeNull();
-    expect(await stored(browser.sessionId)).toMatchObject({ user: "fred", count: 2 });
+    expect(await stored(browser.sessionId)).toMatchObject({ count: 2 });
     expect(await browser.page()).toMatchObject({ user: "fred", count: "2" });
   });
 
@@ -235,5 +235,86 @@ describe("the counter example", () => {
     const forged = new Browser();
     forged.cookie = `sid=${browser.sessionId}.${"A".repeat(43)}`;
     expect((await forged.page()).user).toBeUndefined();
+  });
+});
+
+describe("the counter example's devices page", () => {
+  /** The devices page, reduced to its rows: the device name and whether it is this one. */
+  async function devicesOf(browser: Browser) {
+    const response = await browser.request("GET", "/devices");
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    const rows = [...text.matchAll(/<tr class="device"( data-current)?>([\s\S]*?)<\/tr>/g)].map(
+      (m) => ({
+        name: (m[2]?.match(/class="device-name">([^<]*)/)?.[1] ?? "").trim(),
+        current: m[1] !== undefined,
+        handle: m[2]?.match(/name="handle" value="([^"]*)"/)?.[1],
+      }),
+    );
+    return { rows, text, flash: text.match(/id="flash">([^<]*)</)?.[1] };
+  }
+
+  it("lists the user's devices, this one marked, named by the form or by the User-Agent", async () => {
+    const laptop = new Browser();
+    const phone = new Browser();
+    await laptop.login("betty", "Laptop");
+    await phone.login("betty");
+    const { rows, text } = await devicesOf(laptop);
+    expect(
+      rows
+        .map(({ name, current }) => ({ name, current }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
+    ).toEqual([
+      { name: "A browser on an unknown system", current: false },
+      { name: "Laptop", current: true },
+    ]);
+    expect(text).toContain("(this device)");
+    expect(text).toContain("Sign out other devices");
+    // Handles end a device; they are not the session IDs the cookies carry.
+    const handle = rows.find((r) => !r.current)?.handle as string;
+    expect(handle).toBeTruthy();
+    expect(phone.sessionId).not.toContain(handle);
+    expect(text).not.toContain(phone.sessionId as string);
+    expect(text).not.toContain(laptop.sessionId as string);
+  });
+
+  it("signs out the other devices at once: their next request finds no session", async () => {
+    const a = new Browser();
+    const b = new Browser();
+    await a.login("dino", "A");
+    await b.login("dino", "B");
+    const answer = await a.request("POST", "/devices/sign-out-others");
+    expect(answer.status).toBe(303);
+    expect((await b.page()).user).toBeUndefined();
+    expect(b.cookie).toBeUndefined();
+    const after = await devicesOf(a);
+    expect(after.flash).toBe("Signed out 1 other device.");
+    expect(after.rows.map((r) => [r.name, r.current])).toEqual([["A", true]]);
+    expect(after.text).not.toContain("Sign out other devices");
+  });
+
+  it("signs out one device by its handle, and says so when it was signed out already", async () => {
+    const a = new Browser();
+    const b = new Browser();
+    const c = new Browser();
+    await a.login("pebbles", "A");
+    await b.login("pebbles", "B");
+    await c.login("pebbles", "C");
+    const handleOfB = (await devicesOf(a)).rows.find((r) => r.name === "B")?.handle as string;
+    await a.request("POST", "/devices/sign-out", { handle: handleOfB });
+    expect((await b.page()).user).toBeUndefined();
+    expect((await c.page()).user).toBe("pebbles");
+    const after = await devicesOf(a);
+    expect(after.flash).toBe("Signed out that device.");
+    expect(after.rows.map((r) => r.name).sort()).toEqual(["A", "C"]);
+    await a.request("POST", "/devices/sign-out", { handle: handleOfB });
+    expect((await devicesOf(a)).flash).toBe("That device was signed out already.");
+  });
+
+  it("sends a visitor who is not logged in back to the counter", async () => {
+    const browser = new Browser();
+    const response = await browser.request("GET", "/devices");
+    expect(response.status).toBe(303);
+    expect(response.headers.get("location")).toBe("/");
   });
 });

@@ -1,5 +1,6 @@
-// The counter example's app: a counter, login and logout, with the session in edge sessions,
-// reached through a service binding to the session worker's `SessionService` entrypoint.
+// The counter example's app: a counter, login and logout, and a "your devices" page
+// (src/devices.ts), with the session in edge sessions, reached through a service binding to the
+// session worker's `SessionService` entrypoint.
 //
 // This file imports the library by relative path because it lives inside the library's own repo,
 // which is not installed into itself. An app outside this repo imports the same names as
@@ -15,6 +16,7 @@ import {
   SessionError,
   SessionUnavailableError,
 } from "../../../src/index";
+import { DEVICE_FIELD, deviceLabel, devices, MAX_DEVICE_LENGTH } from "./devices";
 
 /** The example's bindings (examples/counter/wrangler.toml). */
 export interface Bindings {
@@ -30,8 +32,11 @@ export const APP_NAME = "counter";
 /** Longest user name accepted at login. */
 const MAX_USER_LENGTH = 64;
 
-/** What the example keeps in a session: `get("count")` is a `number | undefined`. */
-export type Data = { user: string; count: number };
+/**
+ * What the example keeps in a session: `get("count")` is a `number | undefined`. Who is logged in
+ * is not data: `session.login(user)` binds the session to the user (`session.user()`).
+ */
+export type Data = { count: number };
 
 /** The example app (the Worker, src/index.ts, serves it). */
 export const app = new Hono<{ Bindings: Bindings } & SessionEnv<Data>>();
@@ -54,7 +59,7 @@ app.use(
 
 app.get("/", async (c) => {
   const session = c.get("session");
-  const user = await session.get("user");
+  const user = await session.user();
   const count = (await session.get("count")) ?? 0;
   const notice = await session.flash<string>("notice");
   return c.html(html`<!doctype html>
@@ -63,18 +68,21 @@ app.get("/", async (c) => {
   <body>
     ${notice === undefined ? "" : html`<p role="status" id="flash">${notice}</p>`}
     ${
-      user === undefined
+      user === null
         ? html`<p id="user">Not logged in.</p>
     <form method="post" action="/login">
       <label>User <input name="user" required maxlength="${MAX_USER_LENGTH}" /></label>
+      <label>Device <input name="${DEVICE_FIELD}" maxlength="${MAX_DEVICE_LENGTH}"
+        placeholder="from your browser" /></label>
       <button>Log in</button>
     </form>`
-        : html`<p id="user">Logged in as <strong>${user}</strong>.</p>`
+        : html`<p id="user">Logged in as <strong>${user}</strong>.</p>
+    <p><a href="/devices" id="devices-link">Your devices</a></p>`
     }
     <p>Count: <output id="count">${count}</output></p>
     <form method="post" action="/count"><button id="count-button">Count</button></form>
     ${
-      user === undefined
+      user === null
         ? ""
         : html`<form method="post" action="/logout"><button>Log out</button></form>`
     }
@@ -98,10 +106,12 @@ app.post("/login", async (c) => {
     return c.text(`Give a user name of 1 to ${MAX_USER_LENGTH} characters.`, 400);
   }
   const session = c.get("session");
-  // A new session ID at login, so an ID planted before it is worth nothing (session fixation).
-  // The count made before logging in moves along with it.
-  await session.regenerate();
-  await session.set("user", user);
+  // Binds the session to the user, under a new session ID, so an ID planted before it is worth
+  // nothing (session fixation). The count made before logging in moves along with it. The label
+  // names this device on the devices page.
+  await session.login(user, {
+    device: deviceLabel(form[DEVICE_FIELD], c.req.header("user-agent")),
+  });
   await session.flash("notice", "welcome");
   return c.redirect("/", 303);
 });
@@ -111,6 +121,9 @@ app.post("/logout", async (c) => {
   await c.get("session").destroy();
   return c.redirect("/", 303);
 });
+
+// The "your devices" page: the user's sessions, signed out one by one or all but this one.
+app.route("/devices", devices);
 
 // Errors of the session service know their status: 503/504 when it cannot be reached (the
 // request then stored nothing), 413 when a session grows too large.
