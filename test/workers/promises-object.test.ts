@@ -116,7 +116,7 @@ describe("the alarm's policy", () => {
       state.storage.transactionSync(() => {
         for (let i = 0; i < expired; i++) {
           state.storage.sql.exec(
-            `INSERT INTO sessions (${COLUMNS}) VALUES (?, ?, 1, ?, NULL, ?, '{"n":1}', '{"n":1}', 0)`,
+            `INSERT INTO sessions (${COLUMNS}) VALUES (?, ?, 1, ?, NULL, ?, '{"n":1}', '{"n":1}', 0, NULL, NULL, NULL)`,
             `k${i}`,
             `sid${i}`,
             testClock.now - 1000,

@@ -44,6 +44,7 @@ describe("SessionService.open", () => {
       timeout: 60,
       period: 20,
       maxSessionBytes: 131072,
+      maxSessionsPerUser: 0,
       beginEvents: false,
       shards: 1,
     });

@@ -10,6 +10,9 @@ import { manager, T0 } from "./helpers";
 function toVersion2Sessions(sql: SqlStorage): void {
   sql.exec(`
     DROP INDEX IF EXISTS sessions_by_slice_end;
+    ALTER TABLE sessions DROP COLUMN user;
+    ALTER TABLE sessions DROP COLUMN handle;
+    ALTER TABLE sessions DROP COLUMN labels;
     ALTER TABLE sessions RENAME COLUMN slice_end TO slice;
     CREATE INDEX sessions_by_slice ON sessions (slice);
   `);

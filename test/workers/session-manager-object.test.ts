@@ -161,6 +161,7 @@ describe("app settings", () => {
       timeout: 600,
       period: 20,
       maxSessionBytes: 131072,
+      maxSessionsPerUser: 0,
       beginEvents: false,
       shards: 1,
     });
