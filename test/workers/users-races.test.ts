@@ -5,73 +5,24 @@
  * sign-in is either ended by it or listed afterwards; every stored session has one begin and one
  * end event where the Queue delivers them.
  */
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { tagOf } from "../../src/core/names";
-import { userTag } from "../../src/core/users";
-import {
-  type Layout,
-  objectName,
-  type SessionObjectNamespace,
-  SessionRouter,
-  unwrap,
-} from "../../src/index";
-import { layoutObjects, objectsOf } from "../../src/routing/layout";
-import type { SessionObjectRpc } from "../../src/routing/object-rpc";
+import { SessionRouter, unwrap } from "../../src/index";
+import { objectsOf } from "../../src/routing/layout";
 import { testClock } from "./clock";
 import { eventsOf, repeatsOf } from "./deliveries";
 import { settleEvents, T0 } from "./helpers";
+import { endMoves, ns, object, storedOf } from "./user-objects";
 
 beforeEach(() => {
   testClock.now = T0;
 });
 
-type Namespace = DurableObjectNamespace & SessionObjectNamespace;
-
-function ns(): Namespace {
-  return env.SESSION_MANAGER as Namespace;
-}
-
-function object(name: string): SessionObjectRpc {
-  return ns().getByName(name) as unknown as SessionObjectRpc;
-}
-
-async function homeLayout(app: string): Promise<Layout> {
-  return unwrap(await object(objectName(app)).layout(app)).layout;
-}
-
 /** Runs every object's alarm once (a step of any move under way). */
 async function alarms(app: string, shards: number[]): Promise<void> {
   const names = new Set(shards.flatMap((n) => objectsOf(app, n)));
   await Promise.all([...names].map((name) => runDurableObjectAlarm(ns().getByName(name))));
-}
-
-async function endMoves(app: string): Promise<void> {
-  for (let round = 0; round < 60; round++) {
-    const layout = await homeLayout(app);
-    const settings = unwrap(await object(objectName(app)).open(app));
-    if (layout.from === null && layout.shards === settings.shards) return;
-    for (const name of layoutObjects(app, layout))
-      await runDurableObjectAlarm(ns().getByName(name));
-  }
-  throw new Error(`the moves of ${app} did not end`);
-}
-
-/** The keys of `user`'s tag stored in any object of the app (a full scan). */
-async function storedOf(app: string, user: string, shards: number[]): Promise<string[]> {
-  const tag = await userTag(app, user);
-  const found: string[] = [];
-  for (const name of new Set(shards.flatMap((n) => objectsOf(app, n)))) {
-    const keys = await runInDurableObject(ns().getByName(name), (_i, state) =>
-      state.storage.sql
-        .exec<{ key: string }>("SELECT key FROM sessions WHERE user IS NOT NULL")
-        .toArray()
-        .map((r) => r.key),
-    );
-    for (const key of keys) if (tagOf(key) === tag) found.push(key);
-  }
-  return found;
 }
 
 /** The order in which things happened (workerd's clock stands still during I/O). */

@@ -1,36 +1,23 @@
-/**
- * Users (docs/DESIGN.md#users) in the Durable Objects, through the router and the RPC service: a
- * sign-in moves a session to its user's object at any shard count, a user's sessions are listed
- * and ended in that one object, at once, also while the app is being resharded.
- */
-import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { tagOf } from "../../src/core/names";
 import { userTag } from "../../src/core/users";
 import {
-  type Layout,
   objectName,
   type SessionObjectNamespace,
   SessionRouter,
   shardOf,
   unwrap,
 } from "../../src/index";
-import { layoutObjects, objectsOf } from "../../src/routing/layout";
 import type { SessionObjectRpc } from "../../src/routing/object-rpc";
 import type { SessionManagerRpc } from "../../src/routing/wire";
 import { testClock } from "./clock";
 import { T0 } from "./helpers";
+import { endMoves, homeLayout, ns, object, storedOf } from "./user-objects";
 
 beforeEach(() => {
   testClock.now = T0;
 });
-
-type Namespace = DurableObjectNamespace & SessionObjectNamespace;
-
-function ns(): Namespace {
-  return env.SESSION_MANAGER as Namespace;
-}
 
 /** The namespace, counting the objects each call reaches (no `idFromName`: one stub per call). */
 function counting() {
@@ -47,10 +34,6 @@ function counting() {
 /** The worker's RPC entrypoint, as a user's Worker reaches it through a service binding. */
 function service(): SessionManagerRpc {
   return env.SESSIONS as unknown as SessionManagerRpc;
-}
-
-function object(name: string): SessionObjectRpc {
-  return ns().getByName(name) as unknown as SessionObjectRpc;
 }
 
 /** An anonymous session with data at a key on another shard than the user's. */
@@ -86,50 +69,12 @@ async function signIn(
   );
 }
 
-async function homeLayout(app: string): Promise<Layout> {
-  return unwrap(await object(objectName(app)).layout(app)).layout;
-}
-
-/** Runs the app's alarms until no move is under way past layout `epoch`. */
-async function endMove(app: string, epoch: number): Promise<Layout> {
-  for (let round = 0; round < 40; round++) {
-    const layout = await homeLayout(app);
-    if (layout.from === null && layout.epoch >= epoch) return layout;
-    for (const name of layoutObjects(app, layout))
-      await runDurableObjectAlarm(ns().getByName(name));
-  }
-  throw new Error(`the move of ${app} did not end`);
-}
-
-/** Every stored session of `user` in any object of the app (a full scan). */
-async function storedOf(app: string, user: string, shards: number[]): Promise<string[]> {
-  const tag = await userTag(app, user);
-  const names = new Set(shards.flatMap((n) => objectsOf(app, n)));
-  const found: string[] = [];
-  for (const name of names) {
-    const stats = await object(name).stats(app);
-    if (!stats.ok) continue;
-    for (const key of await keysIn(name)) if (tagOf(key) === tag) found.push(key);
-  }
-  return found;
-}
-
-async function keysIn(name: string): Promise<string[]> {
-  const { runInDurableObject } = await import("cloudflare:test");
-  return runInDurableObject(ns().getByName(name), (_instance, state) =>
-    state.storage.sql
-      .exec<{ key: string }>("SELECT key FROM sessions")
-      .toArray()
-      .map((r) => r.key),
-  );
-}
-
 describe("sign-in through the router", () => {
   it("moves a session from another shard to its user's object, data kept, old key ended", async () => {
     const app = "users-across";
     const router = new SessionRouter(ns());
     unwrap(await router.configure(app, { shards: 8 }));
-    await endMove(app, 1);
+    await endMoves(app);
     const key = await anonymous(router, app, "ann", 8, "phone");
     const view = unwrap(await router.get(app, key));
     const signed = unwrap(
@@ -151,7 +96,7 @@ describe("sign-in through the router", () => {
     const app = "users-race";
     const base = new SessionRouter(ns());
     unwrap(await base.configure(app, { shards: 4 }));
-    await endMove(app, 1);
+    await endMoves(app);
     const key = await anonymous(base, app, "bea", 4, "race");
     const view = unwrap(await base.get(app, key));
     // Between the copy to the user's object and the retirement of the old key, a commit lands.
@@ -195,7 +140,7 @@ describe("a user's sessions", () => {
       const app = `users-cost-${shards}`;
       const router = new SessionRouter(ns());
       unwrap(await router.configure(app, { shards }));
-      if (shards > 1) await endMove(app, 1);
+      if (shards > 1) await endMoves(app);
       const keys = [];
       for (let i = 0; i < 5; i++)
         keys.push((await signIn(router, app, "cat", shards, `d${i}`)).key);
@@ -246,7 +191,7 @@ describe("a user's sessions", () => {
     const app = "users-moving";
     const router = new SessionRouter(ns());
     unwrap(await router.configure(app, { shards: 2 }));
-    await endMove(app, 1);
+    await endMoves(app);
     const keys = [];
     for (let i = 0; i < 6; i++) keys.push((await signIn(router, app, "fay", 2, `f${i}`)).key);
     unwrap(await router.configure(app, { shards: 8 }));
@@ -256,7 +201,7 @@ describe("a user's sessions", () => {
     expect(await storedOf(app, "fay", [2])).toHaveLength(6);
     expect(unwrap(await router.endUserSessions(app, "fay", { all: true }))).toBe(6);
     for (const key of keys) expect(unwrap(await router.query(app, key))).toBeNull();
-    await endMove(app, moving.epoch);
+    await endMoves(app);
     expect(await storedOf(app, "fay", [2, 8])).toEqual([]);
     for (const key of keys) expect(unwrap(await router.query(app, key))).toBeNull();
   });
@@ -265,7 +210,7 @@ describe("a user's sessions", () => {
     const app = "users-moving-list";
     const router = new SessionRouter(ns());
     unwrap(await router.configure(app, { shards: 3 }));
-    await endMove(app, 1);
+    await endMoves(app);
     for (let i = 0; i < 4; i++) await signIn(router, app, "gus", 3, `g${i}`);
     unwrap(await router.configure(app, { shards: 5 }));
     await signIn(router, app, "gus", 5, "during");
@@ -273,7 +218,7 @@ describe("a user's sessions", () => {
     expect(listed.sessions.map((s) => s.labels.device).sort()).toEqual(
       ["during", "g0", "g1", "g2", "g3"].sort(),
     );
-    await endMove(app, 2);
+    await endMoves(app);
     expect(unwrap(await router.userSessions(app, "gus")).sessions).toHaveLength(5);
   });
 
