@@ -361,11 +361,11 @@ export class SessionEngine {
     }
   }
 
-  /** A session not stored yet at `key`, as `#create` starts it. */
-  #emptyAt(key: string, now: number): StoredSession {
+  /** A session not stored yet at `key`, with `sid`: what a commit or a sign-in starts from. */
+  #emptyAt(key: string, now: number, sid = ""): StoredSession {
     return {
       ...unstoredSnapshot(key, now),
-      sid: "",
+      sid,
       sliceEnd: this.sliceEnd(now),
       keyVersions: {},
       clearedVersion: 0,
@@ -441,13 +441,7 @@ export class SessionEngine {
     // Creation is lazy: a new session is stored only once a commit gives it data. A clear, a
     // delete or an assigned lastModified alone leaves nothing worth storing.
     if (changes.invalidate) return null;
-    const empty: StoredSession = {
-      ...unstoredSnapshot(changes.key, now),
-      sid: crypto.randomUUID(),
-      sliceEnd: this.sliceEnd(now),
-      keyVersions: {},
-      clearedVersion: 0,
-    };
+    const empty = this.#emptyAt(changes.key, now, crypto.randomUUID());
     const session = applyChanges(this.app, this.settings, empty, changes, now);
     if (session === undefined || Object.keys(session.data).length === 0) return null;
     this.store.save(session);
