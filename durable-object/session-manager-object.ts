@@ -27,6 +27,7 @@ import {
   parseBinding,
   parseContent,
   parseEndSelection,
+  parseSignInChanges,
   parseUserRef,
   type UserSession,
 } from "../src/core/users.js";
@@ -381,13 +382,7 @@ export class SessionManagerObject extends DurableObject<Env> {
     this.#enter();
     const key = (changes as { key?: unknown } | null)?.key as string;
     const check = () => {
-      const parsed = parseChangeset(key, changes);
-      if (parsed.newKey !== undefined || parsed.invalidate) {
-        throw new InvalidInputError(
-          "A sign-in's changes neither invalidate nor rotate: the sign-in rotates the key itself.",
-          "invalid_changeset",
-        );
-      }
+      const parsed = parseSignInChanges(changes);
       assertSessionKey(newKey);
       return { parsed, bound: parseBinding(binding) };
     };

@@ -1,3 +1,4 @@
+import { type Changeset, parseChangeset } from "./changeset.js";
 import { InvalidInputError } from "./errors.js";
 import { assertJsonValue, type JsonObject } from "./json.js";
 
@@ -192,4 +193,20 @@ export function parseContent(input: unknown): {
     );
   }
   return { created: c.created, lastModified: c.lastModified, data: c.data as JsonObject };
+}
+
+/**
+ * Checks the changeset a sign-in carries (`{ key, sid, version, set?, ... }`): a changeset as
+ * `parseChangeset` takes it, without `invalidate` or `newKey` (the sign-in rotates the key itself).
+ */
+export function parseSignInChanges(changes: unknown): Changeset {
+  const key = (changes as { key?: unknown } | null)?.key as string;
+  const parsed = parseChangeset(key, changes);
+  if (parsed.newKey !== undefined || parsed.invalidate) {
+    throw new InvalidInputError(
+      "A sign-in's changes neither invalidate nor rotate: the sign-in rotates the key itself.",
+      "invalid_changeset",
+    );
+  }
+  return parsed;
 }

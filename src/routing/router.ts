@@ -1,5 +1,5 @@
-import { type Changeset, parseChangeset, parseChangesets } from "../core/changeset.js";
-import { ConflictError, InvalidInputError, SessionError } from "../core/errors.js";
+import { type Changeset, parseChangesets } from "../core/changeset.js";
+import { ConflictError, SessionError } from "../core/errors.js";
 import type { JsonObject } from "../core/json.js";
 import { assertSessionKey, nameOf, objectName } from "../core/names.js";
 import { type CommitResult, isStored, type SessionView } from "../core/session-view.js";
@@ -9,6 +9,7 @@ import {
   type EndSelection,
   parseEndSelection,
   parseLabels,
+  parseSignInChanges,
   type SignInBinding,
   signedInKey,
   type UserSessions,
@@ -230,15 +231,7 @@ export class SessionRouter implements SessionManagerRpc {
   ): Promise<Result<SessionView>> {
     const checked = resultOf(() => {
       assertUser(user);
-      const key = (changes as { key?: unknown } | null)?.key as string;
-      const parsed = parseChangeset(key, changes);
-      if (parsed.newKey !== undefined || parsed.invalidate) {
-        throw new InvalidInputError(
-          "A sign-in's changes neither invalidate nor rotate: the sign-in rotates the key itself.",
-          "invalid_changeset",
-        );
-      }
-      return { parsed, labels: parseLabels(labels) };
+      return { parsed: parseSignInChanges(changes), labels: parseLabels(labels) };
     });
     if (!checked.ok) return checked;
     const { parsed } = checked.value;
