@@ -18,6 +18,14 @@ export interface EdgeSessionsDriverOptions {
   ttl?: number;
   /** Seconds since the epoch, for `ttl`. Default `Date.now() / 1000`. */
   clock?: () => number;
+  /**
+   * The object that stands for the request being served (from an `AsyncLocalStorage` the app
+   * runs each request in), or `undefined` outside one. Given it, a `setItem` of an item read in
+   * the same request is conditional: refused with `ConflictError` (409) when another write
+   * changed the item since that read, instead of replacing it, so that two requests that read
+   * and write one session at once never lose a change silently (docs/unstorage.md#concurrent-requests).
+   */
+  scope?: () => object | undefined;
 }
 
 /** How many times `setItem` sends its value when other writes come in between. */
@@ -32,8 +40,10 @@ const KNOWN_VERSIONS = 1024;
  * in the session service by naming this driver.
  *
  * As unstorage's contract says: `getItem` of a missing (or expired) key is `null`, `hasItem`
- * false; `setItem` replaces the value (the last write wins, as with every unstorage driver: the
- * interface gives a driver no read to check a write against), with `ttl` in seconds; `removeItem`
+ * false; `setItem` replaces the value, with `ttl` in seconds (the last write wins, as with every
+ * unstorage driver, since the interface tells a driver nothing of the read a write follows;
+ * with the `scope` option, a write after a read in the same request is checked against it and
+ * refused with `ConflictError` when another write came in between); `removeItem`
  * ends the session (reason `invalidated`). `getKeys` and `clear` are refused with a
  * `SessionError` `not_supported` (501): the service never lists sessions (their keys are
  * credentials). The app's `timeout` ends an item that is not read for that long, whatever its
@@ -52,7 +62,7 @@ const KNOWN_VERSIONS = 1024;
 export function edgeSessionsDriver(
   options: EdgeSessionsDriverOptions,
 ): Driver<EdgeSessionsDriverOptions, SessionManagerFactory> {
-  const { factory, base, ttl: defaultTtl, clock = () => Date.now() / 1000 } = options;
+  const { factory, base, ttl: defaultTtl, clock = () => Date.now() / 1000, scope } = options;
   if (defaultTtl !== undefined) assertTtl(defaultTtl);
   let made: SessionManagerFactory | undefined;
   const instance = (): SessionManagerFactory => {
@@ -71,12 +81,25 @@ export function edgeSessionsDriver(
     const { key, sid, version, created, lastModified } = session;
     known.set(full, { key, sid, version, created, lastModified, data: session.toJSON() });
   };
+  // What each request (`scope`) read: the version its writes are checked against.
+  const readIn = new WeakMap<object, Map<string, SessionSnapshot>>();
   const read = async (key: string): Promise<[RemoteSessionManager, SessionData | undefined]> => {
     const full = sessionKey(key);
+    const request = scope?.();
     const manager = await instance().open();
     const session = await manager.query(full);
     remember(full, session);
+    if (request !== undefined) {
+      const reads = readIn.get(request) ?? new Map<string, SessionSnapshot>();
+      readIn.set(request, reads);
+      reads.set(full, known.get(full) ?? unstoredSnapshot(full, clock()));
+    }
     return [manager, session];
+  };
+  /** The item at `full` is gone (removed, or ended past its ttl): known, and read, as absent. */
+  const gone = (full: string, request: object | undefined): void => {
+    remember(full, undefined);
+    if (request !== undefined) readIn.get(request)?.set(full, unstoredSnapshot(full, clock()));
   };
 
   return {
@@ -91,12 +114,14 @@ export function edgeSessionsDriver(
     },
 
     async getItem(key) {
+      const request = scope?.();
       const [manager, session] = await read(key);
       const value = valueAt(session, clock());
       if (value === null && session !== undefined && hasExpired(session, clock())) {
         // Past its ttl: end it now, as a store that expires keys would have dropped it.
         session.invalidate();
         await manager.save(session).catch(ignoreConflict);
+        gone(sessionKey(key), request);
       }
       return value;
     },
@@ -109,7 +134,18 @@ export function edgeSessionsDriver(
           `edgeSessionsDriver: setItem("${key}") got a ${typeof value}: call it through unstorage's storage.setItem, which serializes the value first.`,
         );
       }
+      const request = scope?.();
       const manager = await instance().open();
+      const reads = request === undefined ? undefined : readIn.get(request);
+      const readHere = reads?.get(full);
+      if (readHere !== undefined) {
+        // Read in this request: written only over that very version (a ConflictError if not).
+        const session = new SessionData(readHere, clock);
+        writeItem(session, value, ttl, clock());
+        remember(full, await manager.save(session));
+        reads?.set(full, known.get(full) ?? unstoredSnapshot(full, clock()));
+        return;
+      }
       let base = known.get(full) ?? unstoredSnapshot(full, clock());
       for (let attempt = 1; ; attempt++) {
         const session = new SessionData(base, clock);
@@ -130,11 +166,12 @@ export function edgeSessionsDriver(
     },
 
     async removeItem(key) {
+      const request = scope?.();
       const [manager, session] = await read(key);
       if (session === undefined) return;
       session.invalidate();
       await manager.save(session).catch(ignoreConflict);
-      remember(sessionKey(key), undefined);
+      gone(sessionKey(key), request);
     },
 
     async getMeta(key) {

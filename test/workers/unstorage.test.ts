@@ -2,6 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { createStorage, type Storage } from "unstorage";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
+  ConflictError,
   DurableObjectSessionManagerFactory,
   HttpSessionManagerFactory,
   InvalidKeyError,
@@ -97,6 +98,48 @@ describe.each(fixtures)("the unstorage driver over $name", ({ name, factory }) =
     // in some order, and the value read is one of theirs.
     await Promise.all(Array.from({ length: 8 }, (_, i) => storage.setItem("k", i)));
     expect([0, 1, 2, 3, 4, 5, 6, 7]).toContain(await storage.getItem("k"));
+  });
+
+  it("with a scope, refuses a write over an item changed since the request's read", async () => {
+    const request = { name: "one request" };
+    let current: object | undefined;
+    const storage = storageFor(freshApp(`${slug}-scoped`), { scope: () => current });
+    await storage.setItem("k", { count: 0 });
+    current = request;
+    expect(await storage.getItem("k")).toEqual({ count: 0 });
+    current = undefined;
+    await storage.setItem("k", { count: 1 }); // another request, meanwhile
+    current = request;
+    const error = await storage.setItem("k", { count: 1, note: "x" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error).toMatchObject({ status: 409 });
+    expect(await storage.getItem("k")).toEqual({ count: 1 });
+  });
+
+  it("with a scope, loses no acknowledged change of 16 concurrent requests", async () => {
+    const requests = Array.from({ length: 16 }, (_, i) => ({ request: i }));
+    let current: object | undefined;
+    const storage = storageFor(freshApp(`${slug}-count`), { scope: () => current });
+    await storage.setItem("k", 0);
+    // Each request reads, then writes, in its own scope (set before each call, as an
+    // AsyncLocalStorage would hold it); the requests interleave at every await.
+    const serve = async (request: object): Promise<number | undefined> => {
+      current = request;
+      const count = ((await storage.getItem<number>("k")) ?? 0) + 1;
+      current = request;
+      try {
+        await storage.setItem("k", count);
+        return count;
+      } catch (error) {
+        if (error instanceof ConflictError) return undefined;
+        throw error;
+      }
+    };
+    const answers = await Promise.all(requests.map(serve));
+    const acknowledged = answers.filter((n) => n !== undefined);
+    expect(acknowledged.length).toBeGreaterThan(0);
+    current = undefined;
+    expect(await storage.getItem("k")).toBe(acknowledged.length);
   });
 
   it("ends the session on removeItem: the key then reads null", async () => {
