@@ -21,9 +21,12 @@ export class ReadSnapshot {
   }
 }
 
-/** The session's data as React Router sees it: without the reserved expiry key. */
+/**
+ * The session's data as React Router sees it: without the reserved expiry key, and a copy the app
+ * may change in place (a session's own values are frozen), as React Router's storages give it.
+ */
 export function appData(session: SessionData): JsonObject {
-  const data = session.toJSON();
+  const data = structuredClone(session.toJSON());
   delete data[EXPIRES_KEY];
   return data;
 }

@@ -121,7 +121,8 @@ export function createEdgeSessionStorage<Data = ReactRouterSessionData, FlashDat
       const expiry = expiryToWrite(session, expires, isNew ? 0 : manager.settings.period);
       if (isNew && typeof expiry === "number") session.set(EXPIRES_KEY, expiry);
       await manager.save(session);
-      snapshot.synced = after as typeof snapshot.synced;
+      // A copy: the app may still change its values in place before a second commit.
+      snapshot.synced = structuredClone(after) as typeof snapshot.synced;
       if (isNew || expiry === undefined) return;
       // The expiry goes in a commit of its own, after the data: when two requests extend it at
       // once, the one refused lost only to an expiry moments apart from its own.

@@ -189,6 +189,20 @@ describe.each(fixtures)("the React Router session storage over $name", ({ name, 
     expect(third.data).toEqual({ user: "fred" });
   });
 
+  it("stores a nested value the app changed in place, at each commit", async () => {
+    const storage = storageFor(freshApp(`${slug}-in-place`));
+    const header = await signedIn(storage, { cart: { items: ["apple"] } });
+    const session = await storage.getSession(header);
+    const cart = session.get("cart") as { items: string[] };
+    cart.items.push("pear");
+    await storage.commitSession(session);
+    cart.items.push("plum");
+    await storage.commitSession(session);
+    expect((await storage.getSession(header)).get("cart")).toEqual({
+      items: ["apple", "pear", "plum"],
+    });
+  });
+
   it("refuses a value that is not JSON with a TypeError naming its key, storing nothing", async () => {
     const storage = storageFor(freshApp(`${slug}-json`));
     const header = await signedIn(storage, { user: "fred" });
