@@ -1,4 +1,4 @@
-// `node bench/frameworks.ts`: what the framework adapters cost. (1) Each adapter's added bundle
+// `npm run bench:frameworks`: what the framework adapters cost. (1) Each adapter's added bundle
 // size: a Worker that uses the plain client, and the same Worker using the adapter too, bundled
 // and minified with esbuild, the frameworks left out (they are the app's own, peer dependencies).
 // (2) Requests per second through each way in (plain client, React Router storage, unstorage

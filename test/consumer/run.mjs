@@ -15,10 +15,10 @@
 //        the HTTP API; and the Worker that hosts the Durable Object itself;
 //      - project B (a second directory): the service-bound Worker and the session worker in one
 //        `wrangler dev` (two `-c`), the README's default, on the machine's shared dev registry;
-//   5. builds two framework apps with their own builds and runs each under `wrangler dev` beside
-//      project A's session worker: a React Router app (the Cloudflare template's shape: Vite and
-//      @cloudflare/vite-plugin) on `edge-sessions/react-router`, and an Astro app
-//      (@astrojs/cloudflare) whose sessions go through `edge-sessions/unstorage`; each signs in,
+//   5. builds two framework apps with their own builds and runs each under `wrangler dev` with a
+//      session worker of its own (one process, two configs): a React Router app (the Cloudflare
+//      template's shape: Vite and @cloudflare/vite-plugin) on `edge-sessions/react-router`, and an
+//      Astro app (@astrojs/cloudflare) whose sessions go through `edge-sessions/unstorage`; each signs in,
 //      counts, takes 16 concurrent requests with one cookie and loses no acknowledged count,
 //      and signs out. (Astro is pinned to 7.4.1: later 7.4 releases ask for Node 22.23.4 or later,
 //      above the Node this project brings.)
@@ -477,11 +477,9 @@ try {
 
   const token = randomBytes(24).toString("base64url");
   const ownRegistry = { cwd: app, env: envOwnRegistry };
-  // The framework apps live in folders of project A, beside its .env: named here instead.
-  const frameworkEnv = {
-    ...envOwnRegistry,
-    WRANGLER_REGISTRY_PATH: join(app, ".wrangler", "registry"),
-  };
+  // The framework apps: each in one process with a session worker of its own (the README's
+  // default), on a registry of their own.
+  const frameworkEnv = { ...env, WRANGLER_REGISTRY_PATH: join(work, "registry-frameworks") };
   const [sessionsUrl, serviceUrl, hostedUrl, serviceBUrl, reactRouterUrl, astroUrl] = await step(
     "wrangler dev: two projects and two framework apps, six processes",
     () =>
@@ -509,13 +507,21 @@ try {
           "/favicon.ico",
           { cwd: appB },
         ),
-        // The framework apps, as built (their wrangler config points at the build's output),
-        // beside project A's session worker.
-        wranglerDev(4, "react-router", [], "/count", {
-          cwd: join(app, "react-router"),
-          env: envOwnRegistry,
-        }),
-        wranglerDev(5, "astro", [], "/count", { cwd: join(app, "astro"), env: frameworkEnv }),
+        // The framework apps as built (each build writes the Worker's config beside its output).
+        wranglerDev(
+          4,
+          "react-router",
+          ["-c", "build/server/wrangler.json", "-c", "../node_modules/edge-sessions/wrangler.toml"],
+          "/count",
+          { cwd: join(app, "react-router"), env: frameworkEnv },
+        ),
+        wranglerDev(
+          5,
+          "astro",
+          ["-c", "dist/server/wrangler.json", "-c", "../node_modules/edge-sessions/wrangler.toml"],
+          "/count",
+          { cwd: join(app, "astro"), env: frameworkEnv },
+        ),
       ]),
   );
 
