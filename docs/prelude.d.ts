@@ -23,3 +23,17 @@ declare const token: string;
 declare const factory: import("edge-sessions").SessionManagerFactory;
 /** A router over the Durable Object binding. */
 declare const router: import("edge-sessions").SessionRouter;
+
+/** `env` from "cloudflare:workers": the same bindings. */
+type PreludeEnv = Env;
+declare namespace Cloudflare {
+  interface Env extends PreludeEnv {}
+}
+
+/** What `nodejs_compat` gives a Worker (`@types/node` declares it in full). */
+declare module "node:async_hooks" {
+  export class AsyncLocalStorage<T> {
+    getStore(): T | undefined;
+    run<R>(store: T, callback: () => R): R;
+  }
+}

@@ -1,6 +1,6 @@
 // Typechecks the code in the docs: every ```ts block of README.md and docs/*.md is written to
 // .wrangler/docs-check/ as a module of its own and compiled with the project's strict settings,
-// the package's names ("edge-sessions", "edge-sessions/hono", "edge-sessions/durable-object")
+// the package's names ("edge-sessions", "edge-sessions/hono", "edge-sessions/durable-object", …)
 // mapped to the source. A renamed export, option or method breaks `npm run typecheck` (which runs
 // this script) until the docs say the new name. Every ```js block is checked the same way as a
 // Node program (Node's types, checkJs).
@@ -55,6 +55,8 @@ for (const document of documents) {
 const paths = {
   "edge-sessions": ["../../../src/index.ts"],
   "edge-sessions/hono": ["../../../src/hono/index.ts"],
+  "edge-sessions/react-router": ["../../../src/react-router/index.ts"],
+  "edge-sessions/unstorage": ["../../../src/unstorage/index.ts"],
   "edge-sessions/durable-object": ["../../../durable-object/index.ts"],
 };
 writeFileSync(

@@ -118,6 +118,10 @@ export const ERROR_CODES = {
    * without the API's JSON error body (a proxy's page). Status and message as answered.
    */
   unknown_error: 500,
+
+  // Framework adapters (React Router, unstorage).
+  /** A method of a framework's storage interface that sessions cannot offer (listing keys). */
+  not_supported: 501,
 } as const satisfies Record<string, number>;
 
 /** An error code: one of `ERROR_CODES`. */

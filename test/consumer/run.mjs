@@ -14,8 +14,15 @@
 //        registry (`WRANGLER_REGISTRY_PATH` in its `.env`); the plain Node program runs against
 //        the HTTP API; and the Worker that hosts the Durable Object itself;
 //      - project B (a second directory): the service-bound Worker and the session worker in one
-//        `wrangler dev` (two `-c`), the README's default, on the machine's shared dev registry.
-// Ports: CONSUMER_TEST_PORT=N uses N to N+7; otherwise free ports. KEEP=1 keeps the directory.
+//        `wrangler dev` (two `-c`), the README's default, on the machine's shared dev registry;
+//   5. builds two framework apps with their own builds and runs each under `wrangler dev` with a
+//      session worker of its own (one process, two configs): a React Router app (the Cloudflare
+//      template's shape: Vite and @cloudflare/vite-plugin) on `edge-sessions/react-router`, and an
+//      Astro app (@astrojs/cloudflare) whose sessions go through `edge-sessions/unstorage`; each signs in,
+//      counts, takes 16 concurrent requests with one cookie and loses no acknowledged count,
+//      and signs out. (Astro is pinned to 7.4.1: later 7.4 releases ask for Node 22.23.4 or later,
+//      above the Node this project brings.)
+// Ports: CONSUMER_TEST_PORT=N uses N to N+11; otherwise free ports. KEEP=1 keeps the directory.
 // CONSUMER_TEST_HONO=4.13.0 installs that hono instead (to try the low end of the peer range).
 import { execFile, execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -35,12 +42,16 @@ const appB = join(work, "app-b");
 const started = Date.now();
 /** @type {import("node:child_process").ChildProcess[]} */
 const servers = [];
+/** Each `wrangler dev`'s output so far, by the log file it is written to when the test fails. */
+/** @type {Map<string, () => string>} */
+const logs = new Map();
 
 const env = {
   ...process.env,
   // No telemetry, and a dev registry of our own that plays the machine's shared one: service
   // bindings reach only the workers of this run, never another `wrangler dev` on the machine.
   WRANGLER_SEND_METRICS: "false",
+  ASTRO_TELEMETRY_DISABLED: "1",
   WRANGLER_REGISTRY_PATH: join(work, "registry"),
   CI: process.env.CI ?? "1",
 };
@@ -91,17 +102,18 @@ function run(command, args, cwd = app, extraEnv = {}) {
  * Runs a command to completion in the background; its output is shown only when it fails.
  * @param {string} command
  * @param {string[]} args
+ * @param {string} [cwd]
  * @returns {Promise<void>}
  */
-function runAsync(command, args) {
+function runAsync(command, args, cwd = app) {
   return new Promise((resolve, reject) => {
     execFile(
       command,
       args,
-      { cwd: app, env, maxBuffer: 64 * 1024 * 1024, timeout: 10 * 60_000 },
+      { cwd, env, maxBuffer: 64 * 1024 * 1024, timeout: 10 * 60_000 },
       (error, stdout, stderr) => {
         if (error === null) return resolve();
-        console.error(`\n$ ${[command, ...args].join(" ")}  (in ${app})\n${stdout}${stderr}`);
+        console.error(`\n$ ${[command, ...args].join(" ")}  (in ${cwd})\n${stdout}${stderr}`);
         reject(new Error(`Command failed: ${[command, ...args].join(" ")}`));
       },
     );
@@ -144,6 +156,8 @@ const bin = {
   /** TypeScript 7 (what `npm install typescript` gives), and 6 (`typescript-6`, an npm alias). */
   tsc: (/** @type {string} */ name) => join(app, "node_modules", name, "bin", "tsc"),
   wrangler: () => join(app, "node_modules", "wrangler", "bin", "wrangler.js"),
+  reactRouter: () => join(app, "node_modules", "@react-router", "dev", "bin.cjs"),
+  astro: () => join(app, "node_modules", "astro", "bin", "astro.mjs"),
 };
 
 /**
@@ -203,6 +217,7 @@ async function wranglerDev(index, name, args, path, options = {}) {
   );
   servers.push(child);
   let output = "";
+  logs.set(log, () => output);
   child.stdout?.on("data", (chunk) => {
     output += chunk;
   });
@@ -255,7 +270,14 @@ function browser(base) {
     const set = response.headers.get("set-cookie");
     if (set !== null) cookie = set.split(";")[0] ?? "";
     const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : null };
+    // A body that is not JSON (an error page) is kept as text, so that a failure shows it.
+    let body = null;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {
+      body = text.slice(0, 200);
+    }
+    return { status: response.status, body };
   };
   /** The cookie it holds now (`sid=<id>.<signature>`). */
   return Object.assign(visit, { cookie: () => cookie });
@@ -290,6 +312,56 @@ function dryRun(name, config) {
   const size = /Total Upload: ([\d.]+ KiB) \/ gzip: ([\d.]+ KiB)/.exec(out);
   if (size === null) throw new Error(`No upload size in the output of the dry run:\n${out}`);
   return `${size[1]} (gzip ${size[2]})`;
+}
+
+/**
+ * A framework app's counter, as a visitor uses it: signs in, counts, sends 16 counts at once with
+ * one cookie, and checks that the count stored is what the answers acknowledged; then signs out.
+ * `refused` is the status of a count that another one changed meanwhile (nothing of it stored).
+ * @param {string} base
+ * @param {string} what
+ * @param {number} refused
+ */
+async function countingApp(base, what, refused) {
+  const visit = browser(base);
+  expect(await visit("POST", "/login"), { status: 200, body: { user: "fred" } }, `${what}: login`);
+  expect(await visit("POST", "/count"), { status: 200, body: { count: 1 } }, `${what}: count`);
+  expect(await visit("POST", "/count"), { status: 200, body: { count: 2 } }, `${what}: count`);
+  const cookie = visit.cookie();
+  const answers = await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      const response = await fetch(`${base}/count`, { method: "POST", headers: { cookie } });
+      const text = await response.text();
+      return {
+        status: response.status,
+        count: response.status === 200 ? JSON.parse(text).count : 0,
+      };
+    }),
+  );
+  const acknowledged = answers.filter((a) => a.status === 200).map((a) => a.count);
+  const others = answers.filter((a) => a.status !== 200).map((a) => a.status);
+  expect(
+    [...new Set(others)].filter((status) => status !== refused),
+    [],
+    `${what}: refusals`,
+  );
+  expect(
+    acknowledged.sort((a, b) => a - b),
+    acknowledged.map((_, i) => 3 + i),
+    `${what}: the counts the 16 concurrent answers acknowledged`,
+  );
+  expect(
+    await visit("GET", "/count"),
+    { status: 200, body: { user: "fred", count: 2 + acknowledged.length } },
+    `${what}: the count stored after them`,
+  );
+  expect((await visit("POST", "/logout")).status, 204, `${what}: logout`);
+  expect(
+    await visit("GET", "/count"),
+    { status: 200, body: { user: null, count: 0 } },
+    `${what}: after logout`,
+  );
+  return `${acknowledged.length} of 16 acknowledged, ${others.length} refused`;
 }
 
 // Interrupted (Ctrl-C, a CI timeout): stop the servers before leaving.
@@ -360,6 +432,12 @@ try {
     // imports, `export =`): Bundler only, as Workers projects use them.
     ["hosted/tsconfig.wrangler.json", []],
   ];
+  // The framework apps build with their own tools (Vite), beside the typechecks.
+  const frameworkBuilds = Promise.all([
+    runAsync(process.execPath, [bin.reactRouter(), "build"], join(app, "react-router")),
+    runAsync(process.execPath, [bin.astro(), "build"], join(app, "astro")),
+  ]);
+  frameworkBuilds.catch(() => {}); // awaited below, in its own step
   const compilers = ["typescript", "typescript-6"];
   await step(`typecheck: ${projects.length} projects, TypeScript 7 and 6`, async () => {
     // As many at a time as there are cores.
@@ -392,10 +470,18 @@ try {
     sizes[name] = await step(`wrangler deploy --dry-run (${config})`, () => dryRun(name, config));
   }
 
+  await step(
+    "framework builds: React Router (react-router build), Astro (astro build)",
+    () => frameworkBuilds,
+  );
+
   const token = randomBytes(24).toString("base64url");
   const ownRegistry = { cwd: app, env: envOwnRegistry };
-  const [sessionsUrl, serviceUrl, hostedUrl, serviceBUrl] = await step(
-    "wrangler dev: two projects, four processes",
+  // The framework apps: each in one process with a session worker of its own (the README's
+  // default), on a registry of their own.
+  const frameworkEnv = { ...env, WRANGLER_REGISTRY_PATH: join(work, "registry-frameworks") };
+  const [sessionsUrl, serviceUrl, hostedUrl, serviceBUrl, reactRouterUrl, astroUrl] = await step(
+    "wrangler dev: two projects and two framework apps, six processes",
     () =>
       Promise.all([
         // Project A: the README's two-process recipe, with the HTTP API.
@@ -420,6 +506,21 @@ try {
           ["-c", "service/wrangler.toml", "-c", "node_modules/edge-sessions/wrangler.toml"],
           "/favicon.ico",
           { cwd: appB },
+        ),
+        // The framework apps as built (each build writes the Worker's config beside its output).
+        wranglerDev(
+          4,
+          "react-router",
+          ["-c", "build/server/wrangler.json", "-c", "../node_modules/edge-sessions/wrangler.toml"],
+          "/count",
+          { cwd: join(app, "react-router"), env: frameworkEnv },
+        ),
+        wranglerDev(
+          5,
+          "astro",
+          ["-c", "dist/server/wrangler.json", "-c", "../node_modules/edge-sessions/wrangler.toml"],
+          "/count",
+          { cwd: join(app, "astro"), env: frameworkEnv },
         ),
       ]),
   );
@@ -488,6 +589,15 @@ try {
     );
   });
 
+  await step("framework apps: login, count, 16 at once with one cookie, logout", async () => {
+    const [reactRouter, astro] = await Promise.all([
+      countingApp(reactRouterUrl, "React Router", 409),
+      // Astro stores the session after the response is made: a refused write answers 500.
+      countingApp(astroUrl, "Astro", 500),
+    ]);
+    console.log(`\n  React Router: ${reactRouter}; Astro: ${astro}`);
+  });
+
   console.log(
     `\nConsumer test passed in ${((Date.now() - started) / 1000).toFixed(0)} s. ` +
       `Bundles: service-bound Worker ${sizes.service}, hosting Worker ${sizes.hosted}, ` +
@@ -496,7 +606,8 @@ try {
 } catch (error) {
   failed = true;
   console.error(`\nConsumer test failed: ${error instanceof Error ? error.message : error}`);
-  console.error(`Files kept in ${work}`);
+  for (const [log, output] of logs) writeFileSync(log, output());
+  console.error(`Files kept in ${work} (each wrangler dev's output in its .log)`);
 } finally {
   stopServers();
   if (!failed && !process.env.KEEP) rmSync(work, { recursive: true, force: true });

@@ -9,7 +9,13 @@ export async function resolve(specifier, context, next) {
 }`;
 register(`data:text/javascript,${encodeURIComponent(hooks)}`);
 
-const entries = ["edge-sessions", "edge-sessions/hono", "edge-sessions/durable-object"];
+const entries = [
+  "edge-sessions",
+  "edge-sessions/hono",
+  "edge-sessions/react-router",
+  "edge-sessions/unstorage",
+  "edge-sessions/durable-object",
+];
 /** @type {Record<string, string[]>} */
 /** @type {Record<string, string[]>} */
 const names = {};
