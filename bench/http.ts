@@ -48,6 +48,8 @@ export async function benchHttp(
   const targets: Record<string, [string, Record<string, string>]> = {
     plain: [`${base}/healthz`, {}],
     read: [sessionUrl, auth],
+    // The read's floor: the same auth, route and router, one empty call to the session's object.
+    floor: [`${base}/bench-http/floor/apps/bench/sessions/k`, auth],
     express: [`${expressUrl}/`, { Cookie: cookie }],
   };
   if (plan.http.probes) {
@@ -74,7 +76,9 @@ export async function benchHttp(
   record("http_plain_req_per_s", plain);
   record("http_read_req_per_s", rps.read ?? []);
   record("express_redis_read_req_per_s", rps.express ?? []);
+  record("http_floor_req_per_s", rps.floor ?? []);
   record("http_read_vs_plain_ratio", ratios(rps.read ?? [], plain));
+  record("http_read_vs_do_ping_ratio", ratios(rps.read ?? [], rps.floor ?? []));
   record("http_read_vs_express_redis_ratio", ratios(rps.read ?? [], rps.express ?? []));
   if (plan.http.probes) {
     record("diag_http_auth_vs_plain_ratio", ratios(rps.auth ?? [], plain));
