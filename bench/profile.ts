@@ -81,6 +81,24 @@ function sourceOf(map: SourceMap | undefined, frame: ProfileNode["callFrame"]): 
   return modules !== null ? `node_modules/${modules[1]}` : local;
 }
 
+/** What a source file's time is, for the summary: the parts of a read. */
+function partOf(file: string, functionName: string): string {
+  if (file === "(garbage collector)") return "garbage collection";
+  if (file === "(program)" || file.startsWith("native"))
+    return "the runtime (native code: HTTP, Response, RPC plumbing)";
+  if (file === "src/routing/router.ts" && functionName === "#onKey")
+    return "the RPC call to the object (its caller's frame)";
+  if (file === "bench/worker.ts" && functionName === "(anonymous)")
+    return "the RPC call to the object (its caller's frame)";
+  if (file.startsWith("durable-object/") || file.startsWith("src/core/engine"))
+    return "the object's work (durable-object/*)";
+  if (file === "worker/http/auth.ts") return "bearer auth (worker/http/auth.ts)";
+  if (file === "node_modules/hono") return "Hono (routing, context)";
+  if (file === "worker/http/routes.ts" || file === "node_modules/valibot")
+    return "route registration and path validation";
+  return "the rest of the worker (app.ts, router, etag, view, wire, bench wrapper)";
+}
+
 function summarise(profile: Profile, map: SourceMap | undefined, requests: number): string {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
@@ -88,6 +106,7 @@ function summarise(profile: Profile, map: SourceMap | undefined, requests: numbe
     selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   });
   const byFile = new Map<string, number>();
+  const byPart = new Map<string, number>();
   const byFunction = new Map<string, number>();
   let busy = 0;
   let total = 0;
@@ -100,13 +119,21 @@ function summarise(profile: Profile, map: SourceMap | undefined, requests: numbe
     busy += us;
     const file = sourceOf(map, frame);
     byFile.set(file, (byFile.get(file) ?? 0) + us);
+    const part = partOf(file, frame.functionName);
+    byPart.set(part, (byPart.get(part) ?? 0) + us);
     const name = `${frame.functionName || "(anonymous)"}  ${file}`;
     byFunction.set(name, (byFunction.get(name) ?? 0) + us);
   }
-  const perRequest = (us: number) => (us / requests).toFixed(2).padStart(7);
+  const perRequest = (us: number) =>
+    `${(us / requests).toFixed(2).padStart(7)} ${((us / busy) * 100).toFixed(1).padStart(5)} %`;
   const lines = [
     `${target}: ${requests} requests in ${(total / 1e6).toFixed(2)} s profiled (${CONNECTIONS} connections), ` +
-      `isolate busy ${((busy / total) * 100).toFixed(0)} % of the time: ${perRequest(busy).trim()} µs of JavaScript thread per request`,
+      `isolate busy ${((busy / total) * 100).toFixed(0)} % of the time: ${(busy / requests).toFixed(1)} µs of its thread per request`,
+    "",
+    "µs per request and share of the busy time, by part:",
+    ...[...byPart.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .map(([part, us]) => `${perRequest(us)}  ${part}`),
     "",
     "µs per request, self time by source file:",
     ...[...byFile.entries()]

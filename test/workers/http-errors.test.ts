@@ -2,7 +2,7 @@
 // nothing, and none reaches a Durable Object it should not, or ends in a 500.
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { COMPARED_BYTES } from "../../worker/http/auth";
+import { COMPARED_UNITS } from "../../worker/http/auth";
 import { MAX_BODY_BYTES } from "../../worker/http/body";
 import { apiRequest } from "./helpers";
 
@@ -77,16 +77,16 @@ describe("authentication", () => {
     expect((await withToken("second-token", "Bearer second-token")).status).toBe(200);
   });
 
-  it("compares a token longer than the compared bytes whole: its prefix and a change at its end are refused", async () => {
-    const long = `${"t".repeat(COMPARED_BYTES + 40)}`;
+  it("compares a token longer than the compared units whole: its prefix and a change at its end are refused", async () => {
+    const long = `${"t".repeat(COMPARED_UNITS + 40)}`;
     expect((await withToken(long, `Bearer ${long}`)).status).toBe(200);
-    expect((await withToken(long, `Bearer ${long.slice(0, COMPARED_BYTES)}`)).status).toBe(401);
+    expect((await withToken(long, `Bearer ${long.slice(0, COMPARED_UNITS)}`)).status).toBe(401);
     expect((await withToken(long, `Bearer ${long.slice(0, -1)}u`)).status).toBe(401);
     expect((await withToken(long, `Bearer ${long}t`)).status).toBe(401);
   });
 
-  it("refuses a given token longer than the compared bytes that starts with the configured one", async () => {
-    const res = await withToken("test-token", `Bearer test-token${"x".repeat(COMPARED_BYTES)}`);
+  it("refuses a given token longer than the compared units that starts with the configured one", async () => {
+    const res = await withToken("test-token", `Bearer test-token${"x".repeat(COMPARED_UNITS)}`);
     expect(res.status).toBe(401);
   });
 

@@ -9,12 +9,12 @@ export interface BearerAuthOptions {
 
 /**
  * Requires `Authorization: Bearer <token>` matching the secret in `env[binding]`, compared in
- * constant time: the configured token is prepared once per isolate (its UTF-8 bytes in a buffer
- * of at least `COMPARED_BYTES`), each given token is copied into a buffer of the same size, and
- * the two are compared whole with `crypto.subtle.timingSafeEqual`, whatever the lengths; the
- * lengths are compared apart. So the time does not depend on how much of the token is right (no
- * signal by prefix), nor, for tokens up to `COMPARED_BYTES` bytes, on the configured token's
- * length. No hash per request. A missing or wrong token is 401 `unauthorized` with
+ * constant time: the configured token is prepared once per isolate (its UTF-16 code units in a
+ * buffer of at least `COMPARED_UNITS`), each given token is copied into a buffer of the same
+ * size, and the two are compared whole with `crypto.subtle.timingSafeEqual`, whatever the
+ * lengths; the lengths are compared apart. So the time does not depend on how much of the token
+ * is right (no signal by prefix), nor, for tokens up to `COMPARED_UNITS` characters, on the
+ * configured token's length. No hash and no encoding per request. A missing or wrong token is 401 `unauthorized` with
  * `WWW-Authenticate`.
  *
  * Fails closed: when the secret is not set (or empty, or only whitespace) every request is refused with 503
@@ -29,7 +29,7 @@ export function bearerAuth({ binding = "SESSIONS_API_TOKEN" }: BearerAuthOptions
   return function bearerAuth(c: Context, next: () => Promise<void>): Promise<void> {
     const expected = (c.env as Record<string, unknown> | undefined)?.[binding];
     // A secret of only whitespace is as good as none (no bearer token can match it).
-    if (typeof expected !== "string" || expected.trim() === "") {
+    if (typeof expected !== "string" || !configured(expected)) {
       throw new HttpError(
         "not_configured",
         `The API token is not configured, so the API refuses every request. Set it with \`wrangler secret put ${binding}\` (locally: in .dev.vars).`,
@@ -54,45 +54,60 @@ export function bearerAuth({ binding = "SESSIONS_API_TOKEN" }: BearerAuthOptions
   } satisfies MiddlewareHandler;
 }
 
+const BEARER = /^Bearer +(\S+) *$/i;
+
 /** The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), if any. */
 function bearerToken(c: Context): string | undefined {
-  const match = /^Bearer +(\S+) *$/i.exec(c.req.header("Authorization") ?? "");
+  const match = BEARER.exec(c.req.raw.headers.get("Authorization") ?? "");
   return match?.[1];
 }
 
-const encoder = new TextEncoder();
+/** The runtime's crypto, looked up once. */
+const subtle = crypto.subtle;
 
 /**
- * The bytes every comparison covers at least: a token up to this long is compared in a time
- * that does not depend on its length (a longer configured token sets the size).
+ * The UTF-16 code units every comparison covers at least: a token up to this long is compared in
+ * a time that does not depend on its length (a longer configured token sets the size).
  */
-export const COMPARED_BYTES = 256;
+export const COMPARED_UNITS = 256;
 
 /**
- * The configured token, prepared once per isolate (and again if it changes): its bytes in a
- * zero-padded buffer, their count, and the buffer each given token is copied into.
+ * The configured token, prepared once per isolate (and again if it changes): its code units in a
+ * zero-padded buffer, and the buffer each given token is copied into.
  */
 let prepared:
-  | { token: string; expected: Uint8Array; length: number; given: Uint8Array }
+  | { token: string; configured: boolean; expected: Uint16Array; given: Uint16Array }
   | undefined;
 
+/** Whether `token` is a usable secret (not only whitespace); asked of a new one only. */
+function configured(token: string): boolean {
+  if (prepared?.token !== token) prepared = prepare(token);
+  return prepared.configured;
+}
+
 function prepare(token: string): NonNullable<typeof prepared> {
-  const bytes = encoder.encode(token);
-  const expected = new Uint8Array(Math.max(COMPARED_BYTES, bytes.length));
-  expected.set(bytes);
-  return { token, expected, length: bytes.length, given: new Uint8Array(expected.length) };
+  const expected = new Uint16Array(Math.max(COMPARED_UNITS, token.length));
+  for (let i = 0; i < token.length; i++) expected[i] = token.charCodeAt(i);
+  return {
+    token,
+    configured: token.trim() !== "",
+    expected,
+    given: new Uint16Array(expected.length),
+  };
 }
 
 /**
- * Whether `given` is the configured token: both buffers compared whole in constant time, and the
- * lengths apart (a shorter token leaves zeros in the buffer; a longer one does not fit in it).
- * Synchronous, so the shared buffer is never used by two requests at once.
+ * Whether `given` is the configured token: its code units copied into a zero-padded buffer as
+ * long as the configured one's (a copy whose length depends on the given token only), both
+ * buffers compared whole in constant time, and the lengths apart. Synchronous, so the shared
+ * buffer is never used by two requests at once.
  */
 function sameSecret(given: string, token: string): boolean {
   if (prepared?.token !== token) prepared = prepare(token);
-  const { expected, length, given: buffer } = prepared;
+  const { expected, given: buffer } = prepared;
   buffer.fill(0);
-  const { read, written } = encoder.encodeInto(given, buffer);
-  const sameBytes = crypto.subtle.timingSafeEqual(buffer, expected);
-  return sameBytes && read === given.length && written === length;
+  const copied = Math.min(given.length, buffer.length);
+  for (let i = 0; i < copied; i++) buffer[i] = given.charCodeAt(i);
+  const sameUnits = subtle.timingSafeEqual(buffer, expected);
+  return sameUnits && given.length === token.length;
 }
