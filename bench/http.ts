@@ -12,8 +12,9 @@ export const LOST_CLIENTS = 8;
 export const LOST_INCREMENTS = 25;
 
 /**
- * Every target once per round, in an order that rotates from round to round, `seconds` each:
- * a ratio is computed round by round, so drift of the machine falls on both of its figures.
+ * Every target once per round, `seconds` each, in an order that turns back every other round:
+ * a ratio is computed round by round from two loads made one after the other, so drift of the
+ * machine falls on both of its figures.
  */
 export async function benchHttp(
   worker: BenchWorker,
@@ -45,10 +46,15 @@ export async function benchHttp(
   };
   if (check.counter !== 0) throw new Error("the express app did not keep its session");
 
+  // In this order, forwards in even rounds and backwards in odd ones, so that the two figures of
+  // each ratio are measured next to each other (read and express, read and its floor, plain and
+  // auth) and each goes first as often as second.
   const targets: Record<string, [string, Record<string, string>]> = {
-    plain: [`${base}/healthz`, {}],
-    read: [sessionUrl, auth],
     express: [`${expressUrl}/`, { Cookie: cookie }],
+    read: [sessionUrl, auth],
+    // The read's floor: the same auth, route and router, one empty call to the session's object.
+    floor: [`${base}/bench-http/floor/apps/bench/sessions/k`, auth],
+    plain: [`${base}/healthz`, {}],
   };
   if (plan.http.probes) {
     // The read in parts: the bearer auth alone, the DO query alone (bench/worker.ts).
@@ -62,8 +68,8 @@ export async function benchHttp(
   const rps: Record<string, number[]> = Object.fromEntries(labels.map((l) => [l, []]));
   const p50: Record<string, number[]> = Object.fromEntries(labels.map((l) => [l, []]));
   for (let round = 0; round < plan.http.rounds; round++) {
-    for (let i = 0; i < labels.length; i++) {
-      const label = labels[(i + round) % labels.length] as string;
+    const order = round % 2 === 0 ? labels : [...labels].reverse();
+    for (const label of order) {
       const [url, headers] = targets[label] as [string, Record<string, string>];
       const result = await load(url, plan.http.seconds, CONCURRENCY, headers);
       rps[label]?.push(result.requestsPerSecond);
@@ -74,7 +80,9 @@ export async function benchHttp(
   record("http_plain_req_per_s", plain);
   record("http_read_req_per_s", rps.read ?? []);
   record("express_redis_read_req_per_s", rps.express ?? []);
+  record("http_floor_req_per_s", rps.floor ?? []);
   record("http_read_vs_plain_ratio", ratios(rps.read ?? [], plain));
+  record("http_read_vs_do_ping_ratio", ratios(rps.read ?? [], rps.floor ?? []));
   record("http_read_vs_express_redis_ratio", ratios(rps.read ?? [], rps.express ?? []));
   if (plan.http.probes) {
     record("diag_http_auth_vs_plain_ratio", ratios(rps.auth ?? [], plain));

@@ -7,7 +7,7 @@ export interface Plan {
   diag: { pairs: number; sliceMs: number; warmupMs: number };
   /** Runs of each in-process figure. */
   inProcessRuns: number;
-  /** HTTP: rounds (each target once per round, in rotating order) of `seconds` each. */
+  /** HTTP: rounds (each target once per round, forwards then backwards) of `seconds` each. */
   http: { rounds: number; seconds: number; warmupSeconds: number; probes: boolean };
   sweepSizes: number[];
   sweepRuns: number;
@@ -19,7 +19,7 @@ export const FULL: Plan = {
   ab: { pairs: 240, sliceMs: 25, warmupMs: 1500 },
   diag: { pairs: 120, sliceMs: 25, warmupMs: 500 },
   inProcessRuns: 5,
-  http: { rounds: 10, seconds: 1, warmupSeconds: 1, probes: true },
+  http: { rounds: 24, seconds: 0.5, warmupSeconds: 1, probes: true },
   sweepSizes: [1_000, 10_000, 100_000],
   sweepRuns: 3,
   reshardSessions: 20_000,
@@ -29,7 +29,7 @@ export const QUICK: Plan = {
   ab: { pairs: 120, sliceMs: 25, warmupMs: 1500 },
   diag: { pairs: 60, sliceMs: 25, warmupMs: 500 },
   inProcessRuns: 3,
-  http: { rounds: 4, seconds: 0.5, warmupSeconds: 0.5, probes: false },
+  http: { rounds: 12, seconds: 0.5, warmupSeconds: 0.5, probes: false },
   sweepSizes: [1_000, 10_000],
   sweepRuns: 3,
   reshardSessions: 5_000,

@@ -191,7 +191,7 @@ async function main(): Promise<void> {
       steady: steady.steady,
       noisyRatios: steady.noisy,
       verdict: steady.steady
-        ? "steady: every ratio goal's median is known within ±0.025 (95 %; a multiple within 2.5 % of its value)"
+        ? "steady: every RPC ratio goal's median is known within ±0.025 (95 %; a multiple within 2.5 % of its value)"
         : `too noisy to judge: ${steady.noisy.join(", ")} moved too much; run again on a quieter machine`,
     },
     metrics,

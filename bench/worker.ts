@@ -16,8 +16,11 @@ import {
 import type { SessionObjectRpc } from "../src/routing/object-rpc";
 import { SessionRouter } from "../src/routing/router";
 import { type Result, resultOfText } from "../src/routing/wire";
+import { ROUTES } from "../worker/api/schema";
 import { bearerAuth } from "../worker/http/auth";
+import { route } from "../worker/http/routes";
 import worker, { SessionManagerObject } from "../worker/index";
+import { sessionRouter } from "../worker/router";
 import type { CallSpec, ProbeKind } from "./calls";
 
 export * from "../worker/index";
@@ -422,13 +425,31 @@ async function bench(request: Request, env: Env, path: string): Promise<Response
   }
 }
 
+/** The floor's constant answer. */
+const FLOOR_ANSWER = JSON.stringify({ ok: true });
+
 /**
  * Parts of the HTTP read alone, to see where its time goes: `/bench-http/auth` is the worker's
  * bearer auth and a constant answer; `/bench-http/query/:app/:key` is the session query over
  * DO RPC and the JSON answer, without auth. (`/healthz` is neither; the real read is both.)
+ *
+ * `/bench-http/floor/apps/:app/sessions/:key` is the floor of an HTTP read: everything the read
+ * does but the read itself. The same bearer auth, the same route registration and path
+ * validation (`route` with the query's declaration), the worker's router (`sessionRouter`, its
+ * ids kept per isolate, a stub per request), then one empty call (`ping()`) to the object that
+ * holds the session, and a constant JSON answer.
  */
 const httpProbes = new Hono<{ Bindings: Env }>();
 httpProbes.get("/bench-http/auth", bearerAuth(), (c) => c.json({ ok: true }));
+httpProbes.use("/bench-http/floor/*", bearerAuth());
+route(
+  httpProbes,
+  { ...ROUTES.query, path: "/bench-http/floor/apps/{app}/sessions/{key}" },
+  async (c, { params: { app, key } }) => {
+    await sessionRouter(c.env).object(objectName(app, key)).ping();
+    return new Response(FLOOR_ANSWER, { headers: { "Content-Type": "application/json" } });
+  },
+);
 httpProbes.get("/bench-http/query/:app/:key", async (c) => {
   const { app, key } = c.req.param();
   const result = await stubOf(c.env, objectName(app, key)).query(app, key);
@@ -438,7 +459,10 @@ httpProbes.get("/bench-http/query/:app/:key", async (c) => {
 
 export default {
   fetch(request, env, ctx) {
-    const path = new URL(request.url).pathname;
+    // The path without parsing the URL (a cost on every request the bench measures, the real
+    // worker's included): the absolute URL's path starts at the first "/" after "scheme://".
+    const url = request.url;
+    const path = url.slice(url.indexOf("/", url.indexOf("//") + 2)).split("?")[0] as string;
     if (path.startsWith("/bench/")) return bench(request, env, path);
     if (path.startsWith("/bench-http/")) return httpProbes.fetch(request, env, ctx);
     return worker.fetch(request, env, ctx);

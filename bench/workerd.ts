@@ -19,6 +19,10 @@ export interface LocalWorkerOptions {
   queueProducers?: Record<string, { queueName: string }>;
   queueConsumers?: Record<string, { maxBatchSize: number; maxBatchTimeout: number }>;
   logLevel?: LogLevel;
+  /** Opens workerd's inspector (Chrome DevTools protocol) on this 127.0.0.1 port (bench/profile.ts). */
+  inspectorPort?: number;
+  /** Writes a source map beside the bundle (so that a profile names the source files). */
+  sourcemap?: boolean;
 }
 
 /** A running local worker: its base URL (a socket straight to the worker) and how to stop it. */
@@ -40,12 +44,16 @@ export async function startLocalWorker(options: LocalWorkerOptions): Promise<Loc
     conditions: ["workerd", "worker", "browser"],
     external: ["cloudflare:*"],
     logLevel: "warning",
+    sourcemap: options.sourcemap === true ? "linked" : false,
   });
   // Miniflare 5 takes a new options shape; it converts the well-known v4 one.
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       host: "127.0.0.1",
       port: 0,
+      ...(options.inspectorPort === undefined
+        ? {}
+        : { inspectorPort: options.inspectorPort, inspectorHost: "127.0.0.1" }),
       log: new Log(options.logLevel ?? LogLevel.WARN),
       // No network: no request.cf fetch, no telemetry, no dev registry.
       cf: false,

@@ -111,7 +111,8 @@ export class CommitPath {
 
   /**
    * Applies groups of changesets in one storage transaction (`SqlStore.batch`: a session changed
-   * twice is written once), each changeset in a savepoint of its own, with the same rules as a
+   * twice is written once; a lone changeset in its own transaction alone), each changeset in a
+   * savepoint of its own, with the same rules as a
    * lone commit: this object must own its key (and `newKey`) under the app's layout, a commit
    * that changes nothing writes nothing, and an app not stored yet is stored in the savepoint of
    * the first commit that stores something. A refused one (conflict, too large, moved, wrong
@@ -136,7 +137,11 @@ export class CommitPath {
         }
       });
     try {
-      return store.batch(apply);
+      // A lone changeset needs no batch around it: its own transaction (the engine's, with its
+      // outbox rows) is then the commit's one transaction, not a savepoint in another, and
+      // there is no other commit to share a write with.
+      const lone = groups.length === 1 && groups[0]?.changes.length === 1;
+      return lone ? apply() : store.batch(apply);
     } catch (error) {
       // Nothing of the batch was kept: neither its events nor an app first stored in it.
       events.forget(mark);

@@ -55,6 +55,26 @@ describe("compact reads: the view built around the stored data JSON", () => {
     });
     expect(() => sessionViewHead('{"key":"k"}')).toThrow(TypeError);
   });
+
+  it("reads the head of any key, sid and version, with or without escapes in them", () => {
+    const plain = { ...snapshot({ a: 1 }), key: "abc-123", sid: "0b6c2f0e-1d2e", version: 12 };
+    expect(sessionViewHead(sessionViewJson(plain, '{"a":1}'))).toEqual({
+      key: "abc-123",
+      sid: "0b6c2f0e-1d2e",
+      version: 12,
+    });
+    fc.assert(
+      fc.property(
+        fc.string(),
+        fc.option(fc.string(), { nil: null }),
+        fc.nat(),
+        (key, sid, version) => {
+          const s = { ...snapshot({}), key, sid, version };
+          expect(sessionViewHead(sessionViewJson(s, "{}"))).toEqual({ key, sid, version });
+        },
+      ),
+    );
+  });
 });
 
 describe("a compact read's answer as one string", () => {

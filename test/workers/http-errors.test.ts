@@ -2,6 +2,7 @@
 // nothing, and none reaches a Durable Object it should not, or ends in a 500.
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { COMPARED_UNITS } from "../../worker/http/auth";
 import { MAX_BODY_BYTES } from "../../worker/http/body";
 import { apiRequest } from "./helpers";
 
@@ -60,6 +61,33 @@ describe("authentication", () => {
     expect(res.status).toBe(401);
     expect(res.headers.get("WWW-Authenticate")).toMatch(/^Bearer /);
     expect((await errorOf(res)).code).toBe("unauthorized");
+  });
+
+  /** A request to a new app with `authorization`, the API token configured as `token`. */
+  const withToken = (token: string, authorization: string) =>
+    apiRequest(
+      `/v1/apps/${newApp()}`,
+      { method: "POST", headers: { Authorization: authorization } },
+      { ...env, SESSIONS_API_TOKEN: token } as Cloudflare.Env,
+    );
+
+  it("follows the configured token when it changes: the old one is refused, the new one accepted", async () => {
+    expect((await withToken("first-token", "Bearer first-token")).status).toBe(200);
+    expect((await withToken("second-token", "Bearer first-token")).status).toBe(401);
+    expect((await withToken("second-token", "Bearer second-token")).status).toBe(200);
+  });
+
+  it("compares a token longer than the compared units whole: its prefix and a change at its end are refused", async () => {
+    const long = `${"t".repeat(COMPARED_UNITS + 40)}`;
+    expect((await withToken(long, `Bearer ${long}`)).status).toBe(200);
+    expect((await withToken(long, `Bearer ${long.slice(0, COMPARED_UNITS)}`)).status).toBe(401);
+    expect((await withToken(long, `Bearer ${long.slice(0, -1)}u`)).status).toBe(401);
+    expect((await withToken(long, `Bearer ${long}t`)).status).toBe(401);
+  });
+
+  it("refuses a given token longer than the compared units that starts with the configured one", async () => {
+    const res = await withToken("test-token", `Bearer test-token${"x".repeat(COMPARED_UNITS)}`);
+    expect(res.status).toBe(401);
   });
 
   it("accepts the scheme in any case", async () => {
