@@ -1,4 +1,5 @@
 import { describeError } from "../../src/core/errors.js";
+import type { DeletionRecord } from "../deletion/deletion-record.js";
 import type { Outbox } from "../events/outbox.js";
 import type { HeldApp } from "../held-app.js";
 import type { StoredLayout } from "../resharding/layout-record.js";
@@ -17,6 +18,8 @@ export class Alarm {
   readonly #app: HeldApp;
   /** The layout record: when a move needs the alarm. */
   readonly #layout: StoredLayout;
+  /** The app's deletion: it needs the alarm until it is done. */
+  readonly #deletion: DeletionRecord;
   /** The object's clock (seconds). */
   readonly #now: () => number;
   readonly #waitUntil: (promise: Promise<unknown>) => void;
@@ -29,6 +32,7 @@ export class Alarm {
     outbox: Outbox,
     app: HeldApp,
     layout: StoredLayout,
+    deletion: DeletionRecord,
     now: () => number,
     waitUntil: (promise: Promise<unknown>) => void,
   ) {
@@ -36,6 +40,7 @@ export class Alarm {
     this.#outbox = outbox;
     this.#app = app;
     this.#layout = layout;
+    this.#deletion = deletion;
     this.#now = now;
     this.#waitUntil = waitUntil;
   }
@@ -98,12 +103,15 @@ export class Alarm {
 
   /** Keeps the alarm at the next moment work can be due (see the class). */
   arm(inAlarm = false): void {
+    // Storage freed with the app (docs/DESIGN.md#deleting-an-app): no alarm, nothing to read.
+    if (this.#deletion.wiped) return;
     const held = this.#app.current;
     const due = nextAlarm({
       expiry: held?.engine.nextExpiry(),
       pendingEvents: this.#outbox.hasPending(),
       sendFailures: this.#sendFailures,
       reshardDue: this.#layout.due(held?.name, this.#now()),
+      ...(this.#deletion.state === undefined ? {} : { deletionDue: this.#now() * 1000 }),
       inAlarm,
       now: Date.now(),
     });

@@ -45,6 +45,14 @@ export class AppLayouts {
     return settled(this.#load(app));
   }
 
+  /**
+   * Forgets the app (it is being deleted, or was): the next call asks its home object again,
+   * since the name may come back as a new app with other settings.
+   */
+  forget(app: string): void {
+    this.#apps.delete(app);
+  }
+
   /** Takes the layout a redirection carries, or asks the home object when it is not newer. */
   async follow(app: string, known: KnownApp, moved: ErrorBody): Promise<Result<unknown>> {
     const next = moved.layout === undefined ? undefined : parseLayout(moved.layout);
