@@ -11,6 +11,7 @@ import {
   objectName,
   ServiceSessionManagerFactory,
   type SessionManagerFactory,
+  type SessionManagerRpc,
   type SessionObjectNamespace,
   SessionRouter,
   unwrap,
@@ -33,12 +34,17 @@ function stub(name: string): SessionObjectRpc & DurableObjectStub {
   return ns().getByName(name) as unknown as SessionObjectRpc & DurableObjectStub;
 }
 
+/** The worker's RPC entrypoint, as a user's Worker reaches it through a service binding. */
+function service(): SessionManagerRpc {
+  return env.SESSIONS as unknown as SessionManagerRpc;
+}
+
 /** Stores a session at each key through the service binding (so over the app's shards). */
 async function seed(app: string, count: number): Promise<string[]> {
   const sids: string[] = [];
   for (const key of keys("k", count)) {
     const stored = unwrap(
-      await env.SESSIONS.commit(app, { key, sid: null, version: 0, set: { key } }),
+      await service().commit(app, { key, sid: null, version: 0, set: { key } }),
     );
     sids.push((stored as { sid: string }).sid);
   }
@@ -48,9 +54,9 @@ async function seed(app: string, count: number): Promise<string[]> {
 describe("deleting a sharded app", () => {
   it("deletes every shard, then the home object; each session ends once", async () => {
     const app = "del-sharded";
-    unwrap(await env.SESSIONS.configure(app, { shards: 4 }));
+    unwrap(await service().configure(app, { shards: 4 }));
     const sids = await seed(app, 80);
-    const answer = unwrap(await env.SESSIONS.deleteApp(app));
+    const answer = unwrap(await service().deleteApp(app));
     expect(answer).toEqual({ app, deleted: true, sessions: 0, pendingEvents: 0 });
 
     await eventsDelivered();
@@ -62,9 +68,9 @@ describe("deleting a sharded app", () => {
       expect(await storageOf(stub(name))).toEqual({ tables: [], alarm: null, record: undefined });
     }
     // The name opens again as a new app, with one shard this time.
-    expect(unwrap(await env.SESSIONS.open(app, { shards: 1 })).shards).toBe(1);
-    expect(unwrap(await env.SESSIONS.get(app, "k1"))).toMatchObject({ version: 0, data: {} });
-    expect(unwrap(await env.SESSIONS.stats(app))).toMatchObject({ sessions: 0 });
+    expect(unwrap(await service().open(app, { shards: 1 })).shards).toBe(1);
+    expect(unwrap(await service().get(app, "k1"))).toMatchObject({ version: 0, data: {} });
+    expect(unwrap(await service().stats(app))).toMatchObject({ sessions: 0 });
   });
 
   it("refuses to delete an app whose sessions are moving between shards (409 app_moving)", async () => {
