@@ -38,7 +38,8 @@ export function nextAlarm(state: AlarmState): number {
       SEND_RETRY_MS[Math.min(state.sendFailures, SEND_RETRY_MS.length - 1)] ?? REARM_DELAY_MS;
     due = Math.min(due, state.now + delay);
   } else if (state.deletionDue !== undefined) {
-    // A deletion goes on at once, but for events the Queue refused: those wait as above.
+    // A deletion goes on (a moment after its last step), but for events the Queue refused:
+    // those wait as above.
     due = Math.min(due, state.deletionDue);
   }
   // An alarm that re-arms for work already due waits a moment rather than firing at once;

@@ -3,7 +3,7 @@ import type { DeletionRecord } from "../deletion/deletion-record.js";
 import type { Outbox } from "../events/outbox.js";
 import type { HeldApp } from "../held-app.js";
 import type { StoredLayout } from "../resharding/layout-record.js";
-import { nextAlarm, retriedByRuntime } from "./alarm-policy.js";
+import { nextAlarm, REARM_DELAY_MS, retriedByRuntime } from "./alarm-policy.js";
 
 /**
  * The object's alarm: kept at the next moment work is due (`nextAlarm`: a session can expire,
@@ -111,7 +111,10 @@ export class Alarm {
       pendingEvents: this.#outbox.hasPending(),
       sendFailures: this.#sendFailures,
       reshardDue: this.#layout.due(held?.name, this.#now()),
-      ...(this.#deletion.state === undefined ? {} : { deletionDue: this.#now() * 1000 }),
+      // A deletion goes on a moment after each step (a home object polls its shards meanwhile).
+      ...(this.#deletion.state === undefined
+        ? {}
+        : { deletionDue: this.#now() * 1000 + REARM_DELAY_MS }),
       inAlarm,
       now: Date.now(),
     });

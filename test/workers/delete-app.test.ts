@@ -4,6 +4,7 @@
 import { abortAllDurableObjects, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
+import { nextAlarm, REARM_DELAY_MS } from "../../durable-object/alarm/alarm-policy";
 import { type AppDeletion, unwrap } from "../../src/index";
 import type { SessionObjectRpc } from "../../src/routing/object-rpc";
 import { testClock } from "./clock";
@@ -31,6 +32,24 @@ async function deleteFully(
   }
   throw new Error(`app ${app} not deleted after 20 rounds`);
 }
+
+describe("the alarm of a deletion", () => {
+  it("comes a second after each step, but waits with the back-off while the Queue refuses", () => {
+    const state = {
+      expiry: undefined,
+      sendFailures: 2,
+      reshardDue: Number.POSITIVE_INFINITY,
+      inAlarm: false,
+      now: 1_000_000,
+      deletionDue: 1_000_000 + REARM_DELAY_MS,
+    };
+    expect(nextAlarm({ ...state, pendingEvents: false })).toBe(1_000_000 + REARM_DELAY_MS);
+    expect(nextAlarm({ ...state, pendingEvents: false, inAlarm: true })).toBe(
+      1_000_000 + REARM_DELAY_MS,
+    );
+    expect(nextAlarm({ ...state, pendingEvents: true })).toBe(1_000_000 + 30_000);
+  });
+});
 
 describe("deleting an app", () => {
   it("ends every session once with its end event, sends them, then frees the storage", async () => {
@@ -106,6 +125,10 @@ describe("deleting an app", () => {
     expect(flakyQueue.accepted.map((e) => [e.type, e.key, e.reason])).toEqual([
       ["end", "k", "invalidated"],
     ]);
+    // The in-process hook saw the end too, once.
+    expect(flakyQueue.hooked.filter((e) => e.type === "end").map((e) => [e.key, e.reason])).toEqual(
+      [["k", "invalidated"]],
+    );
     expect(await storageOf(manager(app, env.FLAKY_MANAGER))).toEqual({
       tables: [],
       alarm: null,
