@@ -1,5 +1,5 @@
 import { SessionEngine } from "../src/core/engine.js";
-import { InvalidInputError, WrongShardError } from "../src/core/errors.js";
+import { InvalidInputError, SessionError, WrongShardError } from "../src/core/errors.js";
 import { assertAppName, shardOf } from "../src/core/names.js";
 import { type AppSettings, resolveAppSettings } from "../src/core/settings.js";
 import { type Result, resultOf } from "../src/routing/wire.js";
@@ -126,6 +126,24 @@ export class HeldApp {
       this.#app = current;
       throw error;
     }
+  }
+
+  /**
+   * A router routes with an epoch only to objects it introduced the app to (`adopt`). A shard
+   * that holds neither the app nor a layout was therefore emptied since: its app was deleted
+   * (docs/DESIGN.md#deleting-an-app). It answers `moved` without a layout, and writes nothing:
+   * the router asks the home object again and introduces the app anew, with its settings now.
+   * `undefined` when the call may go on.
+   */
+  notIntroduced(app: string, epoch: number | undefined): Result<never> | undefined {
+    if (epoch === undefined || this.#app?.stored === true) return undefined;
+    if (this.#layout.isHome(app) || this.#layout.record !== undefined) return undefined;
+    return resultOf(() => {
+      throw new SessionError(
+        "moved",
+        `This object holds nothing of app "${app}" (it was deleted since): ask its home object for the app's layout, and introduce the app here again.`,
+      );
+    });
   }
 
   /**

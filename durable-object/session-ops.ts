@@ -54,6 +54,8 @@ export class SessionOps {
   ): Answer<T> {
     const checked = this.#check(app, check);
     if (!checked.ok) return checked;
+    const unknown = this.#app.notIntroduced(app, epoch);
+    if (unknown !== undefined) return unknown;
     const away = this.#resharding.notHere(app, keys);
     if (away !== undefined) return away;
     return this.#owner.answer(app, keys, epoch, () => this.run(app, checked.value, fn));

@@ -61,7 +61,30 @@ export class AppLayouts {
       return { ok: true, value: undefined };
     }
     // The object knows no newer layout than ours: ours is stale in another way; ask home.
-    return this.refresh(app);
+    let answer: AppLayout;
+    try {
+      answer = unwrap(await this.#ask(app));
+    } catch (error) {
+      if (error instanceof SessionError) return { ok: false, error: errorBody(error) };
+      throw error;
+    }
+    if (answer.stored === false || answer.layout.epoch < known.layout.epoch) {
+      // Layouts only grow, but for an app deleted since (and maybe made again): what this
+      // isolate knows is of its former life. The home object's answer replaces it whole, and
+      // every object is introduced to the app again (docs/DESIGN.md#deleting-an-app).
+      this.#apps.delete(app);
+      known.settings = answer.settings;
+      known.layout = answer.layout;
+      known.adopted = new Set();
+      if (answer.stored !== false) this.#apps.set(app, known);
+      return { ok: true, value: undefined };
+    }
+    const learned = this.#learn(app, answer);
+    if (learned !== known) {
+      known.settings = learned.settings;
+      if (learned.layout.epoch >= known.layout.epoch) known.layout = learned.layout;
+    }
+    return { ok: true, value: undefined };
   }
 
   async #known(app: string): Promise<KnownApp> {

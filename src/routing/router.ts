@@ -368,11 +368,12 @@ export class SessionRouter implements SessionManagerRpc {
       // A known app's name was checked when it was learned.
       const name = nameOf(app, key, layout.shards);
       if (name === app || known.adopted.has(name)) {
-        return call(this.object(name, layout), layout.epoch).then((result) =>
-          result.ok || result.error.code !== "moved"
-            ? this.#noted(app, result)
-            : this.#onKeySlowly(app, key, call, result.error),
-        );
+        return call(this.object(name, layout), layout.epoch).then((result) => {
+          if (result.ok || result.error.code !== "moved") return this.#noted(app, result);
+          // Without a layout: the object holds nothing of the app any more (see `#onKeySlowly`).
+          if (result.error.layout === undefined) known.adopted.delete(name);
+          return this.#onKeySlowly(app, key, call, result.error);
+        });
       }
     }
     return this.#onKeySlowly(app, key, call);
@@ -415,6 +416,9 @@ export class SessionRouter implements SessionManagerRpc {
       }
       const result = await call(rpc, layout.epoch);
       if (result.ok || result.error.code !== "moved") return this.#noted(app, result);
+      // A `moved` without a layout: the object holds nothing of the app any more (it was
+      // deleted since): it is introduced to the app again (docs/DESIGN.md#deleting-an-app).
+      if (result.error.layout === undefined) known.adopted.delete(name);
       if (redirections >= MAX_REDIRECTIONS) break;
       const followed = await this.#layouts.follow(app, known, result.error);
       if (!followed.ok) return followed;

@@ -96,6 +96,41 @@ describe("deleting a sharded app", () => {
   });
 });
 
+describe("a router that knew the app before it was deleted", () => {
+  it("finds it gone, then follows the app made again with other settings", async () => {
+    const app = "del-stale";
+    const stale = new SessionRouter(ns());
+    unwrap(await stale.configure(app, { shards: 2 }));
+    unwrap(await stale.configure(app, { shards: 4 })); // a move: the layout's epoch grows
+    for (let round = 0; round < 40; round++) {
+      const { layout } = unwrap(await stub(objectName(app)).layout(app));
+      if (layout.from === null) break;
+      for (const name of layoutObjects(app, layout)) await runDurableObjectAlarm(stub(name));
+    }
+    for (const key of keys("k", 8)) {
+      unwrap(await stale.commit(app, { key, sid: null, version: 0, set: { old: true } }));
+    }
+    // Deleted through another isolate's router: `stale` still caches the layout of 4 shards.
+    expect(unwrap(await new SessionRouter(ns()).deleteApp(app)).deleted).toBe(true);
+
+    // Gone: a read finds a new, empty session, and writes nothing.
+    expect(unwrap(await stale.get(app, "k5"))).toMatchObject({ version: 0, data: {} });
+    expect((await new SessionRouter(ns()).stats(app)).ok).toBe(false);
+
+    // Made again, with 2 shards and another timeout: `stale` follows it.
+    const fresh = new SessionRouter(ns());
+    unwrap(await fresh.configure(app, { shards: 2, timeout: 300 }));
+    for (const key of keys("k", 8)) {
+      const stored = unwrap(await stale.commit(app, { key, sid: null, version: 0, set: { n: 1 } }));
+      expect(stored).toMatchObject({ version: 1, data: { n: 1 } });
+      const holder = objectName(app, key, 2);
+      expect(unwrap(await stub(holder).stats(app)).settings.timeout).toBe(300);
+    }
+    expect(unwrap(await fresh.stats(app))).toMatchObject({ sessions: 8 });
+    expect(unwrap(await fresh.get(app, "k3")).data).toEqual({ n: 1 });
+  });
+});
+
 describe("DELETE /v1/apps/{app}", () => {
   it("answers 202 with what is left while the work goes on, then 200 once deleted", async () => {
     const app = "del-http";
