@@ -166,6 +166,8 @@ function serviceFailure(
 ): SessionError | undefined {
   const { status } = response;
   const apiCode = typeof error?.code === "string" ? knownCode(error.code) : undefined;
+  // The API's own refusal, not a failure to serve: nothing was changed (as over RPC).
+  if (apiCode === "app_deleting") return undefined;
   const options = { status, ...(apiCode === undefined ? {} : { code: apiCode }) };
   const said =
     typeof error?.message === "string" ? error.message : `${status} ${response.statusText}`;

@@ -51,6 +51,25 @@ async function seed(app: string, count: number): Promise<string[]> {
   return sids;
 }
 
+const fixtures: { name: string; factory(app: string): SessionManagerFactory }[] = [
+  {
+    name: "Durable Object binding",
+    factory: (app) => new DurableObjectSessionManagerFactory(env.SESSION_MANAGER, app),
+  },
+  {
+    name: "service binding",
+    factory: (app) => new ServiceSessionManagerFactory(env.SESSIONS, app),
+  },
+  {
+    name: "HTTP",
+    factory: (app) =>
+      new HttpSessionManagerFactory("https://sessions.test", app, {
+        token: "test-token",
+        fetch: (input, init) => exports.default.fetch(new Request(input, init)),
+      }),
+  },
+];
+
 describe("deleting a sharded app", () => {
   it("deletes every shard, then the home object; each session ends once", async () => {
     const app = "del-sharded";
@@ -154,6 +173,15 @@ describe("DELETE /v1/apps/{app}", () => {
     });
     expect(write.status).toBe(503);
     expect((await call("PUT", `/v1/apps/${app}`, { timeout: 60 })).status).toBe(503);
+    // Every client says the same: app_deleting, nothing changed (not "may have been applied").
+    for (const { factory } of fixtures) {
+      const error = await factory(app)
+        .open(new ConnectionManager())
+        .then((sessions) => sessions.get("h7"))
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "app_deleting", status: 503 });
+      expect((error as Error).message).toMatch(/^App "del-http" is being deleted: nothing/);
+    }
 
     const done = await call("DELETE", `/v1/apps/${app}`);
     expect(done.status).toBe(200);
@@ -178,25 +206,6 @@ describe("DELETE /v1/apps/{app}", () => {
     expect(response.status).toBe(401);
   });
 });
-
-const fixtures: { name: string; factory(app: string): SessionManagerFactory }[] = [
-  {
-    name: "Durable Object binding",
-    factory: (app) => new DurableObjectSessionManagerFactory(env.SESSION_MANAGER, app),
-  },
-  {
-    name: "service binding",
-    factory: (app) => new ServiceSessionManagerFactory(env.SESSIONS, app),
-  },
-  {
-    name: "HTTP",
-    factory: (app) =>
-      new HttpSessionManagerFactory("https://sessions.test", app, {
-        token: "test-token",
-        fetch: (input, init) => exports.default.fetch(new Request(input, init)),
-      }),
-  },
-];
 
 describe.each(fixtures)("RemoteSessionManager.deleteApp over $name", ({ name, factory }) => {
   it("deletes the app: its sessions end, a second delete finds none, the name opens again", async () => {
