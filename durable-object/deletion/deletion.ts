@@ -121,9 +121,14 @@ export class Deletion {
 
   async #stepOnce(): Promise<AppDeletion> {
     const state = this.#record.state;
-    const held = this.#app.current;
-    if (state === undefined || held === undefined || this.#record.wiped) {
+    if (state === undefined || this.#record.wiped) {
       return { app: state?.app ?? "", deleted: true, sessions: 0, pendingEvents: 0 };
+    }
+    const held = this.#app.current;
+    if (held === undefined) {
+      // The record outlived the app's row (it cannot, but then nothing of the app is left).
+      await this.#wipe();
+      return { app: state.app, deleted: true, sessions: 0, pendingEvents: 0 };
     }
     for (let batch = 0; batch < DELETE_BATCHES_PER_STEP; batch++) {
       const ended = this.#endBatch(held, this.#now());
