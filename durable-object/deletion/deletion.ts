@@ -104,16 +104,18 @@ export class Deletion {
       );
     }
     const layout = this.#resharding.current(app);
-    if (layout !== undefined && layout.from !== null) {
+    const home = this.#resharding.isHome(app);
+    // The home object knows when a move has ended; a shard may not have been told yet (and then
+    // holds no session handed off and not confirmed: the move ended once every one was).
+    if (home && layout !== undefined && layout.from !== null) {
       throw new SessionError(
         "app_moving",
         `App "${app}" is moving its sessions from ${layout.from} to ${layout.shards} shards: nothing was deleted. Delete it once the move ends (its stats show layout.from null).`,
       );
     }
-    const home = objectName(app);
     const objects =
-      layout !== undefined && this.#resharding.isHome(app)
-        ? layoutObjects(app, layout).filter((name) => name !== home)
+      layout !== undefined && home
+        ? layoutObjects(app, layout).filter((name) => name !== objectName(app))
         : [];
     this.#record.save({ app, objects });
     this.#alarm.arm();
