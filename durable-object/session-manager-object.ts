@@ -32,7 +32,7 @@ import {
   type UserSession,
 } from "../src/core/users.js";
 import { type AppLayout, type Layout, type Placement, parseLayout } from "../src/routing/layout.js";
-import type { HandOffArgs } from "../src/routing/object-rpc.js";
+import type { HandOffArgs, ObjectMetricsAnswer } from "../src/routing/object-rpc.js";
 import type { SessionObjectNamespace } from "../src/routing/router.js";
 import {
   type Answer,
@@ -47,6 +47,7 @@ import { CommitPath } from "./commit-path.js";
 import { ChangeEvents } from "./events/change-events.js";
 import { Outbox } from "./events/outbox.js";
 import { HeldApp } from "./held-app.js";
+import { ObjectMetrics } from "./metrics/object-metrics.js";
 import { StoredLayout } from "./resharding/layout-record.js";
 import { MoveOwner } from "./resharding/move-owner.js";
 import { Resharding } from "./resharding/resharding.js";
@@ -93,6 +94,8 @@ export class SessionManagerObject extends DurableObject<Env> {
   readonly #ops: SessionOps;
   /** How commits run: group commit (commit-path.ts, group-commit.ts). */
   readonly #commits: CommitPath;
+  /** The figures: counts kept as things happen, gauges read when asked (object-metrics.ts). */
+  readonly #metrics: ObjectMetrics;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -103,6 +106,7 @@ export class SessionManagerObject extends DurableObject<Env> {
     // Each part is given the parts it needs, built before it. The layout record comes before the
     // held app and the alarm, which read it; resharding, which needs both, comes after them.
     this.#store = new SqlStore(ctx.storage);
+    this.#metrics = new ObjectMetrics(this.#store, this.now());
     this.#outbox = new Outbox(
       this.#store,
       env.SESSION_EVENTS === undefined ? undefined : (events) => this.sendEvents(events),
@@ -110,13 +114,27 @@ export class SessionManagerObject extends DurableObject<Env> {
     this.#events = new ChangeEvents(
       this.#outbox,
       this.#store,
-      (event) =>
-        event instanceof SessionEndEvent ? this.onSessionEnd(event) : this.onSessionBegin(event),
+      (event) => {
+        this.#metrics.countEvent(event, now());
+        return event instanceof SessionEndEvent
+          ? this.onSessionEnd(event)
+          : this.onSessionBegin(event);
+      },
       waitUntil,
     );
     this.#layout = new StoredLayout(this.#store, name, ctx.id.jurisdiction);
     this.#app = new HeldApp(this.#store, name, this.#events, this.#layout);
-    this.#alarm = new Alarm(ctx.storage, this.#outbox, this.#app, this.#layout, now, waitUntil);
+    this.#alarm = new Alarm(
+      ctx.storage,
+      this.#outbox,
+      this.#app,
+      this.#layout,
+      this.#metrics,
+      now,
+      waitUntil,
+    );
+    // Counts made after a save: the alarm keeps a moment to save them.
+    this.#metrics.whenUnsaved(() => this.#alarm.arm());
     this.#resharding = new Resharding(
       this.#layout,
       this.#store,
@@ -133,6 +151,7 @@ export class SessionManagerObject extends DurableObject<Env> {
       this.#resharding,
       this.#owner,
       now,
+      this.#metrics,
     );
     this.#commits = new CommitPath(
       this.#store,
@@ -143,6 +162,7 @@ export class SessionManagerObject extends DurableObject<Env> {
       this.#resharding,
       this.#owner,
       now,
+      this.#metrics,
     );
     ctx.blockConcurrencyWhile(() => this.#alarm.start());
   }
@@ -186,6 +206,12 @@ export class SessionManagerObject extends DurableObject<Env> {
    */
   #enter(): void {
     this.#commits.flush();
+  }
+
+  /** Counts a call refused before it reached the engine (docs/DESIGN.md#metrics). */
+  #refused<T>(answer: Result<T>): Result<T> {
+    if (!answer.ok) this.#metrics.countRefusal(answer.error.code, this.now());
+    return answer;
   }
 
   usage(): { rowsRead: number; rowsWritten: number } {
@@ -267,6 +293,30 @@ export class SessionManagerObject extends DurableObject<Env> {
     });
   }
 
+  /**
+   * This object's figures (docs/DESIGN.md#metrics): its counts and gauges. The home object adds
+   * the app's layout and the most shards it ever had, so the router knows which objects to ask.
+   * An object that holds no session of the app answers zeros. Reads nothing but the figures.
+   */
+  metrics(app: string): Result<ObjectMetricsAnswer> {
+    this.#enter();
+    return resultOf(() => {
+      assertAppName(app);
+      const held = this.#app.current;
+      const here = held?.name === app ? held : undefined;
+      const name = this.ctx.id.name ?? app;
+      const figures = this.#metrics.read(name, here, this.#layout, this.now());
+      const stored = here?.stored === true;
+      if (name !== app || !stored) return { ...figures, stored };
+      const record = this.#layout.record;
+      const layout = this.#resharding.current(app);
+      const peak = Math.max(record?.peak ?? 1, layout?.shards ?? 1, layout?.from ?? 1);
+      return layout === undefined
+        ? { ...figures, stored, peak }
+        : { ...figures, stored, peak, layout };
+    });
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Sessions
 
@@ -326,7 +376,7 @@ export class SessionManagerObject extends DurableObject<Env> {
       assertAppName(app);
       return [parseChangeset((changes as { key?: unknown } | null)?.key as string, changes)];
     });
-    if (!checked.ok) return checked;
+    if (!checked.ok) return this.#refused(checked);
     const answers = this.#commits.commit(app, checked.value, epoch);
     return answers instanceof Promise
       ? answers.then((all) => all[0] as Result<CommitResult>)
@@ -338,7 +388,7 @@ export class SessionManagerObject extends DurableObject<Env> {
       assertAppName(app);
       return parseChangesets(changes);
     });
-    if (!checked.ok) return checked;
+    if (!checked.ok) return this.#refused(checked);
     const answers = this.#commits.commit(app, checked.value, epoch);
     return answers instanceof Promise
       ? answers.then((value) => ({ ok: true, value }))
@@ -513,6 +563,7 @@ export class SessionManagerObject extends DurableObject<Env> {
 
   /** One alarm run's work (see `alarm`). */
   async #upkeep(now: number): Promise<void> {
+    this.#metrics.save(this.#app.current, now);
     const engine = this.#app.current?.engine;
     if (engine !== undefined) {
       for (let i = 0; i < SWEEP_BATCHES_PER_ALARM; i++) {

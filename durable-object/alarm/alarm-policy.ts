@@ -19,6 +19,8 @@ export interface AlarmState {
   sendFailures: number;
   /** When a move needs the alarm (ms), or `Infinity`. */
   reshardDue: number;
+  /** When counts made in memory are due to be saved (ms), or `Infinity` (docs/DESIGN.md#metrics). */
+  metricsDue: number;
   /** Whether this is the alarm re-arming itself at the end of a run. */
   inAlarm: boolean;
   /** Now (ms). */
@@ -27,10 +29,12 @@ export interface AlarmState {
 
 /**
  * The next moment work is due (ms), or `Infinity` when none is: a session can expire, unsent
- * events wait (retried later with each failure in a row), or a move goes on.
+ * events wait (retried later with each failure in a row), counts wait to be saved, or a move
+ * goes on.
  */
 export function nextAlarm(state: AlarmState): number {
   let due = state.expiry === undefined ? Number.POSITIVE_INFINITY : state.expiry * 1000;
+  due = Math.min(due, state.metricsDue);
   if (state.pendingEvents) {
     const delay =
       SEND_RETRY_MS[Math.min(state.sendFailures, SEND_RETRY_MS.length - 1)] ?? REARM_DELAY_MS;

@@ -1,6 +1,7 @@
 import { describeError } from "../../src/core/errors.js";
 import type { Outbox } from "../events/outbox.js";
 import type { HeldApp } from "../held-app.js";
+import type { ObjectMetrics } from "../metrics/object-metrics.js";
 import type { StoredLayout } from "../resharding/layout-record.js";
 import { nextAlarm, retriedByRuntime } from "./alarm-policy.js";
 
@@ -17,6 +18,8 @@ export class Alarm {
   readonly #app: HeldApp;
   /** The layout record: when a move needs the alarm. */
   readonly #layout: StoredLayout;
+  /** The figures: when their counts are due to be saved. */
+  readonly #metrics: ObjectMetrics;
   /** The object's clock (seconds). */
   readonly #now: () => number;
   readonly #waitUntil: (promise: Promise<unknown>) => void;
@@ -29,9 +32,11 @@ export class Alarm {
     outbox: Outbox,
     app: HeldApp,
     layout: StoredLayout,
+    metrics: ObjectMetrics,
     now: () => number,
     waitUntil: (promise: Promise<unknown>) => void,
   ) {
+    this.#metrics = metrics;
     this.#storage = storage;
     this.#outbox = outbox;
     this.#app = app;
@@ -104,6 +109,7 @@ export class Alarm {
       pendingEvents: this.#outbox.hasPending(),
       sendFailures: this.#sendFailures,
       reshardDue: this.#layout.due(held?.name, this.#now()),
+      metricsDue: held?.stored === true ? this.#metrics.saveDue() : Number.POSITIVE_INFINITY,
       inAlarm,
       now: Date.now(),
     });

@@ -121,6 +121,7 @@ export function httpTransport(
             : userSessions(user);
       return (await json<{ ended: number }>(await request("DELETE", url, ""))).ended;
     },
+    metrics: async () => json(await request("GET", `${root}/metrics`, "")),
   };
 }
 

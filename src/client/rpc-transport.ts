@@ -80,6 +80,7 @@ export function rpcTransport(
     userSessions: (user, own) => call("userSessions", (rpc) => rpc.userSessions(app, user, own)),
     endUserSessions: (user, which) =>
       call("endUserSessions", (rpc) => rpc.endUserSessions(app, user, which), false),
+    metrics: () => call("metrics", (rpc) => rpc.metrics(app)),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Changeset } from "../core/changeset.js";
 import type { JsonObject } from "../core/json.js";
+import type { AppMetrics } from "../core/metrics.js";
 import type { SessionView } from "../core/session-view.js";
 import type { AppSettings } from "../core/settings.js";
 import type { EndSelection, UserSessions } from "../core/users.js";
@@ -29,4 +30,6 @@ export interface SessionTransport {
   userSessions(user: string, own?: string): Promise<UserSessions>;
   /** How many sessions ended. */
   endUserSessions(user: string, which: EndSelection): Promise<number>;
+  /** The app's figures (`SessionManagerRpc.metrics`). */
+  metrics(): Promise<AppMetrics>;
 }
