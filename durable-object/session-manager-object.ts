@@ -106,7 +106,7 @@ export class SessionManagerObject extends DurableObject<Env> {
     // Each part is given the parts it needs, built before it. The layout record comes before the
     // held app and the alarm, which read it; resharding, which needs both, comes after them.
     this.#store = new SqlStore(ctx.storage);
-    this.#metrics = new ObjectMetrics(this.#store, this.now());
+    this.#metrics = new ObjectMetrics(this.#store, this.keepsFigures());
     this.#outbox = new Outbox(
       this.#store,
       env.SESSION_EVENTS === undefined ? undefined : (events) => this.sendEvents(events),
@@ -170,6 +170,15 @@ export class SessionManagerObject extends DurableObject<Env> {
   /** The time in seconds since the epoch. Override to inject a clock (tests do). */
   protected now(): number {
     return Date.now() / 1000;
+  }
+
+  /**
+   * Whether this object counts its figures (docs/DESIGN.md#metrics): sessions created and ended,
+   * commits, conflicts and refusals. Override to answer `false` and count nothing (the gauges,
+   * read from storage, are still answered). Asked once, when the object starts.
+   */
+  protected keepsFigures(): boolean {
+    return true;
   }
 
   /** Called after a new session was first stored. Override to react in process. */

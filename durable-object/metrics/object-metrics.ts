@@ -25,18 +25,20 @@ export const METRICS_SAVE_INTERVAL = 60;
 export class ObjectMetrics {
   readonly #store: SqlStore;
   readonly #counter: MetricsCounter;
-  /** When the counts were last saved (seconds), or loaded at start. */
-  #savedAt: number;
+  /** Whether this object counts (`SessionManagerObject.keepsFigures`). */
+  readonly #enabled: boolean;
+  /** When the counts were last saved (seconds); until the first save, the first count's time. */
+  #savedAt: number | undefined;
   /** Called when a count is made while every count was saved (the alarm then keeps a moment). */
   #onUnsaved: () => void = () => {};
 
-  constructor(store: SqlStore, now: number) {
+  constructor(store: SqlStore, enabled = true) {
     this.#store = store;
+    this.#enabled = enabled;
     const body = metricsRow.load(store);
     this.#counter = new MetricsCounter(
       body === undefined ? undefined : (JSON.parse(body) as StoredCounts),
     );
-    this.#savedAt = now;
   }
 
   /** `fn` is called when a count is made while every count was saved. */
@@ -46,20 +48,23 @@ export class ObjectMetrics {
 
   /** A session began or ended (the change's transaction is done). */
   countEvent(event: SessionEvent, now: number): void {
-    this.#counted(() => this.#counter.countEvent(event, now));
+    this.#counted(now, () => this.#counter.countEvent(event, now));
   }
 
   /** Commits were stored. */
   countCommits(n: number, now: number): void {
-    if (n > 0) this.#counted(() => this.#counter.countCommit(now, n));
+    if (n > 0) this.#counted(now, () => this.#counter.countCommit(now, n));
   }
 
   /** A call was refused with `code`. */
   countRefusal(code: string, now: number): void {
-    this.#counted(() => this.#counter.countRefusal(code, now));
+    this.#counted(now, () => this.#counter.countRefusal(code, now));
   }
 
-  #counted(count: () => void): void {
+  #counted(now: number, count: () => void): void {
+    if (!this.#enabled) return;
+    // The counts loaded at start count as saved then: the first count after it waits a full interval.
+    this.#savedAt ??= now;
     const saved = !this.#counter.unsaved;
     count();
     if (saved && this.#counter.unsaved) this.#onUnsaved();
@@ -67,9 +72,8 @@ export class ObjectMetrics {
 
   /** When unsaved counts are due to be saved (ms), or `Infinity`: for the alarm. */
   saveDue(): number {
-    return this.#counter.unsaved
-      ? (this.#savedAt + METRICS_SAVE_INTERVAL) * 1000
-      : Number.POSITIVE_INFINITY;
+    if (!this.#counter.unsaved || this.#savedAt === undefined) return Number.POSITIVE_INFINITY;
+    return (this.#savedAt + METRICS_SAVE_INTERVAL) * 1000;
   }
 
   /** Saves the counts when some are unsaved and `held`, the app, is stored here (one row). */
