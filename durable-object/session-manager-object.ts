@@ -134,7 +134,7 @@ export class SessionManagerObject extends DurableObject<Env> {
       waitUntil,
     );
     // Counts made after a save: the alarm keeps a moment to save them.
-    this.#metrics.whenUnsaved(() => this.#alarm.arm());
+    this.#metrics.whenUnsaved(() => this.#alarm.armForCounts());
     this.#resharding = new Resharding(
       this.#layout,
       this.#store,
@@ -572,7 +572,6 @@ export class SessionManagerObject extends DurableObject<Env> {
 
   /** One alarm run's work (see `alarm`). */
   async #upkeep(now: number): Promise<void> {
-    this.#metrics.save(this.#app.current, now);
     const engine = this.#app.current?.engine;
     if (engine !== undefined) {
       for (let i = 0; i < SWEEP_BATCHES_PER_ALARM; i++) {
@@ -585,6 +584,8 @@ export class SessionManagerObject extends DurableObject<Env> {
     await this.#alarm.send();
     // Resharding: tell objects a new layout, drain sessions this object no longer owns.
     await this.#resharding.onAlarm();
+    // The counts, the sweep's among them (docs/DESIGN.md#metrics).
+    this.#metrics.save(this.#app.current, now);
   }
 }
 

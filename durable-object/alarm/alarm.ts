@@ -26,6 +26,8 @@ export class Alarm {
   /** The alarm time (ms) as last set or read; `null` when none. */
   #at: number | null = null;
   #sendFailures = 0;
+  /** Whether a run is under way (it re-arms when it ends). */
+  #running = false;
 
   constructor(
     storage: DurableObjectStorage,
@@ -91,14 +93,22 @@ export class Alarm {
    */
   async run(info: AlarmInvocationInfo | undefined, work: () => Promise<void>): Promise<void> {
     this.#at = null;
+    this.#running = true;
     try {
       await work();
     } catch (error) {
       if (retriedByRuntime(info?.retryCount)) throw error;
       console.error("session sweep failed; re-arming", describeError(error));
       this.#sendFailures++;
+    } finally {
+      this.#running = false;
     }
     this.arm(true);
+  }
+
+  /** Counts wait to be saved (docs/DESIGN.md#metrics): kept for, unless a run re-arms soon. */
+  armForCounts(): void {
+    if (!this.#running) this.arm();
   }
 
   /** Keeps the alarm at the next moment work can be due (see the class). */
