@@ -32,7 +32,7 @@ import {
   type UserSession,
 } from "../src/core/users.js";
 import { type AppLayout, type Layout, type Placement, parseLayout } from "../src/routing/layout.js";
-import type { HandOffArgs } from "../src/routing/object-rpc.js";
+import type { HandOffArgs, ObjectMetricsAnswer } from "../src/routing/object-rpc.js";
 import type { SessionObjectNamespace } from "../src/routing/router.js";
 import {
   type Answer,
@@ -50,6 +50,7 @@ import { DeletionRecord } from "./deletion/deletion-record.js";
 import { ChangeEvents } from "./events/change-events.js";
 import { Outbox } from "./events/outbox.js";
 import { HeldApp, type OpenApp } from "./held-app.js";
+import { ObjectMetrics } from "./metrics/object-metrics.js";
 import { StoredLayout } from "./resharding/layout-record.js";
 import { MoveOwner } from "./resharding/move-owner.js";
 import { Resharding } from "./resharding/resharding.js";
@@ -96,6 +97,8 @@ export class SessionManagerObject extends DurableObject<Env> {
   #ops!: SessionOps;
   /** How commits run: group commit (commit-path.ts, group-commit.ts). */
   #commits!: CommitPath;
+  /** The figures: counts kept as things happen, gauges read when asked (object-metrics.ts). */
+  #metrics!: ObjectMetrics;
   /** Whether the app is being deleted, and what the home object waits for (deletion-record.ts). */
   #deleting!: DeletionRecord;
   /** Deleting the app: its sessions ended, its events sent, its storage freed (deletion.ts). */
@@ -120,6 +123,7 @@ export class SessionManagerObject extends DurableObject<Env> {
     // Each part is given the parts it needs, built before it. The layout record comes before the
     // held app and the alarm, which read it; resharding, which needs both, comes after them.
     this.#store = new SqlStore(ctx.storage);
+    this.#metrics = new ObjectMetrics(this.#store, this.keepsFigures());
     this.#outbox = new Outbox(
       this.#store,
       env.SESSION_EVENTS === undefined ? undefined : (events) => this.sendEvents(events),
@@ -127,8 +131,12 @@ export class SessionManagerObject extends DurableObject<Env> {
     this.#events = new ChangeEvents(
       this.#outbox,
       this.#store,
-      (event) =>
-        event instanceof SessionEndEvent ? this.onSessionEnd(event) : this.onSessionBegin(event),
+      (event) => {
+        this.#metrics.countEvent(event, now());
+        return event instanceof SessionEndEvent
+          ? this.onSessionEnd(event)
+          : this.onSessionBegin(event);
+      },
       waitUntil,
     );
     this.#layout = new StoredLayout(this.#store, name, ctx.id.jurisdiction);
@@ -140,9 +148,12 @@ export class SessionManagerObject extends DurableObject<Env> {
       this.#app,
       this.#layout,
       this.#deleting,
+      this.#metrics,
       now,
       waitUntil,
     );
+    // Counts made after a save: the alarm keeps a moment to save them.
+    this.#metrics.whenUnsaved(() => this.#alarm.armForCounts());
     this.#resharding = new Resharding(
       this.#layout,
       this.#store,
@@ -159,6 +170,7 @@ export class SessionManagerObject extends DurableObject<Env> {
       this.#resharding,
       this.#owner,
       now,
+      this.#metrics,
     );
     this.#commits = new CommitPath(
       this.#store,
@@ -169,6 +181,7 @@ export class SessionManagerObject extends DurableObject<Env> {
       this.#resharding,
       this.#owner,
       now,
+      this.#metrics,
     );
     this.#deletion = new Deletion(
       this.#deleting,
@@ -177,6 +190,7 @@ export class SessionManagerObject extends DurableObject<Env> {
       this.#events,
       this.#app,
       this.#resharding,
+      this.#layout,
       this.#alarm,
       ctx.storage,
       now,
@@ -186,6 +200,15 @@ export class SessionManagerObject extends DurableObject<Env> {
   /** The time in seconds since the epoch. Override to inject a clock (tests do). */
   protected now(): number {
     return Date.now() / 1000;
+  }
+
+  /**
+   * Whether this object counts its figures (docs/DESIGN.md#metrics): sessions created and ended,
+   * commits, conflicts and refusals. Override to answer `false` and count nothing (the gauges,
+   * read from storage, are still answered). Asked once, when the object starts.
+   */
+  protected keepsFigures(): boolean {
+    return true;
   }
 
   /** Called after a new session was first stored. Override to react in process. */
@@ -228,6 +251,12 @@ export class SessionManagerObject extends DurableObject<Env> {
   /** After the app was deleted, the object starts afresh: new parts, an empty schema. */
   #awake(): void {
     if (this.#deleting.wiped) this.#build();
+  }
+
+  /** Counts a call refused before it reached the engine (docs/DESIGN.md#metrics). */
+  #refused<T>(answer: Result<T>): Result<T> {
+    if (!answer.ok) this.#metrics.countRefusal(answer.error.code, this.now());
+    return answer;
   }
 
   usage(): { rowsRead: number; rowsWritten: number } {
@@ -314,6 +343,30 @@ export class SessionManagerObject extends DurableObject<Env> {
     });
   }
 
+  /**
+   * This object's figures (docs/DESIGN.md#metrics): its counts and gauges. The home object adds
+   * the app's layout and the most shards it ever had, so the router knows which objects to ask.
+   * An object that holds no session of the app answers zeros. Reads nothing but the figures.
+   */
+  metrics(app: string): Result<ObjectMetricsAnswer> {
+    this.#enter();
+    return resultOf(() => {
+      assertAppName(app);
+      const held = this.#app.current;
+      const here = held?.name === app ? held : undefined;
+      const name = this.ctx.id.name ?? app;
+      const figures = this.#metrics.read(name, here, this.#layout, this.now());
+      const stored = here?.stored === true;
+      if (name !== app || !stored) return { ...figures, stored };
+      const record = this.#layout.record;
+      const layout = this.#resharding.current(app);
+      const peak = Math.max(record?.peak ?? 1, layout?.shards ?? 1, layout?.from ?? 1);
+      return layout === undefined
+        ? { ...figures, stored, peak }
+        : { ...figures, stored, peak, layout };
+    });
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Sessions
 
@@ -374,7 +427,7 @@ export class SessionManagerObject extends DurableObject<Env> {
       assertAppName(app);
       return [parseChangeset((changes as { key?: unknown } | null)?.key as string, changes)];
     });
-    if (!checked.ok) return checked;
+    if (!checked.ok) return this.#refused(checked);
     const answers = this.#commits.commit(app, checked.value, epoch);
     return answers instanceof Promise
       ? answers.then((all) => all[0] as Result<CommitResult>)
@@ -387,7 +440,7 @@ export class SessionManagerObject extends DurableObject<Env> {
       assertAppName(app);
       return parseChangesets(changes);
     });
-    if (!checked.ok) return checked;
+    if (!checked.ok) return this.#refused(checked);
     const answers = this.#commits.commit(app, checked.value, epoch);
     return answers instanceof Promise
       ? answers.then((value) => ({ ok: true, value }))
@@ -577,6 +630,8 @@ export class SessionManagerObject extends DurableObject<Env> {
   async #upkeep(now: number): Promise<void> {
     if (this.#deletion.underWay) {
       await this.#deletion.step();
+      // The counts too, unless the storage went with the app.
+      if (this.#deletion.underWay) this.#metrics.save(this.#app.current, now);
       return;
     }
     const engine = this.#app.current?.engine;
@@ -591,6 +646,8 @@ export class SessionManagerObject extends DurableObject<Env> {
     await this.#alarm.send();
     // Resharding: tell objects a new layout, drain sessions this object no longer owns.
     await this.#resharding.onAlarm();
+    // The counts, the sweep's among them (docs/DESIGN.md#metrics).
+    this.#metrics.save(this.#app.current, now);
   }
 }
 

@@ -84,6 +84,17 @@ export {
   unwrap,
 } from "./routing/wire.js";
 
+// An app's figures (docs/DESIGN.md#metrics)
+export type {
+  AppMetrics,
+  Histogram,
+  HistogramSummary,
+  MetricCounts,
+  MinuteCounts,
+  ShardFigures,
+} from "./core/metrics.js";
+export { PROMETHEUS_TEXT, prometheusText } from "./core/prometheus.js";
+
 // Names, shards and placement
 export { APP_NAME_PATTERN, objectName, SESSION_KEY_PATTERN, shardOf } from "./core/names.js";
 export type { AppLayout, Layout, Placement } from "./routing/layout.js";

@@ -1,7 +1,9 @@
 import { Hono } from "hono";
+import { accepts } from "hono/accepts";
 import { type Changeset, parseChangeset } from "../src/core/changeset";
 import { ConflictError, SessionError } from "../src/core/errors";
 import type { JsonObject } from "../src/core/json";
+import { PROMETHEUS_TEXT, prometheusText } from "../src/core/prometheus";
 import {
   isStored,
   type SessionSnapshot,
@@ -234,6 +236,21 @@ route(api, ROUTES.endUserSession, async (c, { params: { app, user, handle } }) =
 /** The app's settings and stats, added up over its shards; 404 `app_not_found` for an app never used. */
 route(api, ROUTES.stats, async (c, { params: { app } }) => {
   return c.json(await unwrapCall(sessionRouter(c.env).stats(app)));
+});
+
+/**
+ * The app's figures over its shards (docs/DESIGN.md#metrics): JSON, or the Prometheus text format
+ * when Accept prefers it (a Prometheus scrape asks for application/openmetrics-text or text/plain).
+ */
+route(api, ROUTES.metrics, async (c, { params: { app } }) => {
+  const metrics = await unwrapCall(sessionRouter(c.env).metrics(app));
+  const type = accepts(c, {
+    header: "Accept",
+    supports: ["application/json", "text/plain", "application/openmetrics-text"],
+    default: "application/json",
+  });
+  if (type === "application/json") return c.json(metrics, 200, { Vary: "Accept" });
+  return c.body(prometheusText(metrics), 200, { "Content-Type": PROMETHEUS_TEXT, Vary: "Accept" });
 });
 
 /**

@@ -1,6 +1,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { parseChangeset, parseChangesets } from "../src/core/changeset";
 import type { JsonObject } from "../src/core/json";
+import type { AppMetrics } from "../src/core/metrics";
 import { assertAppName, assertSessionKey } from "../src/core/names";
 import type { CommitResult, SessionView } from "../src/core/session-view";
 import { type AppSettings, parseAppSettings } from "../src/core/settings";
@@ -155,6 +156,13 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
     return this.#call(
       () => assertAppName(app),
       () => sessionRouter(this.env).deleteApp(app),
+    );
+  }
+
+  metrics(app: string): Promise<Result<AppMetrics>> {
+    return this.#call(
+      () => assertAppName(app),
+      () => sessionRouter(this.env).metrics(app),
     );
   }
 

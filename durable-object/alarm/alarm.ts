@@ -2,6 +2,7 @@ import { describeError } from "../../src/core/errors.js";
 import type { DeletionRecord } from "../deletion/deletion-record.js";
 import type { Outbox } from "../events/outbox.js";
 import type { HeldApp } from "../held-app.js";
+import type { ObjectMetrics } from "../metrics/object-metrics.js";
 import type { StoredLayout } from "../resharding/layout-record.js";
 import { nextAlarm, REARM_DELAY_MS, retriedByRuntime } from "./alarm-policy.js";
 
@@ -20,12 +21,16 @@ export class Alarm {
   readonly #layout: StoredLayout;
   /** The app's deletion: it needs the alarm until it is done. */
   readonly #deletion: DeletionRecord;
+  /** The figures: when their counts are due to be saved. */
+  readonly #metrics: ObjectMetrics;
   /** The object's clock (seconds). */
   readonly #now: () => number;
   readonly #waitUntil: (promise: Promise<unknown>) => void;
   /** The alarm time (ms) as last set or read; `null` when none. */
   #at: number | null = null;
   #sendFailures = 0;
+  /** Whether a run is under way (it re-arms when it ends). */
+  #running = false;
 
   constructor(
     storage: DurableObjectStorage,
@@ -33,9 +38,11 @@ export class Alarm {
     app: HeldApp,
     layout: StoredLayout,
     deletion: DeletionRecord,
+    metrics: ObjectMetrics,
     now: () => number,
     waitUntil: (promise: Promise<unknown>) => void,
   ) {
+    this.#metrics = metrics;
     this.#storage = storage;
     this.#outbox = outbox;
     this.#app = app;
@@ -91,14 +98,22 @@ export class Alarm {
    */
   async run(info: AlarmInvocationInfo | undefined, work: () => Promise<void>): Promise<void> {
     this.#at = null;
+    this.#running = true;
     try {
       await work();
     } catch (error) {
       if (retriedByRuntime(info?.retryCount)) throw error;
       console.error("session sweep failed; re-arming", describeError(error));
       this.#sendFailures++;
+    } finally {
+      this.#running = false;
     }
     this.arm(true);
+  }
+
+  /** Counts wait to be saved (docs/DESIGN.md#metrics): kept for, unless a run re-arms soon. */
+  armForCounts(): void {
+    if (!this.#running) this.arm();
   }
 
   /** Keeps the alarm at the next moment work can be due (see the class). */
@@ -115,6 +130,7 @@ export class Alarm {
       ...(this.#deletion.state === undefined
         ? {}
         : { deletionDue: this.#now() * 1000 + REARM_DELAY_MS }),
+      metricsDue: held?.stored === true ? this.#metrics.saveDue() : Number.POSITIVE_INFINITY,
       inAlarm,
       now: Date.now(),
     });

@@ -3,12 +3,13 @@ import { describeError, SessionError } from "../../src/core/errors.js";
 import { SessionEndEvent } from "../../src/core/events.js";
 import { assertAppName, objectName } from "../../src/core/names.js";
 import { isExpired } from "../../src/core/timeslice.js";
-import { layoutObjects } from "../../src/routing/layout.js";
+import { type Layout, layoutObjects, objectsOf } from "../../src/routing/layout.js";
 import { type AppDeletion, type Result, resultOf } from "../../src/routing/wire.js";
 import type { Alarm } from "../alarm/alarm.js";
 import type { ChangeEvents } from "../events/change-events.js";
 import type { Outbox } from "../events/outbox.js";
 import type { HeldApp, OpenApp } from "../held-app.js";
+import type { StoredLayout } from "../resharding/layout-record.js";
 import type { Resharding } from "../resharding/resharding.js";
 import { COLUMNS, type SessionRow, type SqlStore, sessionOfRow } from "../storage/sql-store.js";
 import type { DeletionRecord, DeletionState } from "./deletion-record.js";
@@ -36,6 +37,8 @@ export class Deletion {
   readonly #app: HeldApp;
   /** The layout (which objects the app has) and the way to reach them. */
   readonly #resharding: Resharding;
+  /** The layout record: the most shards the app ever had. */
+  readonly #layout: StoredLayout;
   readonly #alarm: Alarm;
   readonly #storage: DurableObjectStorage;
   /** The object's clock (seconds). */
@@ -49,6 +52,7 @@ export class Deletion {
     events: ChangeEvents,
     app: HeldApp,
     resharding: Resharding,
+    layout: StoredLayout,
     alarm: Alarm,
     storage: DurableObjectStorage,
     now: () => number,
@@ -59,6 +63,7 @@ export class Deletion {
     this.#events = events;
     this.#app = app;
     this.#resharding = resharding;
+    this.#layout = layout;
     this.#alarm = alarm;
     this.#storage = storage;
     this.#now = now;
@@ -113,12 +118,21 @@ export class Deletion {
         `App "${app}" is moving its sessions from ${layout.from} to ${layout.shards} shards: nothing was deleted. Delete it once the move ends (its stats show layout.from null).`,
       );
     }
-    const objects =
-      layout !== undefined && home
-        ? layoutObjects(app, layout).filter((name) => name !== objectName(app))
-        : [];
+    const objects = home && layout !== undefined ? this.#objectsOf(app, layout) : [];
     this.#record.save({ app, objects });
     this.#alarm.arm();
+  }
+
+  /**
+   * The home object: every other object the app may have stored something in. Those of its
+   * layout, and those of the most shards it ever had (`peak`): an object that a shrink emptied
+   * still holds the app's settings and layout.
+   */
+  #objectsOf(app: string, layout: Layout): string[] {
+    const peak = Math.max(this.#layout.record?.peak ?? 1, layout.shards, layout.from ?? 1);
+    const names = new Set([...layoutObjects(app, layout), ...objectsOf(app, peak)]);
+    names.delete(objectName(app));
+    return [...names];
   }
 
   async #stepOnce(): Promise<AppDeletion> {

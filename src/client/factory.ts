@@ -1,6 +1,7 @@
 import { SessionData } from "../core/data.js";
 import { ConflictError, SessionError } from "../core/errors.js";
 import type { JsonObject } from "../core/json.js";
+import type { AppMetrics } from "../core/metrics.js";
 import { assertAppName, assertSessionKey } from "../core/names.js";
 import { type SessionSnapshot, type SessionView, unstoredSnapshot } from "../core/session-view.js";
 import type { AppSettings } from "../core/settings.js";
@@ -202,6 +203,17 @@ export class RemoteSessionManager {
    */
   deleteApp(): Promise<AppDeletion> {
     return this.#transport.deleteApp();
+  }
+
+  /**
+   * `SessionManagerRpc.metrics`: the app's figures over all its shards (docs/DESIGN.md#metrics).
+   * `shards.missing` names the shards that did not answer in time (the figures are then partial).
+   *
+   * @example
+   * const { live, totals } = await sessions.metrics();
+   */
+  metrics(): Promise<AppMetrics> {
+    return this.#transport.metrics();
   }
 
   #known(key: string): SessionData | undefined {

@@ -128,6 +128,7 @@ export function httpTransport(
     },
     // 202 while the work goes on, 200 once done: the body says which.
     deleteApp: async () => json<AppDeletion>(await request("DELETE", root, "")),
+    metrics: async () => json(await request("GET", `${root}/metrics`, "")),
   };
 }
 

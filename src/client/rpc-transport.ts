@@ -82,6 +82,7 @@ export function rpcTransport(
       call("endUserSessions", (rpc) => rpc.endUserSessions(app, user, which), false),
     // Asked again, a deletion answers how far it has come: retried as a read is.
     deleteApp: () => call("deleteApp", (rpc) => rpc.deleteApp(app)),
+    metrics: () => call("metrics", (rpc) => rpc.metrics(app)),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Changeset } from "../core/changeset.js";
 import type { JsonObject } from "../core/json.js";
+import type { AppMetrics } from "../core/metrics.js";
 import type { SessionView } from "../core/session-view.js";
 import type { AppSettings } from "../core/settings.js";
 import type { EndSelection, UserSessions } from "../core/users.js";
@@ -32,4 +33,6 @@ export interface SessionTransport {
   endUserSessions(user: string, which: EndSelection): Promise<number>;
   /** How far deleting the app has come (`SessionManagerRpc.deleteApp`). */
   deleteApp(): Promise<AppDeletion>;
+  /** The app's figures (`SessionManagerRpc.metrics`). */
+  metrics(): Promise<AppMetrics>;
 }

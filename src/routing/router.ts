@@ -1,6 +1,7 @@
 import { type Changeset, parseChangesets } from "../core/changeset.js";
 import { ConflictError, SessionError } from "../core/errors.js";
 import type { JsonObject } from "../core/json.js";
+import type { AppMetrics } from "../core/metrics.js";
 import { assertSessionKey, nameOf, objectName } from "../core/names.js";
 import { type CommitResult, isStored, type SessionView } from "../core/session-view.js";
 import type { AppSettings } from "../core/settings.js";
@@ -18,6 +19,7 @@ import {
 import { AppLayouts } from "./app-layouts.js";
 import { addStats, groupByObject, unreachable } from "./fan-out.js";
 import { type Layout, layoutObjects, type Placement } from "./layout.js";
+import { fanOutMetrics } from "./metrics-fan-out.js";
 import type { SessionObjectRpc } from "./object-rpc.js";
 import type { AppDeletion, AppStats, SessionManagerRpc } from "./wire.js";
 import { type ErrorBody, type Result, resultOf, resultOfText } from "./wire.js";
@@ -339,6 +341,13 @@ export class SessionRouter implements SessionManagerRpc {
     // A shard never used yet holds nothing (and answers `app_not_found`).
     for (const part of parts) if (part.ok) addStats(total, part.value);
     return { ok: true, value: total };
+  }
+
+  /** Each of the app's objects asked in parallel, each within `timeoutMs` (`fanOutMetrics`). */
+  metrics(app: string, timeoutMs?: number): Promise<Result<AppMetrics>> {
+    const checked = resultOf(() => objectName(app));
+    if (!checked.ok) return Promise.resolve(checked);
+    return fanOutMetrics(app, (name) => this.object(name), timeoutMs);
   }
 
   /**

@@ -13,6 +13,7 @@ import {
   WrongShardError,
 } from "../core/errors.js";
 import type { JsonObject } from "../core/json.js";
+import type { AppMetrics } from "../core/metrics.js";
 import { type CommitResult, type SessionView, sessionView } from "../core/session-view.js";
 import type { AppSettings } from "../core/settings.js";
 import type { EndSelection, UserSessions } from "../core/users.js";
@@ -314,6 +315,14 @@ export interface SessionManagerRpc {
    * used (or deleted already), 409 `app_moving` while its sessions move between shards.
    */
   deleteApp(app: string): Promise<Result<AppDeletion>>;
+  /**
+   * The app's figures over all its shards (docs/DESIGN.md#metrics): live sessions, sessions
+   * created and ended by reason, commits, conflicts and refusals (in total and per minute), time
+   * alive, idle time, sweep lag, the outbox and a move's progress. Each shard is asked in
+   * parallel within a bounded time; those that do not answer are named in `shards.missing`.
+   * 404 `app_not_found` for an app never used.
+   */
+  metrics(app: string): Promise<Result<AppMetrics>>;
 }
 
 /** How the text of a compact read's successful answer begins. */

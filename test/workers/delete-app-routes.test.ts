@@ -92,6 +92,24 @@ describe("deleting a sharded app", () => {
     expect(unwrap(await service().stats(app))).toMatchObject({ sessions: 0 });
   });
 
+  it("deletes the objects a shrink emptied too", async () => {
+    const app = "del-shrunk";
+    const router = new SessionRouter(ns());
+    unwrap(await router.configure(app, { shards: 4 }));
+    await seed(app, 40);
+    unwrap(await router.configure(app, { shards: 2 }));
+    for (let round = 0; round < 40; round++) {
+      const { layout } = unwrap(await stub(objectName(app)).layout(app));
+      if (layout.from === null) break;
+      for (const name of layoutObjects(app, layout)) await runDurableObjectAlarm(stub(name));
+    }
+    expect((await storageOf(stub(`${app}#3`))).tables).toContain("app"); // emptied, not freed
+    expect(unwrap(await router.deleteApp(app)).deleted).toBe(true);
+    for (const name of [...objectsOf(app, 4), objectName(app)]) {
+      expect(await storageOf(stub(name))).toEqual({ tables: [], alarm: null, record: undefined });
+    }
+  });
+
   it("refuses to delete an app whose sessions are moving between shards (409 app_moving)", async () => {
     const app = "del-moving";
     const router = new SessionRouter(ns());

@@ -42,6 +42,7 @@ describe("the alarm of a deletion", () => {
       inAlarm: false,
       now: 1_000_000,
       deletionDue: 1_000_000 + REARM_DELAY_MS,
+      metricsDue: Number.POSITIVE_INFINITY,
     };
     expect(nextAlarm({ ...state, pendingEvents: false })).toBe(1_000_000 + REARM_DELAY_MS);
     expect(nextAlarm({ ...state, pendingEvents: false, inAlarm: true })).toBe(

@@ -13,6 +13,7 @@ import {
   SettingsMismatchBody,
   WrongShardBody,
 } from "./errors";
+import { AppMetricsSchema } from "./metrics";
 import {
   AppNameSchema,
   ChangesetSchema,
@@ -416,6 +417,28 @@ export const ROUTES = {
     params: APP_PARAMS,
     responses: {
       200: json("The settings and stats.", AppStatsSchema),
+      400: errors("A bad app name.", ["invalid_key"]),
+      404: errors("An app never used.", ["app_not_found"]),
+      ...TOKEN_ANSWERS,
+    },
+  },
+  metrics: {
+    method: "get",
+    path: `${APP_PATH}/metrics`,
+    operationId: "metrics",
+    summary: "The app's figures, as JSON or in the Prometheus text format",
+    description:
+      "Live sessions, sessions created and ended by reason, commits, conflicts and refusals (in total and per minute), time alive, idle time, sweep lag, the outbox and a move's progress, over all the app's shards (docs/DESIGN.md#metrics). Each shard is asked in parallel within a bounded time; those that did not answer are named in shards.missing. JSON by default; the Prometheus text format (0.0.4) when Accept prefers text/plain or application/openmetrics-text, as a Prometheus scrape does. Creates nothing, writes nothing.",
+    params: APP_PARAMS,
+    responses: {
+      200: {
+        ...json("The figures.", AppMetricsSchema),
+        text: {
+          mediaType: "text/plain",
+          description:
+            "The figures in the Prometheus text exposition format, version 0.0.4 (Content-Type: text/plain; version=0.0.4; charset=utf-8).",
+        },
+      },
       400: errors("A bad app name.", ["invalid_key"]),
       404: errors("An app never used.", ["app_not_found"]),
       ...TOKEN_ANSWERS,
