@@ -22,9 +22,11 @@ import { testClock } from "./clock";
 import { eventsDelivered, storageOf } from "./deletion";
 import { eventsOf, repeatsOf } from "./deliveries";
 import { call, createMany, keys, manager, T0 } from "./helpers";
+import { flakyQueue, resetFlakyQueue } from "./main";
 
 beforeEach(() => {
   testClock.now = T0;
+  resetFlakyQueue();
 });
 
 type Namespace = DurableObjectNamespace & SessionObjectNamespace;
@@ -90,6 +92,49 @@ describe("deleting a sharded app", () => {
     expect(unwrap(await service().open(app, { shards: 1 })).shards).toBe(1);
     expect(unwrap(await service().get(app, "k1"))).toMatchObject({ version: 0, data: {} });
     expect(unwrap(await service().stats(app))).toMatchObject({ sessions: 0 });
+  });
+
+  it("while a shard waits for the Queue, the home object waits too, and its stats say what is left", async () => {
+    const app = "del-sharded-wait";
+    const flaky = env.FLAKY_MANAGER as unknown as Namespace;
+    const router = new SessionRouter(flaky);
+    unwrap(await router.configure(app, { shards: 2 }));
+    for (const key of keys("w", 10)) {
+      unwrap(await router.commit(app, { key, sid: null, version: 0, set: { key } }));
+    }
+    flakyQueue.failuresLeft = 1000;
+    const first = unwrap(await router.deleteApp(app));
+    expect(first).toEqual({ app, deleted: false, sessions: 0, pendingEvents: 10 });
+    // The stats come from the home object alone: what the shards held when it last asked them.
+    expect(unwrap(await router.stats(app))).toMatchObject({
+      deleting: true,
+      sessions: 0,
+      pendingEvents: 10,
+    });
+    expect(await router.get(app, "w1")).toMatchObject({
+      ok: false,
+      error: { code: "app_deleting" },
+    });
+
+    // The Queue takes the events again: the shards send them and free their storage, then the
+    // home object, on its next alarm.
+    flakyQueue.failuresLeft = 0;
+    const flakyStub = (name: string) =>
+      flaky.getByName(name) as unknown as SessionObjectRpc & DurableObjectStub;
+    for (const name of objectsOf(app, 2)) await runDurableObjectAlarm(flakyStub(name));
+    await runDurableObjectAlarm(flakyStub(objectName(app)));
+    expect(await router.deleteApp(app)).toMatchObject({
+      ok: false,
+      error: { code: "app_not_found" },
+    });
+    expect(new Set(flakyQueue.accepted.map((e) => e.key))).toEqual(new Set(keys("w", 10)));
+    for (const name of [...objectsOf(app, 2), objectName(app)]) {
+      expect(await storageOf(flakyStub(name))).toEqual({
+        tables: [],
+        alarm: null,
+        record: undefined,
+      });
+    }
   });
 
   it("deletes the objects a shrink emptied too", async () => {
