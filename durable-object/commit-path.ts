@@ -75,6 +75,9 @@ export class CommitPath {
     changes: Changeset[],
     epoch: number | undefined,
   ): Result<CommitResult>[] | Promise<Result<CommitResult>[]> {
+    // A shard emptied by its app's deletion (`HeldApp.notIntroduced`).
+    const unknown = this.#app.notIntroduced(app, epoch);
+    if (unknown !== undefined) return changes.map(() => unknown);
     let answers: GroupAnswer[] | Promise<GroupAnswer[]>;
     try {
       answers = this.#group.submit({ app, changes, epoch });

@@ -36,6 +36,7 @@ import type { HandOffArgs, ObjectMetricsAnswer } from "../src/routing/object-rpc
 import type { SessionObjectNamespace } from "../src/routing/router.js";
 import {
   type Answer,
+  type AppDeletion,
   type AppStats,
   type Result,
   resultOf,
@@ -44,9 +45,11 @@ import {
 import { Alarm } from "./alarm/alarm.js";
 import { SWEEP_BATCHES_PER_ALARM } from "./alarm/alarm-policy.js";
 import { CommitPath } from "./commit-path.js";
+import { Deletion } from "./deletion/deletion.js";
+import { DeletionRecord } from "./deletion/deletion-record.js";
 import { ChangeEvents } from "./events/change-events.js";
 import { Outbox } from "./events/outbox.js";
-import { HeldApp } from "./held-app.js";
+import { HeldApp, type OpenApp } from "./held-app.js";
 import { ObjectMetrics } from "./metrics/object-metrics.js";
 import { StoredLayout } from "./resharding/layout-record.js";
 import { MoveOwner } from "./resharding/move-owner.js";
@@ -75,30 +78,44 @@ type Env = { SESSION_EVENTS?: Queue; SESSION_MANAGER?: DurableObjectNamespace };
  */
 export class SessionManagerObject extends DurableObject<Env> {
   /** The sessions table and the statements on every table (sql-store.ts, rows.ts). */
-  readonly #store: SqlStore;
+  #store!: SqlStore;
   /** Events waiting for the Queue (outbox.ts). */
-  readonly #outbox: Outbox;
+  #outbox!: Outbox;
   /** The events of each change: outbox rows in its transaction, then the hooks (change-events.ts). */
-  readonly #events: ChangeEvents;
+  #events!: ChangeEvents;
   /** This object's layout record and the state of a move (layout-record.ts). */
-  readonly #layout: StoredLayout;
+  #layout!: StoredLayout;
   /** The app held, its settings and rules engine (held-app.ts). */
-  readonly #app: HeldApp;
+  #app!: HeldApp;
   /** The alarm: when work is due, the sends it retries, one run (alarm.ts). */
-  readonly #alarm: Alarm;
+  #alarm!: Alarm;
   /** Resharding: the layout as known here, the home object's part, the source side (resharding.ts). */
-  readonly #resharding: Resharding;
+  #resharding!: Resharding;
   /** Resharding, the owner side: ownership of keys, pulls, sessions taken in (move-owner.ts). */
-  readonly #owner: MoveOwner;
+  #owner!: MoveOwner;
   /** How a session operation runs (session-ops.ts). */
-  readonly #ops: SessionOps;
+  #ops!: SessionOps;
   /** How commits run: group commit (commit-path.ts, group-commit.ts). */
-  readonly #commits: CommitPath;
+  #commits!: CommitPath;
   /** The figures: counts kept as things happen, gauges read when asked (object-metrics.ts). */
-  readonly #metrics: ObjectMetrics;
+  #metrics!: ObjectMetrics;
+  /** Whether the app is being deleted, and what the home object waits for (deletion-record.ts). */
+  #deleting!: DeletionRecord;
+  /** Deleting the app: its sessions ended, its events sent, its storage freed (deletion.ts). */
+  #deletion!: Deletion;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.#build();
+    ctx.blockConcurrencyWhile(() => this.#alarm.start());
+  }
+
+  /**
+   * Builds the object's parts from its storage: when it starts, and again once deleting its app
+   * freed the storage (`deleteAll`), before the next call (docs/DESIGN.md#deleting-an-app).
+   */
+  #build(): void {
+    const { ctx, env } = this;
     // The object's own hooks, which a subclass may override: asked when used, not here.
     const now = () => this.now();
     const waitUntil = (promise: Promise<unknown>) => ctx.waitUntil(promise);
@@ -123,12 +140,14 @@ export class SessionManagerObject extends DurableObject<Env> {
       waitUntil,
     );
     this.#layout = new StoredLayout(this.#store, name, ctx.id.jurisdiction);
-    this.#app = new HeldApp(this.#store, name, this.#events, this.#layout);
+    this.#deleting = new DeletionRecord(ctx.storage.kv);
+    this.#app = new HeldApp(this.#store, name, this.#events, this.#layout, this.#deleting);
     this.#alarm = new Alarm(
       ctx.storage,
       this.#outbox,
       this.#app,
       this.#layout,
+      this.#deleting,
       this.#metrics,
       now,
       waitUntil,
@@ -164,7 +183,18 @@ export class SessionManagerObject extends DurableObject<Env> {
       now,
       this.#metrics,
     );
-    ctx.blockConcurrencyWhile(() => this.#alarm.start());
+    this.#deletion = new Deletion(
+      this.#deleting,
+      this.#store,
+      this.#outbox,
+      this.#events,
+      this.#app,
+      this.#resharding,
+      this.#layout,
+      this.#alarm,
+      ctx.storage,
+      now,
+    );
   }
 
   /** The time in seconds since the epoch. Override to inject a clock (tests do). */
@@ -214,7 +244,13 @@ export class SessionManagerObject extends DurableObject<Env> {
    * call sees them (docs/DESIGN.md#group-commit).
    */
   #enter(): void {
+    this.#awake();
     this.#commits.flush();
+  }
+
+  /** After the app was deleted, the object starts afresh: new parts, an empty schema. */
+  #awake(): void {
+    if (this.#deleting.wiped) this.#build();
   }
 
   /** Counts a call refused before it reached the engine (docs/DESIGN.md#metrics). */
@@ -285,7 +321,10 @@ export class SessionManagerObject extends DurableObject<Env> {
           `App "${app}" does not exist yet: open it (POST /v1/apps/${app}) or store a session in it first.`,
         );
       }
-      const current = this.#app.of(app);
+      // While the app is being deleted, its stats say so (and how much is left).
+      const deleting = this.#deleting.deleting(app);
+      const current = deleting ? (this.#app.current as OpenApp) : this.#app.of(app);
+      const others = deleting ? this.#deleting.state?.others : undefined;
       const alarmAt = this.#alarm.at;
       const layout = this.#resharding.current(app);
       // Sessions handed off and taken in since the object started.
@@ -293,11 +332,13 @@ export class SessionManagerObject extends DurableObject<Env> {
       return {
         app: current.name,
         settings: current.settings,
-        sessions: this.#store.count(),
+        // During a deletion, the home object adds what the app's other objects held when last asked.
+        sessions: this.#store.count() + (others?.sessions ?? 0),
         nextSweep: alarmAt === null ? null : alarmAt / 1000,
-        pendingEvents: this.#outbox.pending(),
+        pendingEvents: this.#outbox.pending() + (others?.pendingEvents ?? 0),
         usage: { ...this.#store.usage },
         ...(layout === undefined ? { moved } : { layout, moved }),
+        ...(deleting ? { deleting: true as const } : {}),
       };
     });
   }
@@ -381,6 +422,7 @@ export class SessionManagerObject extends DurableObject<Env> {
 
   /** Goes through group commit (docs/DESIGN.md#group-commit), as `commitMany` does. */
   commit(app: string, changes: unknown, epoch?: number): Answer<CommitResult> {
+    this.#awake();
     const checked = resultOf(() => {
       assertAppName(app);
       return [parseChangeset((changes as { key?: unknown } | null)?.key as string, changes)];
@@ -393,6 +435,7 @@ export class SessionManagerObject extends DurableObject<Env> {
   }
 
   commitMany(app: string, changes: unknown, epoch?: number): Answer<Result<CommitResult>[]> {
+    this.#awake();
     const checked = resultOf(() => {
       assertAppName(app);
       return parseChangesets(changes);
@@ -512,6 +555,19 @@ export class SessionManagerObject extends DurableObject<Env> {
   }
 
   // ---------------------------------------------------------------------------------------------
+  // Deleting the app (docs/DESIGN.md#deleting-an-app)
+
+  /**
+   * Deletes the app (`SessionManagerRpc.deleteApp`): begins, takes the work one step further,
+   * and answers how far it has come; the alarm goes on with it. In the home object of a sharded
+   * app, the app's other objects are deleted first, the home object last.
+   */
+  deleteApp(app: string): Promise<Result<AppDeletion>> {
+    this.#enter();
+    return this.#deletion.request(app);
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // Resharding (docs/DESIGN.md#resharding)
 
   layout(app: string, placement?: Placement): Result<AppLayout> {
@@ -572,6 +628,12 @@ export class SessionManagerObject extends DurableObject<Env> {
 
   /** One alarm run's work (see `alarm`). */
   async #upkeep(now: number): Promise<void> {
+    if (this.#deletion.underWay) {
+      await this.#deletion.step();
+      // The counts too, unless the storage went with the app.
+      if (this.#deletion.underWay) this.#metrics.save(this.#app.current, now);
+      return;
+    }
     const engine = this.#app.current?.engine;
     if (engine !== undefined) {
       for (let i = 0; i < SWEEP_BATCHES_PER_ALARM; i++) {

@@ -59,6 +59,8 @@ export class SessionOps {
   ): Answer<T> {
     const checked = this.#check(app, check);
     if (!checked.ok) return this.#refused(checked);
+    const unknown = this.#app.notIntroduced(app, epoch);
+    if (unknown !== undefined) return unknown;
     const away = this.#resharding.notHere(app, keys);
     if (away !== undefined) return away;
     const answer = this.#owner.answer(app, keys, epoch, () => this.run(app, checked.value, fn));

@@ -76,6 +76,7 @@ export {
 export type { Changeset } from "./core/changeset.js";
 export type { EndSelection, UserSession, UserSessions } from "./core/users.js";
 export {
+  type AppDeletion,
   type AppStats,
   type ErrorBody,
   type Result,

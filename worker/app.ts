@@ -273,6 +273,15 @@ route(api, ROUTES.configure, async (c, { params: { app }, body }) => {
   return c.json({ app, settings: await unwrapCall(sessionRouter(c.env).configure(app, settings)) });
 });
 
+/**
+ * Deletes the app (docs/DESIGN.md#deleting-an-app): 202 with the sessions and events left while
+ * the work goes on (call again to follow it), 200 once every object of the app holds nothing.
+ */
+route(api, ROUTES.deleteApp, async (c, { params: { app } }) => {
+  const deletion = await unwrapCall(sessionRouter(c.env).deleteApp(app));
+  return c.json(deletion, deletion.deleted ? 200 : 202);
+});
+
 refuseOtherMethods(api, Object.values(ROUTES));
 
 /** A session answer: the session, and its ETag once it is stored. */

@@ -1,9 +1,10 @@
 import { describeError } from "../../src/core/errors.js";
+import type { DeletionRecord } from "../deletion/deletion-record.js";
 import type { Outbox } from "../events/outbox.js";
 import type { HeldApp } from "../held-app.js";
 import type { ObjectMetrics } from "../metrics/object-metrics.js";
 import type { StoredLayout } from "../resharding/layout-record.js";
-import { nextAlarm, retriedByRuntime } from "./alarm-policy.js";
+import { nextAlarm, REARM_DELAY_MS, retriedByRuntime } from "./alarm-policy.js";
 
 /**
  * The object's alarm: kept at the next moment work is due (`nextAlarm`: a session can expire,
@@ -18,6 +19,8 @@ export class Alarm {
   readonly #app: HeldApp;
   /** The layout record: when a move needs the alarm. */
   readonly #layout: StoredLayout;
+  /** The app's deletion: it needs the alarm until it is done. */
+  readonly #deletion: DeletionRecord;
   /** The figures: when their counts are due to be saved. */
   readonly #metrics: ObjectMetrics;
   /** The object's clock (seconds). */
@@ -34,6 +37,7 @@ export class Alarm {
     outbox: Outbox,
     app: HeldApp,
     layout: StoredLayout,
+    deletion: DeletionRecord,
     metrics: ObjectMetrics,
     now: () => number,
     waitUntil: (promise: Promise<unknown>) => void,
@@ -43,6 +47,7 @@ export class Alarm {
     this.#outbox = outbox;
     this.#app = app;
     this.#layout = layout;
+    this.#deletion = deletion;
     this.#now = now;
     this.#waitUntil = waitUntil;
   }
@@ -113,12 +118,18 @@ export class Alarm {
 
   /** Keeps the alarm at the next moment work can be due (see the class). */
   arm(inAlarm = false): void {
+    // Storage freed with the app (docs/DESIGN.md#deleting-an-app): no alarm, nothing to read.
+    if (this.#deletion.wiped) return;
     const held = this.#app.current;
     const due = nextAlarm({
       expiry: held?.engine.nextExpiry(),
       pendingEvents: this.#outbox.hasPending(),
       sendFailures: this.#sendFailures,
       reshardDue: this.#layout.due(held?.name, this.#now()),
+      // A deletion goes on a moment after each step (a home object polls its shards meanwhile).
+      ...(this.#deletion.state === undefined
+        ? {}
+        : { deletionDue: this.#now() * 1000 + REARM_DELAY_MS }),
       metricsDue: held?.stored === true ? this.#metrics.saveDue() : Number.POSITIVE_INFINITY,
       inAlarm,
       now: Date.now(),

@@ -22,7 +22,12 @@ import {
   SessionKeySchema,
   SessionSchema,
 } from "./sessions";
-import { AppSettingsInputSchema, AppStatsSchema, AppWithSettingsSchema } from "./settings";
+import {
+  AppDeletionSchema,
+  AppSettingsInputSchema,
+  AppStatsSchema,
+  AppWithSettingsSchema,
+} from "./settings";
 import {
   EndedSchema,
   HandleSchema,
@@ -463,5 +468,24 @@ export const ROUTES = {
     params: APP_PARAMS,
     body: settingsBody(false),
     responses: SETTINGS_ANSWERS,
+  },
+  deleteApp: {
+    method: "delete",
+    path: APP_PATH,
+    operationId: "deleteApp",
+    summary: "Delete the app",
+    description:
+      "Ends every session (reason `invalidated`, each with its end event), sends the events, then frees the storage of every object of the app; the name then opens as a new app. The work goes on in the background: 202 while it does, with how much is left (call again to follow it), 200 once done. Meanwhile every other call on the app answers 503 `app_deleting`.",
+    params: APP_PARAMS,
+    responses: {
+      200: json("Deleted: every object of the app holds nothing.", AppDeletionSchema),
+      202: json("Being deleted: the sessions and events left.", AppDeletionSchema),
+      400: errors("A bad app name.", ["invalid_key"]),
+      404: errors("An app never used, or deleted already.", ["app_not_found"]),
+      409: errors("The app's sessions are moving between shards: delete it once the move ends.", [
+        "app_moving",
+      ]),
+      ...TOKEN_ANSWERS,
+    },
   },
 } satisfies Record<string, RouteDeclaration>;
