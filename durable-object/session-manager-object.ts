@@ -358,6 +358,8 @@ export class SessionManagerObject extends DurableObject<Env> {
       const figures = this.#metrics.read(name, here, this.#layout, this.now());
       const stored = here?.stored === true;
       if (name !== app || !stored) return { ...figures, stored };
+      // The home object: whether the app is being deleted (docs/DESIGN.md#deleting-an-app).
+      if (this.#deleting.deleting(app)) figures.deleting = true;
       const record = this.#layout.record;
       const layout = this.#resharding.current(app);
       const peak = Math.max(record?.peak ?? 1, layout?.shards ?? 1, layout?.from ?? 1);

@@ -77,6 +77,8 @@ export interface ShardMetrics extends StoredCounts {
   outbox: { backlog: number; oldestAge: number | null };
   /** During a move away from this object: sessions still here that belong elsewhere. */
   moving: number;
+  /** The home object's: the app is being deleted. */
+  deleting?: true;
 }
 
 /** One shard's part in an app's figures. */
@@ -109,6 +111,8 @@ export interface AppMetrics {
   outbox: { backlog: number; oldestAge: number | null };
   /** A move under way: the shard counts, and sessions left to move; `null` when none. */
   move: { from: number; to: number; left: number } | null;
+  /** Whether the app is being deleted (its sessions end; `live` falls to 0, then the app is gone). */
+  deleting: boolean;
   perShard: ShardFigures[];
 }
 
@@ -288,6 +292,7 @@ export function appMetrics(
   at: number,
   answers: { shard: string; metrics: ShardMetrics | null }[],
   move: { from: number; to: number } | null,
+  deleting = false,
 ): AppMetrics {
   const totals = emptyCounts();
   const timeAlive = emptyHistogram();
@@ -347,6 +352,7 @@ export function appMetrics(
     sweepLag,
     outbox,
     move: move === null ? null : { ...move, left: moving },
+    deleting,
     perShard,
   };
 }

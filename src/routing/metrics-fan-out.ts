@@ -48,7 +48,8 @@ export async function fanOutMetrics(
     a.shard.localeCompare(b.shard, "en", { numeric: true }),
   );
   // Objects of a sharded app that never held a session (the home, shards never used) add only zeros.
-  return { ok: true, value: appMetrics(app, home.value.at, answers, move) };
+  const deleting = home.value.deleting === true;
+  return { ok: true, value: appMetrics(app, home.value.at, answers, move, deleting) };
 }
 
 /** An object's answer within `ms`: its figures, or `null` when it failed or was late. */
@@ -70,6 +71,6 @@ async function within(
 
 /** The figures of an object's answer, without what only the router needs. */
 function shardPart(answer: ObjectMetricsAnswer): ShardMetrics {
-  const { stored: _stored, peak: _peak, layout: _layout, ...figures } = answer;
+  const { stored: _stored, peak: _peak, layout: _layout, deleting: _deleting, ...figures } = answer;
   return figures;
 }

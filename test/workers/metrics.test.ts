@@ -5,14 +5,16 @@
  * most what was counted since the last save; and none of it adds a row to a read or a commit.
  */
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { AppMetrics } from "../../src/core/metrics";
-import { objectName, SessionRouter, unwrap } from "../../src/index";
+import { objectName, type SessionObjectNamespace, SessionRouter, unwrap } from "../../src/index";
 import { objectsOf } from "../../src/routing/layout";
 import type { SessionObjectRpc } from "../../src/routing/object-rpc";
 import { testClock } from "./clock";
 import { call, create, keys, manager, T0 } from "./helpers";
+import { flakyQueue, resetFlakyQueue } from "./main";
 import { endMoves, ns, object } from "./user-objects";
 
 beforeEach(() => {
@@ -158,6 +160,32 @@ describe("the figures of one object", () => {
     const afterCommit = await stub.usage();
     // One row: the session's. The counts wait in memory for the alarm.
     expect(afterCommit.rowsWritten - afterRead.rowsWritten).toBe(1);
+  });
+});
+
+describe("an app being deleted", () => {
+  it("shows it going: its sessions end, the events wait, then the app is not found", async () => {
+    const app = freshApp("deleted");
+    const stub = manager(app, env.FLAKY_MANAGER);
+    const flaky = new SessionRouter(env.FLAKY_MANAGER as unknown as SessionObjectNamespace);
+    resetFlakyQueue();
+    unwrap(await stub.open(app));
+    await create(stub, app, "a");
+    await create(stub, app, "b");
+    expect(unwrap(await flaky.metrics(app)).deleting).toBe(false);
+    flakyQueue.failuresLeft = 1000; // the end events cannot leave: the deletion waits for them
+    expect(unwrap(await stub.deleteApp(app)).deleted).toBe(false);
+    const during = unwrap(await flaky.metrics(app));
+    expect(during.deleting).toBe(true);
+    expect(during.live).toBe(0);
+    expect(during.totals.ended.invalidated).toBe(2);
+    expect(during.outbox.backlog).toBe(2);
+    flakyQueue.failuresLeft = 0;
+    for (let i = 0; i < 20 && !unwrap(await stub.deleteApp(app)).deleted; i++) {
+      await runDurableObjectAlarm(stub);
+    }
+    const gone = await flaky.metrics(app);
+    expect(gone.ok ? "found" : gone.error.code).toBe("app_not_found");
   });
 });
 

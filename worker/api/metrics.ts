@@ -90,6 +90,10 @@ export const AppMetricsSchema = v.pipe(
         "A change of shard count under way, and the sessions left to move; null when none.",
       ),
     ),
+    deleting: v.pipe(
+      v.boolean(),
+      v.description("Whether the app is being deleted: its sessions end, then it is gone (404)."),
+    ),
     perShard: v.array(
       v.strictObject({
         shard: v.string(),
