@@ -180,9 +180,15 @@ const GROUPS: Record<string, [string, string][]> = {
       "rows written per moved session, over all objects (hand-off, take-in, release)",
     ],
     ["reshard_move_seconds", "seconds the quiet move took"],
-    ["reshard_read_ops_per_s_before", "routed gets/s, 32 in flight, before the move"],
+    ["reshard_read_ops_per_s_before", "routed gets/s, 32 in flight, before the move (slices)"],
     ["reshard_read_ops_per_s_during", "the same gets during a move of the same app"],
-    ["reshard_read_during_vs_before_ratio", "during ÷ before. **Goal ≥ 0.7**"],
+    ["reshard_twin_read_ops_per_s_during", "the same gets of a twin app, paired, during the move"],
+    ["reshard_read_before_vs_twin_ratio", "moving app ÷ twin before the move, pair by pair"],
+    [
+      "reshard_read_during_vs_before_ratio",
+      "moving app ÷ twin during the move, pair by pair, ÷ the same before. **Goal ≥ 0.7**",
+    ],
+    ["reshard_read_during_vs_before_unpaired_ratio", "median during ÷ median before, unpaired"],
     ["reshard_move_under_reads_seconds", "seconds the move under reads took"],
   ],
 };

@@ -232,7 +232,10 @@ async function caller(env: Env, spec: CallSpec): Promise<Caller> {
   const { op, app, keys, concurrency } = spec;
   const shards = spec.shards ?? 1;
   const routing = spec.routing ?? "fixed";
-  const fixed = new Map(keys.map((key) => [key, stubOf(env, objectName(app, key, shards))]));
+  // Looked up only for calls that use them (a routed call makes its own stubs).
+  const fixed = new Map(
+    routing === "fixed" ? keys.map((key) => [key, stubOf(env, objectName(app, key, shards))]) : [],
+  );
   benchRouter ??= new SessionRouter(env.SESSION_MANAGER);
   const router = benchRouter;
   const keyOf = (w: number, i: number) => keys[(w + i * concurrency) % keys.length] as string;
