@@ -58,6 +58,18 @@ const GROUPS: Record<string, [string, string][]> = {
       "commit ÷ one-row write, 32 in flight. **Goal ≥ 2** (group commit)",
     ],
     ["commit_vs_noop_rpc_ratio", "commit ÷ ping, 32 in flight (the old goal, kept for comparison)"],
+    [
+      "diag_write_sync_vs_write_ratio",
+      "the write floor and a `storage.sync()` (group commit's watch) ÷ the floor, one at a time",
+    ],
+    [
+      "diag_write_txn_vs_write_ratio",
+      "the write floor in a transaction of its own ÷ the floor, one at a time",
+    ],
+    [
+      "diag_write_row_vs_write_ratio",
+      "a commit's statement (the session's row, every column) ÷ the floor, one at a time",
+    ],
   ],
   shards: [
     [

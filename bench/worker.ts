@@ -125,6 +125,15 @@ export class BenchSessionManagerObject extends SessionManagerObject {
       case "sql-write":
         sql.exec("INSERT OR REPLACE INTO bench_probe (id, n) VALUES (1, ?)", Date.now());
         return 1;
+      case "sql-write-sync":
+        sql.exec("INSERT OR REPLACE INTO bench_probe (id, n) VALUES (1, ?)", Date.now());
+        this.ctx.storage.sync().catch(() => undefined);
+        return 1;
+      case "sql-write-txn1":
+        this.ctx.storage.transactionSync(() => {
+          sql.exec("INSERT OR REPLACE INTO bench_probe (id, n) VALUES (1, ?)", Date.now());
+        });
+        return 1;
       case "sql-write-txn":
         this.ctx.storage.transactionSync(() =>
           this.ctx.storage.transactionSync(() => {
