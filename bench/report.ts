@@ -146,6 +146,11 @@ const GROUPS: Record<string, [string, string][]> = {
     ],
     ["http_read_vs_express_redis_ratio", "ours ÷ express + Redis, round by round. **Goal ≥ 1.3**"],
     ["diag_http_auth_vs_plain_ratio", "bearer auth and a constant answer ÷ plain. **Goal ≥ 0.97**"],
+    [
+      "diag_http_auth_vs_noauth_ratio",
+      "the same ÷ the same answer of the same app without the auth (the auth alone)",
+    ],
+    ["diag_http_noauth_vs_plain_ratio", "that app's constant answer, no auth ÷ plain (`/healthz`)"],
     ["diag_http_query_no_auth_vs_plain_ratio", "the session query over RPC without auth ÷ plain"],
     ["http_plain_p50_ms", "median latency, plain (ms, autocannon resolution)"],
     ["http_read_p50_ms", "median latency, read"],

@@ -442,7 +442,8 @@ const FLOOR_ANSWER = JSON.stringify({ ok: true });
 
 /**
  * Parts of the HTTP read alone, to see where its time goes: `/bench-http/auth` is the worker's
- * bearer auth and a constant answer; `/bench-http/query/:app/:key` is the session query over
+ * bearer auth and a constant answer, `/bench-http/plain` the same answer without the auth;
+ * `/bench-http/query/:app/:key` is the session query over
  * DO RPC and the JSON answer, without auth. (`/healthz` is neither; the real read is both.)
  *
  * `/bench-http/floor/apps/:app/sessions/:key` is the floor of an HTTP read: everything the read
@@ -453,6 +454,8 @@ const FLOOR_ANSWER = JSON.stringify({ ok: true });
  */
 const httpProbes = new Hono<{ Bindings: Env }>();
 httpProbes.get("/bench-http/auth", bearerAuth(), (c) => c.json({ ok: true }));
+// The same constant answer of the same app without the auth: what the auth alone adds.
+httpProbes.get("/bench-http/plain", (c) => c.json({ ok: true }));
 httpProbes.use("/bench-http/floor/*", bearerAuth());
 route(
   httpProbes,
