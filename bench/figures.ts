@@ -85,6 +85,26 @@ export const goals: Goal[] = [
     met: (v) => v >= 1.3,
     outsideSteadiness: true,
   },
+  // Counting figures against counting none, interleaved (docs/DESIGN.md#metrics).
+  {
+    metric: "metrics_on_vs_off_read_ratio",
+    text: ">= 0.97",
+    threshold: 0.97,
+    met: (v) => v >= 0.97,
+    outsideSteadiness: true,
+  },
+  {
+    metric: "metrics_on_vs_off_commit_ratio",
+    text: ">= 0.97",
+    threshold: 0.97,
+    met: (v) => v >= 0.97,
+    outsideSteadiness: true,
+  },
+  {
+    metric: "metrics_rows_written_by_read_and_metrics_read",
+    text: "= 0",
+    met: (v) => v === 0,
+  },
   // Pairs of slices during one move (the moving app against a twin that does not move), each
   // divided by the same ratio before the move: judged by its own interval, outside steadiness
   // (a move lasts a few seconds, so its pairs are few).

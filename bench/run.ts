@@ -20,6 +20,7 @@ import { writeChart } from "./chart.ts";
 import { BenchWorker } from "./driver.ts";
 import { goals, judge, metrics, runs, spreads, steadiness } from "./figures.ts";
 import { benchHttp, benchLostUpdates, LOST_CLIENTS, LOST_INCREMENTS } from "./http.ts";
+import { benchMetrics } from "./metrics.ts";
 import { FULL, QUICK } from "./plan.ts";
 import { ensureRedis, startExpress, startLoad, startRedis, stopAll } from "./processes.ts";
 import { benchResharding } from "./resharding.ts";
@@ -145,6 +146,11 @@ async function main(): Promise<void> {
     ["lost", "lost updates", () => benchLostUpdates(bench, expressUrl)],
     ["resharding", "resharding 1 -> 4 shards", () => benchResharding(bench, plan, note)],
     ["users", "users: end all, listing, sign-in", () => benchUsers(bench)],
+    [
+      "metrics",
+      "metrics: counting on against off, a metrics read at 1/16/64 shards",
+      () => benchMetrics(bench, plan),
+    ],
   ];
   for (const [id, title, phase] of phases) {
     if (only !== undefined && !only.includes(id)) continue;

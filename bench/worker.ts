@@ -77,6 +77,11 @@ export class BenchSessionManagerObject extends SessionManagerObject {
     return this.#clock ?? Date.now() / 1000;
   }
 
+  /** Apps named `nofig…` count nothing: the bench's "metrics off" (bench/metrics.ts). */
+  protected override keepsFigures(): boolean {
+    return !(this.ctx.id.name ?? "").startsWith("nofig");
+  }
+
   /** Sets the time this object reads (seconds since the epoch); `null` for real time. */
   setClock(seconds: number | null): void {
     this.#clock = seconds;

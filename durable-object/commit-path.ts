@@ -6,6 +6,7 @@ import type { Alarm } from "./alarm/alarm.js";
 import type { ChangeEvents } from "./events/change-events.js";
 import { type CommitGroup, GroupCommit } from "./group-commit.js";
 import type { HeldApp } from "./held-app.js";
+import type { ObjectMetrics } from "./metrics/object-metrics.js";
 import type { MoveOwner } from "./resharding/move-owner.js";
 import type { Resharding } from "./resharding/resharding.js";
 import type { SqlStore } from "./storage/sql-store.js";
@@ -35,6 +36,8 @@ export class CommitPath {
   /** The object's clock (seconds). */
   readonly #now: () => number;
   readonly #group: GroupCommit<GroupAnswer>;
+  /** Counts commits, conflicts and refusals. */
+  readonly #metrics: ObjectMetrics;
 
   constructor(
     store: SqlStore,
@@ -45,7 +48,9 @@ export class CommitPath {
     resharding: Resharding,
     owner: MoveOwner,
     now: () => number,
+    metrics: ObjectMetrics,
   ) {
+    this.#metrics = metrics;
     this.#store = store;
     this.#app = app;
     this.#events = events;
@@ -70,6 +75,9 @@ export class CommitPath {
     changes: Changeset[],
     epoch: number | undefined,
   ): Result<CommitResult>[] | Promise<Result<CommitResult>[]> {
+    // A shard emptied by its app's deletion (`HeldApp.notIntroduced`).
+    const unknown = this.#app.notIntroduced(app, epoch);
+    if (unknown !== undefined) return changes.map(() => unknown);
     let answers: GroupAnswer[] | Promise<GroupAnswer[]>;
     try {
       answers = this.#group.submit({ app, changes, epoch });
@@ -141,7 +149,9 @@ export class CommitPath {
       // outbox rows) is then the commit's one transaction, not a savepoint in another, and
       // there is no other commit to share a write with.
       const lone = groups.length === 1 && groups[0]?.changes.length === 1;
-      return lone ? apply() : store.batch(apply);
+      const answers = lone ? apply() : store.batch(apply);
+      this.#count(answers, now);
+      return answers;
     } catch (error) {
       // Nothing of the batch was kept: neither its events nor an app first stored in it.
       events.forget(mark);
@@ -150,6 +160,20 @@ export class CommitPath {
     } finally {
       if (events.runHooks() > 0) this.#alarm.sendInBackground();
     }
+  }
+
+  /** Counts the stored commits and the refusals of a group that was kept (docs/DESIGN.md#metrics). */
+  #count(answers: (GroupAnswer[] | Error)[], now: number): void {
+    let stored = 0;
+    for (const group of answers) {
+      if (group instanceof Error) continue;
+      for (const answer of group) {
+        if (answer === PULL_FIRST) continue;
+        if (answer.ok) stored++;
+        else this.#metrics.countRefusal(answer.error.code, now);
+      }
+    }
+    this.#metrics.countCommits(stored, now);
   }
 
   /** One changeset of a group, in a savepoint of its own (see `#apply`). */

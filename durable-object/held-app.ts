@@ -1,8 +1,9 @@
 import { SessionEngine } from "../src/core/engine.js";
-import { InvalidInputError, WrongShardError } from "../src/core/errors.js";
+import { InvalidInputError, SessionError, WrongShardError } from "../src/core/errors.js";
 import { assertAppName, shardOf } from "../src/core/names.js";
 import { type AppSettings, resolveAppSettings } from "../src/core/settings.js";
 import { type Result, resultOf } from "../src/routing/wire.js";
+import type { DeletionRecord } from "./deletion/deletion-record.js";
 import type { ChangeEvents } from "./events/change-events.js";
 import type { StoredLayout } from "./resharding/layout-record.js";
 import { appRow } from "./storage/rows.js";
@@ -33,6 +34,8 @@ export class HeldApp {
   readonly #events: ChangeEvents;
   /** The layout record: the home object stores the app's first layout with the app's row. */
   readonly #layout: StoredLayout;
+  /** The app's deletion, if under way: every call on the app is refused meanwhile. */
+  readonly #deletion: DeletionRecord;
   #app: OpenApp | undefined;
 
   constructor(
@@ -40,11 +43,13 @@ export class HeldApp {
     name: string | undefined,
     events: ChangeEvents,
     layout: StoredLayout,
+    deletion: DeletionRecord,
   ) {
     this.#store = store;
     this.#name = name;
     this.#events = events;
     this.#layout = layout;
+    this.#deletion = deletion;
     const row = appRow.load(store);
     // Settings stored by an older version lack newer settings: fill in their defaults.
     if (row !== undefined) this.#use(row.name, resolveAppSettings(JSON.parse(row.settings)), true);
@@ -63,9 +68,10 @@ export class HeldApp {
   /**
    * The app `app`; an app never stored runs on the defaults, in memory only (and, holding
    * nothing, gives way to whichever app the next call names). Refuses another app than the one
-   * stored here (`wrong_app`).
+   * stored here (`wrong_app`), and the app while it is being deleted (`app_deleting`).
    */
   of(app: string): OpenApp {
+    if (this.#deletion.state !== undefined) this.#deletion.refuse(app);
     // The app held here was checked when it was first named.
     if (this.#app?.name === app) return this.#app;
     assertAppName(app);
@@ -120,6 +126,24 @@ export class HeldApp {
       this.#app = current;
       throw error;
     }
+  }
+
+  /**
+   * A router routes with an epoch only to objects it introduced the app to (`adopt`). A shard
+   * that holds neither the app nor a layout was therefore emptied since: its app was deleted
+   * (docs/DESIGN.md#deleting-an-app). It answers `moved` without a layout, and writes nothing:
+   * the router asks the home object again and introduces the app anew, with its settings now.
+   * `undefined` when the call may go on.
+   */
+  notIntroduced(app: string, epoch: number | undefined): Result<never> | undefined {
+    if (epoch === undefined || this.#app?.stored === true) return undefined;
+    if (this.#layout.isHome(app) || this.#layout.record !== undefined) return undefined;
+    return resultOf(() => {
+      throw new SessionError(
+        "moved",
+        `This object holds nothing of app "${app}" (it was deleted since): ask its home object for the app's layout, and introduce the app here again.`,
+      );
+    });
   }
 
   /**

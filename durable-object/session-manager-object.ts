@@ -32,10 +32,11 @@ import {
   type UserSession,
 } from "../src/core/users.js";
 import { type AppLayout, type Layout, type Placement, parseLayout } from "../src/routing/layout.js";
-import type { HandOffArgs } from "../src/routing/object-rpc.js";
+import type { HandOffArgs, ObjectMetricsAnswer } from "../src/routing/object-rpc.js";
 import type { SessionObjectNamespace } from "../src/routing/router.js";
 import {
   type Answer,
+  type AppDeletion,
   type AppStats,
   type Result,
   resultOf,
@@ -44,9 +45,12 @@ import {
 import { Alarm } from "./alarm/alarm.js";
 import { SWEEP_BATCHES_PER_ALARM } from "./alarm/alarm-policy.js";
 import { CommitPath } from "./commit-path.js";
+import { Deletion } from "./deletion/deletion.js";
+import { DeletionRecord } from "./deletion/deletion-record.js";
 import { ChangeEvents } from "./events/change-events.js";
 import { Outbox } from "./events/outbox.js";
-import { HeldApp } from "./held-app.js";
+import { HeldApp, type OpenApp } from "./held-app.js";
+import { ObjectMetrics } from "./metrics/object-metrics.js";
 import { StoredLayout } from "./resharding/layout-record.js";
 import { MoveOwner } from "./resharding/move-owner.js";
 import { Resharding } from "./resharding/resharding.js";
@@ -74,28 +78,44 @@ type Env = { SESSION_EVENTS?: Queue; SESSION_MANAGER?: DurableObjectNamespace };
  */
 export class SessionManagerObject extends DurableObject<Env> {
   /** The sessions table and the statements on every table (sql-store.ts, rows.ts). */
-  readonly #store: SqlStore;
+  #store!: SqlStore;
   /** Events waiting for the Queue (outbox.ts). */
-  readonly #outbox: Outbox;
+  #outbox!: Outbox;
   /** The events of each change: outbox rows in its transaction, then the hooks (change-events.ts). */
-  readonly #events: ChangeEvents;
+  #events!: ChangeEvents;
   /** This object's layout record and the state of a move (layout-record.ts). */
-  readonly #layout: StoredLayout;
+  #layout!: StoredLayout;
   /** The app held, its settings and rules engine (held-app.ts). */
-  readonly #app: HeldApp;
+  #app!: HeldApp;
   /** The alarm: when work is due, the sends it retries, one run (alarm.ts). */
-  readonly #alarm: Alarm;
+  #alarm!: Alarm;
   /** Resharding: the layout as known here, the home object's part, the source side (resharding.ts). */
-  readonly #resharding: Resharding;
+  #resharding!: Resharding;
   /** Resharding, the owner side: ownership of keys, pulls, sessions taken in (move-owner.ts). */
-  readonly #owner: MoveOwner;
+  #owner!: MoveOwner;
   /** How a session operation runs (session-ops.ts). */
-  readonly #ops: SessionOps;
+  #ops!: SessionOps;
   /** How commits run: group commit (commit-path.ts, group-commit.ts). */
-  readonly #commits: CommitPath;
+  #commits!: CommitPath;
+  /** The figures: counts kept as things happen, gauges read when asked (object-metrics.ts). */
+  #metrics!: ObjectMetrics;
+  /** Whether the app is being deleted, and what the home object waits for (deletion-record.ts). */
+  #deleting!: DeletionRecord;
+  /** Deleting the app: its sessions ended, its events sent, its storage freed (deletion.ts). */
+  #deletion!: Deletion;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.#build();
+    ctx.blockConcurrencyWhile(() => this.#alarm.start());
+  }
+
+  /**
+   * Builds the object's parts from its storage: when it starts, and again once deleting its app
+   * freed the storage (`deleteAll`), before the next call (docs/DESIGN.md#deleting-an-app).
+   */
+  #build(): void {
+    const { ctx, env } = this;
     // The object's own hooks, which a subclass may override: asked when used, not here.
     const now = () => this.now();
     const waitUntil = (promise: Promise<unknown>) => ctx.waitUntil(promise);
@@ -103,6 +123,7 @@ export class SessionManagerObject extends DurableObject<Env> {
     // Each part is given the parts it needs, built before it. The layout record comes before the
     // held app and the alarm, which read it; resharding, which needs both, comes after them.
     this.#store = new SqlStore(ctx.storage);
+    this.#metrics = new ObjectMetrics(this.#store, this.keepsFigures());
     this.#outbox = new Outbox(
       this.#store,
       env.SESSION_EVENTS === undefined ? undefined : (events) => this.sendEvents(events),
@@ -110,13 +131,29 @@ export class SessionManagerObject extends DurableObject<Env> {
     this.#events = new ChangeEvents(
       this.#outbox,
       this.#store,
-      (event) =>
-        event instanceof SessionEndEvent ? this.onSessionEnd(event) : this.onSessionBegin(event),
+      (event) => {
+        this.#metrics.countEvent(event, now());
+        return event instanceof SessionEndEvent
+          ? this.onSessionEnd(event)
+          : this.onSessionBegin(event);
+      },
       waitUntil,
     );
     this.#layout = new StoredLayout(this.#store, name, ctx.id.jurisdiction);
-    this.#app = new HeldApp(this.#store, name, this.#events, this.#layout);
-    this.#alarm = new Alarm(ctx.storage, this.#outbox, this.#app, this.#layout, now, waitUntil);
+    this.#deleting = new DeletionRecord(ctx.storage.kv);
+    this.#app = new HeldApp(this.#store, name, this.#events, this.#layout, this.#deleting);
+    this.#alarm = new Alarm(
+      ctx.storage,
+      this.#outbox,
+      this.#app,
+      this.#layout,
+      this.#deleting,
+      this.#metrics,
+      now,
+      waitUntil,
+    );
+    // Counts made after a save: the alarm keeps a moment to save them.
+    this.#metrics.whenUnsaved(() => this.#alarm.armForCounts());
     this.#resharding = new Resharding(
       this.#layout,
       this.#store,
@@ -133,6 +170,7 @@ export class SessionManagerObject extends DurableObject<Env> {
       this.#resharding,
       this.#owner,
       now,
+      this.#metrics,
     );
     this.#commits = new CommitPath(
       this.#store,
@@ -143,13 +181,34 @@ export class SessionManagerObject extends DurableObject<Env> {
       this.#resharding,
       this.#owner,
       now,
+      this.#metrics,
     );
-    ctx.blockConcurrencyWhile(() => this.#alarm.start());
+    this.#deletion = new Deletion(
+      this.#deleting,
+      this.#store,
+      this.#outbox,
+      this.#events,
+      this.#app,
+      this.#resharding,
+      this.#layout,
+      this.#alarm,
+      ctx.storage,
+      now,
+    );
   }
 
   /** The time in seconds since the epoch. Override to inject a clock (tests do). */
   protected now(): number {
     return Date.now() / 1000;
+  }
+
+  /**
+   * Whether this object counts its figures (docs/DESIGN.md#metrics): sessions created and ended,
+   * commits, conflicts and refusals. Override to answer `false` and count nothing (the gauges,
+   * read from storage, are still answered). Asked once, when the object starts.
+   */
+  protected keepsFigures(): boolean {
+    return true;
   }
 
   /** Called after a new session was first stored. Override to react in process. */
@@ -185,7 +244,19 @@ export class SessionManagerObject extends DurableObject<Env> {
    * call sees them (docs/DESIGN.md#group-commit).
    */
   #enter(): void {
+    this.#awake();
     this.#commits.flush();
+  }
+
+  /** After the app was deleted, the object starts afresh: new parts, an empty schema. */
+  #awake(): void {
+    if (this.#deleting.wiped) this.#build();
+  }
+
+  /** Counts a call refused before it reached the engine (docs/DESIGN.md#metrics). */
+  #refused<T>(answer: Result<T>): Result<T> {
+    if (!answer.ok) this.#metrics.countRefusal(answer.error.code, this.now());
+    return answer;
   }
 
   usage(): { rowsRead: number; rowsWritten: number } {
@@ -250,7 +321,10 @@ export class SessionManagerObject extends DurableObject<Env> {
           `App "${app}" does not exist yet: open it (POST /v1/apps/${app}) or store a session in it first.`,
         );
       }
-      const current = this.#app.of(app);
+      // While the app is being deleted, its stats say so (and how much is left).
+      const deleting = this.#deleting.deleting(app);
+      const current = deleting ? (this.#app.current as OpenApp) : this.#app.of(app);
+      const others = deleting ? this.#deleting.state?.others : undefined;
       const alarmAt = this.#alarm.at;
       const layout = this.#resharding.current(app);
       // Sessions handed off and taken in since the object started.
@@ -258,12 +332,38 @@ export class SessionManagerObject extends DurableObject<Env> {
       return {
         app: current.name,
         settings: current.settings,
-        sessions: this.#store.count(),
+        // During a deletion, the home object adds what the app's other objects held when last asked.
+        sessions: this.#store.count() + (others?.sessions ?? 0),
         nextSweep: alarmAt === null ? null : alarmAt / 1000,
-        pendingEvents: this.#outbox.pending(),
+        pendingEvents: this.#outbox.pending() + (others?.pendingEvents ?? 0),
         usage: { ...this.#store.usage },
         ...(layout === undefined ? { moved } : { layout, moved }),
+        ...(deleting ? { deleting: true as const } : {}),
       };
+    });
+  }
+
+  /**
+   * This object's figures (docs/DESIGN.md#metrics): its counts and gauges. The home object adds
+   * the app's layout and the most shards it ever had, so the router knows which objects to ask.
+   * An object that holds no session of the app answers zeros. Reads nothing but the figures.
+   */
+  metrics(app: string): Result<ObjectMetricsAnswer> {
+    this.#enter();
+    return resultOf(() => {
+      assertAppName(app);
+      const held = this.#app.current;
+      const here = held?.name === app ? held : undefined;
+      const name = this.ctx.id.name ?? app;
+      const figures = this.#metrics.read(name, here, this.#layout, this.now());
+      const stored = here?.stored === true;
+      if (name !== app || !stored) return { ...figures, stored };
+      const record = this.#layout.record;
+      const layout = this.#resharding.current(app);
+      const peak = Math.max(record?.peak ?? 1, layout?.shards ?? 1, layout?.from ?? 1);
+      return layout === undefined
+        ? { ...figures, stored, peak }
+        : { ...figures, stored, peak, layout };
     });
   }
 
@@ -322,11 +422,12 @@ export class SessionManagerObject extends DurableObject<Env> {
 
   /** Goes through group commit (docs/DESIGN.md#group-commit), as `commitMany` does. */
   commit(app: string, changes: unknown, epoch?: number): Answer<CommitResult> {
+    this.#awake();
     const checked = resultOf(() => {
       assertAppName(app);
       return [parseChangeset((changes as { key?: unknown } | null)?.key as string, changes)];
     });
-    if (!checked.ok) return checked;
+    if (!checked.ok) return this.#refused(checked);
     const answers = this.#commits.commit(app, checked.value, epoch);
     return answers instanceof Promise
       ? answers.then((all) => all[0] as Result<CommitResult>)
@@ -334,11 +435,12 @@ export class SessionManagerObject extends DurableObject<Env> {
   }
 
   commitMany(app: string, changes: unknown, epoch?: number): Answer<Result<CommitResult>[]> {
+    this.#awake();
     const checked = resultOf(() => {
       assertAppName(app);
       return parseChangesets(changes);
     });
-    if (!checked.ok) return checked;
+    if (!checked.ok) return this.#refused(checked);
     const answers = this.#commits.commit(app, checked.value, epoch);
     return answers instanceof Promise
       ? answers.then((value) => ({ ok: true, value }))
@@ -453,6 +555,19 @@ export class SessionManagerObject extends DurableObject<Env> {
   }
 
   // ---------------------------------------------------------------------------------------------
+  // Deleting the app (docs/DESIGN.md#deleting-an-app)
+
+  /**
+   * Deletes the app (`SessionManagerRpc.deleteApp`): begins, takes the work one step further,
+   * and answers how far it has come; the alarm goes on with it. In the home object of a sharded
+   * app, the app's other objects are deleted first, the home object last.
+   */
+  deleteApp(app: string): Promise<Result<AppDeletion>> {
+    this.#enter();
+    return this.#deletion.request(app);
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // Resharding (docs/DESIGN.md#resharding)
 
   layout(app: string, placement?: Placement): Result<AppLayout> {
@@ -513,6 +628,12 @@ export class SessionManagerObject extends DurableObject<Env> {
 
   /** One alarm run's work (see `alarm`). */
   async #upkeep(now: number): Promise<void> {
+    if (this.#deletion.underWay) {
+      await this.#deletion.step();
+      // The counts too, unless the storage went with the app.
+      if (this.#deletion.underWay) this.#metrics.save(this.#app.current, now);
+      return;
+    }
     const engine = this.#app.current?.engine;
     if (engine !== undefined) {
       for (let i = 0; i < SWEEP_BATCHES_PER_ALARM; i++) {
@@ -525,6 +646,8 @@ export class SessionManagerObject extends DurableObject<Env> {
     await this.#alarm.send();
     // Resharding: tell objects a new layout, drain sessions this object no longer owns.
     await this.#resharding.onAlarm();
+    // The counts, the sweep's among them (docs/DESIGN.md#metrics).
+    this.#metrics.save(this.#app.current, now);
   }
 }
 

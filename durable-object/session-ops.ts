@@ -3,6 +3,7 @@ import { type Answer, type Result, resultOf } from "../src/routing/wire.js";
 import type { Alarm } from "./alarm/alarm.js";
 import type { ChangeEvents } from "./events/change-events.js";
 import type { HeldApp } from "./held-app.js";
+import type { ObjectMetrics } from "./metrics/object-metrics.js";
 import type { MoveOwner } from "./resharding/move-owner.js";
 import type { Resharding } from "./resharding/resharding.js";
 
@@ -24,6 +25,8 @@ export class SessionOps {
   readonly #owner: MoveOwner;
   /** The object's clock (seconds). */
   readonly #now: () => number;
+  /** Counts the calls refused. */
+  readonly #metrics: ObjectMetrics;
 
   constructor(
     app: HeldApp,
@@ -32,7 +35,9 @@ export class SessionOps {
     resharding: Resharding,
     owner: MoveOwner,
     now: () => number,
+    metrics: ObjectMetrics,
   ) {
+    this.#metrics = metrics;
     this.#app = app;
     this.#events = events;
     this.#alarm = alarm;
@@ -53,10 +58,19 @@ export class SessionOps {
     fn: EngineWork<A, T>,
   ): Answer<T> {
     const checked = this.#check(app, check);
-    if (!checked.ok) return checked;
+    if (!checked.ok) return this.#refused(checked);
+    const unknown = this.#app.notIntroduced(app, epoch);
+    if (unknown !== undefined) return unknown;
     const away = this.#resharding.notHere(app, keys);
     if (away !== undefined) return away;
-    return this.#owner.answer(app, keys, epoch, () => this.run(app, checked.value, fn));
+    const answer = this.#owner.answer(app, keys, epoch, () => this.run(app, checked.value, fn));
+    return answer instanceof Promise ? answer.then((a) => this.#refused(a)) : this.#refused(answer);
+  }
+
+  /** Counts `answer` when it is a refusal (docs/DESIGN.md#metrics). */
+  #refused<T>(answer: Result<T>): Result<T> {
+    if (!answer.ok) this.#metrics.countRefusal(answer.error.code, this.#now());
+    return answer;
   }
 
   /** An operation that needs no owned key (the sweep). */

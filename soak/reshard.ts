@@ -6,7 +6,9 @@
 //   - every stored session had exactly one begin and got exactly one end (a move is neither);
 //     a second, different begin or end of one session fails the phase (soak/invariants.ts);
 //   - no read of a live session was answered "not found" (a session is live from the first
-//     acknowledged commit until an invalidation of it is sent; nothing expires in the phase).
+//     acknowledged commit until an invalidation of it is sent; nothing expires in the phase);
+//   - the app's figures (GET /v1/apps/:app/metrics) agree: live sessions with a full scan after
+//     the moves, sessions created and ended by reason with the events delivered, at the end.
 
 import { eventInvariants, type SoakDelivery } from "./invariants.ts";
 
@@ -43,6 +45,18 @@ interface Layout {
   epoch: number;
   shards: number;
   from: number | null;
+}
+
+/** The part of the app's figures (GET /v1/apps/:app/metrics) the phase checks. */
+interface Figures {
+  live: number;
+  totals: { created: number; ended: Record<string, number> };
+  shards: { missing: string[] };
+}
+
+/** An object's keys in order, so two tallies compare as JSON. */
+function sorted(counts: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 interface Stats {
@@ -163,6 +177,11 @@ export async function reshardPhase(soak: SoakContext) {
     if (res.status !== 200) throw new Error(`stats: ${res.status} ${await res.text()}`);
     return (await res.json()) as Stats;
   };
+  const figures = async (): Promise<Figures> => {
+    const res = await api("GET", `/v1/apps/${RESHARD_APP}/metrics`);
+    if (res.status !== 200) throw new Error(`metrics: ${res.status} ${await res.text()}`);
+    return (await res.json()) as Figures;
+  };
   const objects = [RESHARD_APP, ...Array.from({ length: 16 }, (_, i) => `${RESHARD_APP}#${i}`)];
   /** Sessions taken in by any of the app's objects since they started. */
   const movedIn = async (): Promise<number> => {
@@ -244,6 +263,8 @@ export async function reshardPhase(soak: SoakContext) {
   };
   await Promise.all(Array.from({ length: 32 }, checker));
   const storedAfter = (await stats()).sessions;
+  // The app's figures against a full scan (every object's stored sessions; none expired yet).
+  const liveFigure = (await figures()).live;
 
   // Then everything ends: every object's clock moves past every expiry, and it sweeps.
   await Promise.all(objects.map((name) => soak.call(name, "setClock", LATER)));
@@ -269,6 +290,22 @@ export async function reshardPhase(soak: SoakContext) {
     await pause(0.2);
   }
   const outcome = eventInvariants(deliveries, acknowledged, lostInStore);
+  // The app's counts against the soak's own tally of the events delivered (each id once).
+  const final = await figures();
+  const tally = { created: 0, ended: {} as Record<string, number> };
+  for (const body of new Map(deliveries.map((d) => [d.body.id, d.body])).values()) {
+    if (body.type === "begin") tally.created++;
+    else tally.ended[body.reason ?? ""] = (tally.ended[body.reason ?? ""] ?? 0) + 1;
+  }
+  const endedFigures = Object.fromEntries(
+    Object.entries(final.totals.ended).filter(([, n]) => n > 0),
+  );
+  const figuresMatch = {
+    live: liveFigure === storedAfter,
+    created: final.totals.created === tally.created,
+    ended: JSON.stringify(sorted(endedFigures)) === JSON.stringify(sorted(tally.ended)),
+    shardsMissing: final.shards.missing.length,
+  };
 
   return {
     seeded: SEEDED,
@@ -281,6 +318,13 @@ export async function reshardPhase(soak: SoakContext) {
     ...counts,
     liveSessionsChecked: checked,
     sessionsStoredAfterMoves: storedAfter,
+    figures: {
+      live: liveFigure,
+      created: final.totals.created,
+      ended: endedFigures,
+      tally,
+      match: figuresMatch,
+    },
     ...outcome,
     wallSeconds: Math.round((Date.now() - started) / 1000),
   };

@@ -204,10 +204,14 @@ async function firstPhases(): Promise<void> {
     reshard.lost > 0 ||
     reshard.eventsTwice > 0 ||
     reshard.unexpectedStatuses > 0 ||
-    reshard.liveReadsNotFound > 0
+    reshard.liveReadsNotFound > 0 ||
+    !reshard.figures.match.live ||
+    !reshard.figures.match.created ||
+    !reshard.figures.match.ended ||
+    reshard.figures.match.shardsMissing > 0
   ) {
     console.error(
-      "soak: an invariant of the resharding phase failed (see lost / eventsTwice / unexpectedStatuses / liveReadsNotFound)",
+      "soak: an invariant of the resharding phase failed (see lost / eventsTwice / unexpectedStatuses / liveReadsNotFound / figures.match)",
     );
     if (reshard.eventsTwice > 0) {
       console.error(
@@ -218,7 +222,7 @@ async function firstPhases(): Promise<void> {
   } else {
     const moved = reshard.moves.map((m) => `${m.from}->${m.to} in ${m.seconds} s`).join(", ");
     console.log(
-      `soak (resharding ${reshard.steps}): ${moved}; ${reshard.operations} operations, ${reshard.sessionsBegun} sessions begun and ended, 0 lost, no live session read as not found`,
+      `soak (resharding ${reshard.steps}): ${moved}; ${reshard.operations} operations, ${reshard.sessionsBegun} sessions begun and ended, 0 lost, no live session read as not found; figures: ${reshard.figures.live} live as a full scan found, ${reshard.figures.created} created and ${JSON.stringify(reshard.figures.ended)} ended as the events delivered`,
     );
   }
 }

@@ -76,12 +76,24 @@ export {
 export type { Changeset } from "./core/changeset.js";
 export type { EndSelection, UserSession, UserSessions } from "./core/users.js";
 export {
+  type AppDeletion,
   type AppStats,
   type ErrorBody,
   type Result,
   type SessionManagerRpc,
   unwrap,
 } from "./routing/wire.js";
+
+// An app's figures (docs/DESIGN.md#metrics)
+export type {
+  AppMetrics,
+  Histogram,
+  HistogramSummary,
+  MetricCounts,
+  MinuteCounts,
+  ShardFigures,
+} from "./core/metrics.js";
+export { PROMETHEUS_TEXT, prometheusText } from "./core/prometheus.js";
 
 // Names, shards and placement
 export { APP_NAME_PATTERN, objectName, SESSION_KEY_PATTERN, shardOf } from "./core/names.js";

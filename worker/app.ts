@@ -1,7 +1,9 @@
 import { Hono } from "hono";
+import { accepts } from "hono/accepts";
 import { type Changeset, parseChangeset } from "../src/core/changeset";
 import { ConflictError, SessionError } from "../src/core/errors";
 import type { JsonObject } from "../src/core/json";
+import { PROMETHEUS_TEXT, prometheusText } from "../src/core/prometheus";
 import {
   isStored,
   type SessionSnapshot,
@@ -237,6 +239,21 @@ route(api, ROUTES.stats, async (c, { params: { app } }) => {
 });
 
 /**
+ * The app's figures over its shards (docs/DESIGN.md#metrics): JSON, or the Prometheus text format
+ * when Accept prefers it (a Prometheus scrape asks for application/openmetrics-text or text/plain).
+ */
+route(api, ROUTES.metrics, async (c, { params: { app } }) => {
+  const metrics = await unwrapCall(sessionRouter(c.env).metrics(app));
+  const type = accepts(c, {
+    header: "Accept",
+    supports: ["application/json", "text/plain", "application/openmetrics-text"],
+    default: "application/json",
+  });
+  if (type === "application/json") return c.json(metrics, 200, { Vary: "Accept" });
+  return c.body(prometheusText(metrics), 200, { "Content-Type": PROMETHEUS_TEXT, Vary: "Accept" });
+});
+
+/**
  * open: stores the settings `{ timeout?, period?, maxSessionBytes?, maxSessionsPerUser?,
  * beginEvents?, shards? }` (defaults for the rest) with an app on first use; later, 409
  * `settings_mismatch` naming the setting when a given one differs from the stored one. The body
@@ -254,6 +271,15 @@ route(api, ROUTES.open, async (c, { params: { app }, body }) => {
 route(api, ROUTES.configure, async (c, { params: { app }, body }) => {
   const settings = parseAppSettings(body);
   return c.json({ app, settings: await unwrapCall(sessionRouter(c.env).configure(app, settings)) });
+});
+
+/**
+ * Deletes the app (docs/DESIGN.md#deleting-an-app): 202 with the sessions and events left while
+ * the work goes on (call again to follow it), 200 once every object of the app holds nothing.
+ */
+route(api, ROUTES.deleteApp, async (c, { params: { app } }) => {
+  const deletion = await unwrapCall(sessionRouter(c.env).deleteApp(app));
+  return c.json(deletion, deletion.deleted ? 200 : 202);
 });
 
 refuseOtherMethods(api, Object.values(ROUTES));

@@ -1,11 +1,12 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { parseChangeset, parseChangesets } from "../src/core/changeset";
 import type { JsonObject } from "../src/core/json";
+import type { AppMetrics } from "../src/core/metrics";
 import { assertAppName, assertSessionKey } from "../src/core/names";
 import type { CommitResult, SessionView } from "../src/core/session-view";
 import { type AppSettings, parseAppSettings } from "../src/core/settings";
 import type { EndSelection, UserSessions } from "../src/core/users";
-import type { AppStats, SessionManagerRpc } from "../src/routing/wire";
+import type { AppDeletion, AppStats, SessionManagerRpc } from "../src/routing/wire";
 import { type Result, resultOf } from "../src/routing/wire";
 import { sessionRouter } from "./router";
 
@@ -147,6 +148,21 @@ export class SessionService extends WorkerEntrypoint<Cloudflare.Env> implements 
     return this.#call(
       () => assertAppName(app),
       () => sessionRouter(this.env).stats(app),
+    );
+  }
+
+  /** Deletes the app (docs/DESIGN.md#deleting-an-app); call again to follow it. */
+  deleteApp(app: string): Promise<Result<AppDeletion>> {
+    return this.#call(
+      () => assertAppName(app),
+      () => sessionRouter(this.env).deleteApp(app),
+    );
+  }
+
+  metrics(app: string): Promise<Result<AppMetrics>> {
+    return this.#call(
+      () => assertAppName(app),
+      () => sessionRouter(this.env).metrics(app),
     );
   }
 

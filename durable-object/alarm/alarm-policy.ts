@@ -19,6 +19,10 @@ export interface AlarmState {
   sendFailures: number;
   /** When a move needs the alarm (ms), or `Infinity`. */
   reshardDue: number;
+  /** While the app is being deleted, when the deletion goes on (ms; docs/DESIGN.md#deleting-an-app). */
+  deletionDue?: number;
+  /** When counts made in memory are due to be saved (ms), or `Infinity` (docs/DESIGN.md#metrics). */
+  metricsDue: number;
   /** Whether this is the alarm re-arming itself at the end of a run. */
   inAlarm: boolean;
   /** Now (ms). */
@@ -27,14 +31,20 @@ export interface AlarmState {
 
 /**
  * The next moment work is due (ms), or `Infinity` when none is: a session can expire, unsent
- * events wait (retried later with each failure in a row), or a move goes on.
+ * events wait (retried later with each failure in a row), counts wait to be saved, or a move
+ * or a deletion goes on.
  */
 export function nextAlarm(state: AlarmState): number {
   let due = state.expiry === undefined ? Number.POSITIVE_INFINITY : state.expiry * 1000;
+  due = Math.min(due, state.metricsDue);
   if (state.pendingEvents) {
     const delay =
       SEND_RETRY_MS[Math.min(state.sendFailures, SEND_RETRY_MS.length - 1)] ?? REARM_DELAY_MS;
     due = Math.min(due, state.now + delay);
+  } else if (state.deletionDue !== undefined) {
+    // A deletion goes on (a moment after its last step), but for events the Queue refused:
+    // those wait as above.
+    due = Math.min(due, state.deletionDue);
   }
   // An alarm that re-arms for work already due waits a moment rather than firing at once;
   // a move that made progress goes on at once (it paces itself when it fails).

@@ -1,8 +1,10 @@
 import { describeError } from "../../src/core/errors.js";
+import type { DeletionRecord } from "../deletion/deletion-record.js";
 import type { Outbox } from "../events/outbox.js";
 import type { HeldApp } from "../held-app.js";
+import type { ObjectMetrics } from "../metrics/object-metrics.js";
 import type { StoredLayout } from "../resharding/layout-record.js";
-import { nextAlarm, retriedByRuntime } from "./alarm-policy.js";
+import { nextAlarm, REARM_DELAY_MS, retriedByRuntime } from "./alarm-policy.js";
 
 /**
  * The object's alarm: kept at the next moment work is due (`nextAlarm`: a session can expire,
@@ -17,25 +19,35 @@ export class Alarm {
   readonly #app: HeldApp;
   /** The layout record: when a move needs the alarm. */
   readonly #layout: StoredLayout;
+  /** The app's deletion: it needs the alarm until it is done. */
+  readonly #deletion: DeletionRecord;
+  /** The figures: when their counts are due to be saved. */
+  readonly #metrics: ObjectMetrics;
   /** The object's clock (seconds). */
   readonly #now: () => number;
   readonly #waitUntil: (promise: Promise<unknown>) => void;
   /** The alarm time (ms) as last set or read; `null` when none. */
   #at: number | null = null;
   #sendFailures = 0;
+  /** Whether a run is under way (it re-arms when it ends). */
+  #running = false;
 
   constructor(
     storage: DurableObjectStorage,
     outbox: Outbox,
     app: HeldApp,
     layout: StoredLayout,
+    deletion: DeletionRecord,
+    metrics: ObjectMetrics,
     now: () => number,
     waitUntil: (promise: Promise<unknown>) => void,
   ) {
+    this.#metrics = metrics;
     this.#storage = storage;
     this.#outbox = outbox;
     this.#app = app;
     this.#layout = layout;
+    this.#deletion = deletion;
     this.#now = now;
     this.#waitUntil = waitUntil;
   }
@@ -86,24 +98,39 @@ export class Alarm {
    */
   async run(info: AlarmInvocationInfo | undefined, work: () => Promise<void>): Promise<void> {
     this.#at = null;
+    this.#running = true;
     try {
       await work();
     } catch (error) {
       if (retriedByRuntime(info?.retryCount)) throw error;
       console.error("session sweep failed; re-arming", describeError(error));
       this.#sendFailures++;
+    } finally {
+      this.#running = false;
     }
     this.arm(true);
   }
 
+  /** Counts wait to be saved (docs/DESIGN.md#metrics): kept for, unless a run re-arms soon. */
+  armForCounts(): void {
+    if (!this.#running) this.arm();
+  }
+
   /** Keeps the alarm at the next moment work can be due (see the class). */
   arm(inAlarm = false): void {
+    // Storage freed with the app (docs/DESIGN.md#deleting-an-app): no alarm, nothing to read.
+    if (this.#deletion.wiped) return;
     const held = this.#app.current;
     const due = nextAlarm({
       expiry: held?.engine.nextExpiry(),
       pendingEvents: this.#outbox.hasPending(),
       sendFailures: this.#sendFailures,
       reshardDue: this.#layout.due(held?.name, this.#now()),
+      // A deletion goes on a moment after each step (a home object polls its shards meanwhile).
+      ...(this.#deletion.state === undefined
+        ? {}
+        : { deletionDue: this.#now() * 1000 + REARM_DELAY_MS }),
+      metricsDue: held?.stored === true ? this.#metrics.saveDue() : Number.POSITIVE_INFINITY,
       inAlarm,
       now: Date.now(),
     });

@@ -29,6 +29,11 @@ export interface LayoutRecord {
   reported: boolean;
   drained: string[];
   pushTo: string[];
+  /**
+   * The home object's: the most shards the app ever had. Objects of a shard count since left keep
+   * the counts they made, which the app's figures add up (docs/DESIGN.md#metrics).
+   */
+  peak?: number;
 }
 
 export function fresh(layout: Layout): LayoutRecord {

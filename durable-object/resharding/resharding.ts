@@ -313,6 +313,7 @@ export class Resharding {
       reported: false,
       drained: [],
       pushTo,
+      peak: Math.max(record.peak ?? 1, record.layout.shards, next.shards, next.from ?? 1),
     });
     // A new move begins: the keys pulled during the last one are forgotten.
     this.#pulled = new Set();

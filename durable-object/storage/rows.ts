@@ -61,6 +61,9 @@ export const moveOutRows = {
   any(store: SqlStore): boolean {
     return store.exec("SELECT key FROM move_out LIMIT 1").length > 0;
   },
+  count(store: SqlStore): number {
+    return store.exec<{ n: number }>("SELECT COUNT(*) AS n FROM move_out")[0]?.n ?? 0;
+  },
   add(store: SqlStore, session: StoredSession, target: string): void {
     store.exec(
       "INSERT OR REPLACE INTO move_out (key, sid, target, session) VALUES (?, ?, ?, ?)",
@@ -108,5 +111,15 @@ export const moveInRows = {
   },
   clear(store: SqlStore): void {
     store.exec("DELETE FROM move_in");
+  },
+};
+
+/** The `metrics` row: this object's counts, as JSON (docs/DESIGN.md#metrics). */
+export const metricsRow = {
+  load(store: SqlStore): string | undefined {
+    return store.exec<{ body: string }>("SELECT body FROM metrics")[0]?.body;
+  },
+  save(store: SqlStore, body: string): void {
+    store.exec("INSERT OR REPLACE INTO metrics (id, body) VALUES (1, ?)", body);
   },
 };

@@ -92,6 +92,12 @@ const MIGRATIONS: Migration[] = [
       ALTER TABLE sessions ADD COLUMN handle TEXT;
       ALTER TABLE sessions ADD COLUMN labels TEXT;`,
   },
+  {
+    version: 6,
+    brings:
+      "metrics (docs/DESIGN.md#metrics): this object's counts of sessions created and ended, commits, conflicts and refusals, saved by the alarm",
+    up: "CREATE TABLE IF NOT EXISTS metrics (id INTEGER PRIMARY KEY CHECK (id = 1), body TEXT NOT NULL);",
+  },
 ];
 
 /** The schema this code reads and writes: the last step's version. */

@@ -1,12 +1,13 @@
 import { SessionData } from "../core/data.js";
 import { ConflictError, SessionError } from "../core/errors.js";
 import type { JsonObject } from "../core/json.js";
+import type { AppMetrics } from "../core/metrics.js";
 import { assertAppName, assertSessionKey } from "../core/names.js";
 import { type SessionSnapshot, type SessionView, unstoredSnapshot } from "../core/session-view.js";
 import type { AppSettings } from "../core/settings.js";
 import type { EndSelection, UserSessions } from "../core/users.js";
 import { type Placement, type SessionObjectNamespace, SessionRouter } from "../routing/router.js";
-import type { SessionManagerRpc } from "../routing/wire.js";
+import type { AppDeletion, SessionManagerRpc } from "../routing/wire.js";
 import { ConnectionManager } from "./connection-manager.js";
 import { type HttpTransportOptions, httpTransport } from "./http-transport.js";
 import { rpcTransport } from "./rpc-transport.js";
@@ -183,6 +184,36 @@ export class RemoteSessionManager {
    */
   endUserSessions(user: string, which: EndSelection): Promise<number> {
     return this.#transport.endUserSessions(user, which);
+  }
+
+  /**
+   * `SessionManagerRpc.deleteApp`: deletes this app (docs/DESIGN.md#deleting-an-app). Every
+   * session ends with its end event, the events are sent, then the storage of every object of the
+   * app is freed. The work goes on in the background: resolves to how far it has come
+   * (`deleted: true` at the end), so call it again to follow it. Meanwhile every other call on
+   * the app rejects with `app_deleting` (503); once deleted, the name opens as a new app.
+   * Rejects with `app_not_found` (404) for an app never used or deleted already.
+   *
+   * @example
+   * let deletion = await manager.deleteApp();
+   * while (!deletion.deleted) {
+   *   await new Promise((resolve) => setTimeout(resolve, 1000));
+   *   deletion = await manager.deleteApp();
+   * }
+   */
+  deleteApp(): Promise<AppDeletion> {
+    return this.#transport.deleteApp();
+  }
+
+  /**
+   * `SessionManagerRpc.metrics`: the app's figures over all its shards (docs/DESIGN.md#metrics).
+   * `shards.missing` names the shards that did not answer in time (the figures are then partial).
+   *
+   * @example
+   * const { live, totals } = await sessions.metrics();
+   */
+  metrics(): Promise<AppMetrics> {
+    return this.#transport.metrics();
   }
 
   #known(key: string): SessionData | undefined {

@@ -7,7 +7,12 @@ import {
 } from "../core/errors.js";
 import { type SessionSnapshot, type SessionView, sessionView } from "../core/session-view.js";
 import type { AppSettings } from "../core/settings.js";
-import { errorFromBody, knownCode, type ReceivedErrorBody } from "../routing/wire.js";
+import {
+  type AppDeletion,
+  errorFromBody,
+  knownCode,
+  type ReceivedErrorBody,
+} from "../routing/wire.js";
 import { serviceError, type TransportOptions, timeoutError, timeoutOf } from "./service-errors.js";
 import type { SessionTransport } from "./transport.js";
 
@@ -121,6 +126,9 @@ export function httpTransport(
             : userSessions(user);
       return (await json<{ ended: number }>(await request("DELETE", url, ""))).ended;
     },
+    // 202 while the work goes on, 200 once done: the body says which.
+    deleteApp: async () => json<AppDeletion>(await request("DELETE", root, "")),
+    metrics: async () => json(await request("GET", `${root}/metrics`, "")),
   };
 }
 
@@ -159,6 +167,8 @@ function serviceFailure(
 ): SessionError | undefined {
   const { status } = response;
   const apiCode = typeof error?.code === "string" ? knownCode(error.code) : undefined;
+  // The API's own refusal, not a failure to serve: nothing was changed (as over RPC).
+  if (apiCode === "app_deleting") return undefined;
   const options = { status, ...(apiCode === undefined ? {} : { code: apiCode }) };
   const said =
     typeof error?.message === "string" ? error.message : `${status} ${response.statusText}`;

@@ -80,6 +80,9 @@ export function rpcTransport(
     userSessions: (user, own) => call("userSessions", (rpc) => rpc.userSessions(app, user, own)),
     endUserSessions: (user, which) =>
       call("endUserSessions", (rpc) => rpc.endUserSessions(app, user, which), false),
+    // Asked again, a deletion answers how far it has come: retried as a read is.
+    deleteApp: () => call("deleteApp", (rpc) => rpc.deleteApp(app)),
+    metrics: () => call("metrics", (rpc) => rpc.metrics(app)),
   };
 }
 

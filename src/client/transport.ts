@@ -1,8 +1,10 @@
 import type { Changeset } from "../core/changeset.js";
 import type { JsonObject } from "../core/json.js";
+import type { AppMetrics } from "../core/metrics.js";
 import type { SessionView } from "../core/session-view.js";
 import type { AppSettings } from "../core/settings.js";
 import type { EndSelection, UserSessions } from "../core/users.js";
+import type { AppDeletion } from "../routing/wire.js";
 
 /**
  * The session operations of one app (those of `SessionManagerRpc`, documented there), as a client
@@ -29,4 +31,8 @@ export interface SessionTransport {
   userSessions(user: string, own?: string): Promise<UserSessions>;
   /** How many sessions ended. */
   endUserSessions(user: string, which: EndSelection): Promise<number>;
+  /** How far deleting the app has come (`SessionManagerRpc.deleteApp`). */
+  deleteApp(): Promise<AppDeletion>;
+  /** The app's figures (`SessionManagerRpc.metrics`). */
+  metrics(): Promise<AppMetrics>;
 }

@@ -61,7 +61,7 @@ export const ERROR_CODES = {
   key_not_found: 404,
   /** No live session at the key. */
   not_found: 404,
-  /** An app never opened nor used. */
+  /** An app never opened nor used, or one deleted since. */
   app_not_found: 404,
   /** No live session is bound to the user (never signed in, or every session has ended). */
   user_not_found: 404,
@@ -81,6 +81,12 @@ export const ERROR_CODES = {
   unnamed_object: 409,
   /** A write that failed in storage: nothing of it was stored. */
   storage_error: 500,
+
+  // Deleting an app (docs/DESIGN.md#deleting-an-app).
+  /** The app is being deleted: the call changed nothing; once deleted, the name is free again. */
+  app_deleting: 503,
+  /** An app cannot be deleted while its sessions move between shards: retry once the move ends. */
+  app_moving: 409,
 
   // The worker's HTTP layer (`HttpError`, `onError`).
   /** A request body that is not JSON (or not UTF-8). */

@@ -45,6 +45,14 @@ export class AppLayouts {
     return settled(this.#load(app));
   }
 
+  /**
+   * Forgets the app (it is being deleted, or was): the next call asks its home object again,
+   * since the name may come back as a new app with other settings.
+   */
+  forget(app: string): void {
+    this.#apps.delete(app);
+  }
+
   /** Takes the layout a redirection carries, or asks the home object when it is not newer. */
   async follow(app: string, known: KnownApp, moved: ErrorBody): Promise<Result<unknown>> {
     const next = moved.layout === undefined ? undefined : parseLayout(moved.layout);
@@ -53,7 +61,30 @@ export class AppLayouts {
       return { ok: true, value: undefined };
     }
     // The object knows no newer layout than ours: ours is stale in another way; ask home.
-    return this.refresh(app);
+    let answer: AppLayout;
+    try {
+      answer = unwrap(await this.#ask(app));
+    } catch (error) {
+      if (error instanceof SessionError) return { ok: false, error: errorBody(error) };
+      throw error;
+    }
+    if (answer.stored === false || answer.layout.epoch < known.layout.epoch) {
+      // Layouts only grow, but for an app deleted since (and maybe made again): what this
+      // isolate knows is of its former life. The home object's answer replaces it whole, and
+      // every object is introduced to the app again (docs/DESIGN.md#deleting-an-app).
+      this.#apps.delete(app);
+      known.settings = answer.settings;
+      known.layout = answer.layout;
+      known.adopted = new Set();
+      if (answer.stored !== false) this.#apps.set(app, known);
+      return { ok: true, value: undefined };
+    }
+    const learned = this.#learn(app, answer);
+    if (learned !== known) {
+      known.settings = learned.settings;
+      if (learned.layout.epoch >= known.layout.epoch) known.layout = learned.layout;
+    }
+    return { ok: true, value: undefined };
   }
 
   async #known(app: string): Promise<KnownApp> {

@@ -1,4 +1,5 @@
 import type { SessionContent } from "../core/engine.js";
+import type { ShardMetrics } from "../core/metrics.js";
 import type { CommitResult, SessionView, StoredSession } from "../core/session-view.js";
 import type { AppSettings } from "../core/settings.js";
 import type { EndSelection, SignInBinding, UserRef, UserSession } from "../core/users.js";
@@ -18,6 +19,16 @@ export type HandOffArgs = [
 ];
 
 /**
+ * One object's figures (`SessionObjectRpc.metrics`): `stored`, whether it holds the app; the
+ * home object adds the app's layout and `peak`, the most shards the app ever had.
+ */
+export interface ObjectMetricsAnswer extends ShardMetrics {
+  stored: boolean;
+  peak?: number;
+  layout?: Layout;
+}
+
+/**
  * What only a Durable Object stub offers beyond `SessionManagerRpc`. Session calls take the
  * caller's layout epoch last: an object that does not own the key answers `moved` with its
  * layout, and one that meets a newer epoch than its own learns it first (docs/DESIGN.md#resharding).
@@ -25,8 +36,10 @@ export type HandOffArgs = [
 export interface SessionObjectRpc
   extends Omit<
     SessionManagerRpc,
-    "getViewJson" | "queryViewJson" | "signIn" | "userSessions" | "endUserSessions"
+    "getViewJson" | "queryViewJson" | "signIn" | "userSessions" | "endUserSessions" | "metrics"
   > {
+  /** This object's figures (the router adds up the app's: `SessionManagerRpc.metrics`). */
+  metrics(app: string): Promise<Result<ObjectMetricsAnswer>>;
   get(app: string, key: string, epoch?: number): Promise<Result<SessionView>>;
   query(app: string, key: string, epoch?: number): Promise<Result<SessionView | null>>;
   has(app: string, key: string, epoch?: number): Promise<Result<boolean>>;

@@ -1,6 +1,7 @@
 import { type Changeset, parseChangesets } from "../core/changeset.js";
 import { ConflictError, SessionError } from "../core/errors.js";
 import type { JsonObject } from "../core/json.js";
+import type { AppMetrics } from "../core/metrics.js";
 import { assertSessionKey, nameOf, objectName } from "../core/names.js";
 import { type CommitResult, isStored, type SessionView } from "../core/session-view.js";
 import type { AppSettings } from "../core/settings.js";
@@ -18,8 +19,9 @@ import {
 import { AppLayouts } from "./app-layouts.js";
 import { addStats, groupByObject, unreachable } from "./fan-out.js";
 import { type Layout, layoutObjects, type Placement } from "./layout.js";
+import { fanOutMetrics } from "./metrics-fan-out.js";
 import type { SessionObjectRpc } from "./object-rpc.js";
-import type { AppStats, SessionManagerRpc } from "./wire.js";
+import type { AppDeletion, AppStats, SessionManagerRpc } from "./wire.js";
 import { type ErrorBody, type Result, resultOf, resultOfText } from "./wire.js";
 
 export type { Placement } from "./layout.js";
@@ -322,11 +324,15 @@ export class SessionRouter implements SessionManagerRpc {
     );
   }
 
-  /** Added up over the app's objects (during a move: those of both layouts). */
+  /**
+   * Added up over the app's objects (during a move: those of both layouts). While the app is
+   * being deleted, the home object's answer alone: it adds up what the others held when it last
+   * asked them (an object already deleted must not be woken up).
+   */
   async stats(app: string): Promise<Result<AppStats>> {
     const homeName = objectName(app);
     const home = await this.object(homeName).stats(app);
-    if (!home.ok) return home;
+    if (!home.ok || home.value.deleting === true) return home;
     const layout = home.value.layout;
     const names =
       layout === undefined ? [] : layoutObjects(app, layout).filter((name) => name !== homeName);
@@ -335,6 +341,24 @@ export class SessionRouter implements SessionManagerRpc {
     // A shard never used yet holds nothing (and answers `app_not_found`).
     for (const part of parts) if (part.ok) addStats(total, part.value);
     return { ok: true, value: total };
+  }
+
+  /** Each of the app's objects asked in parallel, each within `timeoutMs` (`fanOutMetrics`). */
+  metrics(app: string, timeoutMs?: number): Promise<Result<AppMetrics>> {
+    const checked = resultOf(() => objectName(app));
+    if (!checked.ok) return Promise.resolve(checked);
+    return fanOutMetrics(app, (name) => this.object(name), timeoutMs);
+  }
+
+  /**
+   * In the app's home object, which deletes the app's other objects, then itself
+   * (docs/DESIGN.md#deleting-an-app); call again to follow it. The isolate forgets the app's
+   * layout: the name may come back as a new app with other settings.
+   */
+  async deleteApp(app: string): Promise<Result<AppDeletion>> {
+    const result = await this.object(objectName(app)).deleteApp(app);
+    this.#layouts.forget(app);
+    return result;
   }
 
   /**
@@ -353,14 +377,21 @@ export class SessionRouter implements SessionManagerRpc {
       // A known app's name was checked when it was learned.
       const name = nameOf(app, key, layout.shards);
       if (name === app || known.adopted.has(name)) {
-        return call(this.object(name, layout), layout.epoch).then((result) =>
-          result.ok || result.error.code !== "moved"
-            ? result
-            : this.#onKeySlowly(app, key, call, result.error),
-        );
+        return call(this.object(name, layout), layout.epoch).then((result) => {
+          if (result.ok || result.error.code !== "moved") return this.#noted(app, result);
+          // Without a layout: the object holds nothing of the app any more (see `#onKeySlowly`).
+          if (result.error.layout === undefined) known.adopted.delete(name);
+          return this.#onKeySlowly(app, key, call, result.error);
+        });
       }
     }
     return this.#onKeySlowly(app, key, call);
+  }
+
+  /** An answer, once the isolate took note of it: an app being deleted is forgotten. */
+  #noted<T>(app: string, result: Result<T>): Result<T> {
+    if (!result.ok && result.error.code === "app_deleting") this.#layouts.forget(app);
+    return result;
   }
 
   /**
@@ -393,7 +424,10 @@ export class SessionRouter implements SessionManagerRpc {
         known.adopted.add(name);
       }
       const result = await call(rpc, layout.epoch);
-      if (result.ok || result.error.code !== "moved") return result;
+      if (result.ok || result.error.code !== "moved") return this.#noted(app, result);
+      // A `moved` without a layout: the object holds nothing of the app any more (it was
+      // deleted since): it is introduced to the app again (docs/DESIGN.md#deleting-an-app).
+      if (result.error.layout === undefined) known.adopted.delete(name);
       if (redirections >= MAX_REDIRECTIONS) break;
       const followed = await this.#layouts.follow(app, known, result.error);
       if (!followed.ok) return followed;

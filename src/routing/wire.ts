@@ -13,6 +13,7 @@ import {
   WrongShardError,
 } from "../core/errors.js";
 import type { JsonObject } from "../core/json.js";
+import type { AppMetrics } from "../core/metrics.js";
 import { type CommitResult, type SessionView, sessionView } from "../core/session-view.js";
 import type { AppSettings } from "../core/settings.js";
 import type { EndSelection, UserSessions } from "../core/users.js";
@@ -192,6 +193,26 @@ export interface AppStats {
   layout?: Layout;
   /** Sessions this object handed off and took in (moves) since it started. */
   moved?: { out: number; in: number };
+  /**
+   * Present while the app is being deleted (docs/DESIGN.md#deleting-an-app): `sessions` are the
+   * ones left to end, `pendingEvents` the end events not yet sent.
+   */
+  deleting?: true;
+}
+
+/**
+ * How far the deletion of an app has come (`deleteApp`): sessions left to end and end events
+ * left to send, over all of the app's objects. `deleted` once every object holds nothing and the
+ * name is free again.
+ */
+export interface AppDeletion {
+  app: string;
+  /** Every object of the app holds nothing; the name can be used again (as a new app). */
+  deleted: boolean;
+  /** Sessions not ended yet. */
+  sessions: number;
+  /** End events written and not yet accepted by the Queue. */
+  pendingEvents: number;
 }
 
 /**
@@ -284,6 +305,24 @@ export interface SessionManagerRpc {
    * 404 `app_not_found` for an app never used.
    */
   stats(app: string): Promise<Result<AppStats>>;
+  /**
+   * Deletes `app` (docs/DESIGN.md#deleting-an-app): every session ends (reason `invalidated`, or
+   * `expired` for one already past its timeout) with its end event, the events are sent, then
+   * every object of the app frees its storage, the home object last. The work goes on in the
+   * background; each call answers how far it has come (`deleted: true` at the end), so calling
+   * again polls it. Meanwhile every other call on the app answers 503 `app_deleting` and changes
+   * nothing; once deleted, the name opens as a new app. 404 `app_not_found` for an app never
+   * used (or deleted already), 409 `app_moving` while its sessions move between shards.
+   */
+  deleteApp(app: string): Promise<Result<AppDeletion>>;
+  /**
+   * The app's figures over all its shards (docs/DESIGN.md#metrics): live sessions, sessions
+   * created and ended by reason, commits, conflicts and refusals (in total and per minute), time
+   * alive, idle time, sweep lag, the outbox and a move's progress. Each shard is asked in
+   * parallel within a bounded time; those that do not answer are named in `shards.missing`.
+   * 404 `app_not_found` for an app never used.
+   */
+  metrics(app: string): Promise<Result<AppMetrics>>;
 }
 
 /** How the text of a compact read's successful answer begins. */

@@ -95,6 +95,7 @@ describe("the alarm's policy", () => {
           pendingEvents: true,
           sendFailures,
           reshardDue: Number.POSITIVE_INFINITY,
+          metricsDue: Number.POSITIVE_INFINITY,
           inAlarm: false,
           now: 1_000_000,
         }) - 1_000_000,

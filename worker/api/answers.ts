@@ -41,8 +41,8 @@ export const TOKEN_ANSWERS = {
   }),
   500: errors("A bug; the details are in the worker's log, not in the answer.", ["internal"]),
   503: json(
-    "No API token is configured (`not_configured`), or storage is briefly unavailable (`unavailable`, with Retry-After).",
-    errorBody(["not_configured", "unavailable"]),
+    "No API token is configured (`not_configured`), storage is briefly unavailable (`unavailable`, with Retry-After), or the app is being deleted (`app_deleting`: nothing was changed).",
+    errorBody(["not_configured", "unavailable", "app_deleting"]),
     { "Retry-After": { description: "Seconds to wait.", required: false, schema: v.string() } },
   ),
 } satisfies Record<number, ResponseDeclaration>;

@@ -17,6 +17,8 @@ export interface HeaderDeclaration {
 export interface ResponseDeclaration {
   description: string;
   body?: v.GenericSchema;
+  /** A text form of the answer, when the request's Accept prefers it (content negotiation). */
+  text?: { mediaType: string; description: string };
   headers?: Record<string, HeaderDeclaration>;
 }
 

@@ -213,7 +213,20 @@ function response(answer: ResponseDeclaration, shared = true): Record<string, un
           ),
         }
       : {}),
-    ...(answer.body ? { content: { "application/json": { schema: schemaOf(answer.body) } } } : {}),
+    ...(answer.body
+      ? {
+          content: {
+            "application/json": { schema: schemaOf(answer.body) },
+            ...(answer.text
+              ? {
+                  [answer.text.mediaType]: {
+                    schema: { type: "string", description: answer.text.description },
+                  },
+                }
+              : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -13,6 +13,7 @@ import {
   SettingsMismatchBody,
   WrongShardBody,
 } from "./errors";
+import { AppMetricsSchema } from "./metrics";
 import {
   AppNameSchema,
   ChangesetSchema,
@@ -21,7 +22,12 @@ import {
   SessionKeySchema,
   SessionSchema,
 } from "./sessions";
-import { AppSettingsInputSchema, AppStatsSchema, AppWithSettingsSchema } from "./settings";
+import {
+  AppDeletionSchema,
+  AppSettingsInputSchema,
+  AppStatsSchema,
+  AppWithSettingsSchema,
+} from "./settings";
 import {
   EndedSchema,
   HandleSchema,
@@ -416,6 +422,28 @@ export const ROUTES = {
       ...TOKEN_ANSWERS,
     },
   },
+  metrics: {
+    method: "get",
+    path: `${APP_PATH}/metrics`,
+    operationId: "metrics",
+    summary: "The app's figures, as JSON or in the Prometheus text format",
+    description:
+      "Live sessions, sessions created and ended by reason, commits, conflicts and refusals (in total and per minute), time alive, idle time, sweep lag, the outbox and a move's progress, over all the app's shards (docs/DESIGN.md#metrics). Each shard is asked in parallel within a bounded time; those that did not answer are named in shards.missing. JSON by default; the Prometheus text format (0.0.4) when Accept prefers text/plain or application/openmetrics-text, as a Prometheus scrape does. Creates nothing, writes nothing.",
+    params: APP_PARAMS,
+    responses: {
+      200: {
+        ...json("The figures.", AppMetricsSchema),
+        text: {
+          mediaType: "text/plain",
+          description:
+            "The figures in the Prometheus text exposition format, version 0.0.4 (Content-Type: text/plain; version=0.0.4; charset=utf-8).",
+        },
+      },
+      400: errors("A bad app name.", ["invalid_key"]),
+      404: errors("An app never used.", ["app_not_found"]),
+      ...TOKEN_ANSWERS,
+    },
+  },
   open: {
     method: "post",
     path: APP_PATH,
@@ -440,5 +468,24 @@ export const ROUTES = {
     params: APP_PARAMS,
     body: settingsBody(false),
     responses: SETTINGS_ANSWERS,
+  },
+  deleteApp: {
+    method: "delete",
+    path: APP_PATH,
+    operationId: "deleteApp",
+    summary: "Delete the app",
+    description:
+      "Ends every session (reason `invalidated`, each with its end event), sends the events, then frees the storage of every object of the app; the name then opens as a new app. The work goes on in the background: 202 while it does, with how much is left (call again to follow it), 200 once done. Meanwhile every other call on the app answers 503 `app_deleting`.",
+    params: APP_PARAMS,
+    responses: {
+      200: json("Deleted: every object of the app holds nothing.", AppDeletionSchema),
+      202: json("Being deleted: the sessions and events left.", AppDeletionSchema),
+      400: errors("A bad app name.", ["invalid_key"]),
+      404: errors("An app never used, or deleted already.", ["app_not_found"]),
+      409: errors("The app's sessions are moving between shards: delete it once the move ends.", [
+        "app_moving",
+      ]),
+      ...TOKEN_ANSWERS,
+    },
   },
 } satisfies Record<string, RouteDeclaration>;

@@ -165,6 +165,34 @@ export const AppStatsSchema = v.pipe(
       }),
       v.description("Sessions handed off and taken in by moves since the objects started."),
     ),
+    deleting: v.optional(
+      v.pipe(
+        v.literal(true),
+        v.description(
+          "Present while the app is being deleted: `sessions` are the ones left to end, `pendingEvents` the end events not sent yet.",
+        ),
+      ),
+    ),
   }),
   v.title("AppStats"),
+);
+
+/** The answer of `DELETE /v1/apps/{app}`: how far the deletion has come. */
+export const AppDeletionSchema = v.pipe(
+  v.strictObject({
+    app: v.string(),
+    deleted: v.pipe(
+      v.boolean(),
+      v.description(
+        "true once every object of the app holds nothing: the name opens as a new app. false while the work goes on (202).",
+      ),
+    ),
+    sessions: v.pipe(v.number(), v.integer(), v.description("Sessions not ended yet.")),
+    pendingEvents: v.pipe(
+      v.number(),
+      v.integer(),
+      v.description("End events written and not yet accepted by the Queue."),
+    ),
+  }),
+  v.title("AppDeletion"),
 );

@@ -1,0 +1,72 @@
+/**
+ * An app's figures through the three clients (docs/clients.md#metrics): the Durable Object
+ * binding, the service binding and HTTP answer the same figures.
+ */
+import { env, exports } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import {
+  ConnectionManager,
+  DurableObjectSessionManagerFactory,
+  HttpSessionManagerFactory,
+  ServiceSessionManagerFactory,
+  type SessionManagerFactory,
+} from "../../src/index";
+import { testClock } from "./clock";
+import { T0 } from "./helpers";
+
+const fixtures: { name: string; factory(app: string): SessionManagerFactory }[] = [
+  {
+    name: "Durable Object binding",
+    factory: (app) => new DurableObjectSessionManagerFactory(env.SESSION_MANAGER, app),
+  },
+  {
+    name: "service binding",
+    factory: (app) => new ServiceSessionManagerFactory(env.SESSIONS, app),
+  },
+  {
+    name: "HTTP",
+    factory: (app) =>
+      new HttpSessionManagerFactory("https://sessions.test", app, {
+        token: "test-token",
+        fetch: (input, init) => exports.default.fetch(new Request(input, init)),
+      }),
+  },
+];
+
+let counter = 0;
+
+beforeEach(() => {
+  testClock.now = T0;
+});
+
+describe.each(fixtures)("metrics over the $name", ({ name, factory: makeFactory }) => {
+  const slug = name.toLowerCase().replace(/[^a-z]+/g, "-");
+
+  it("answers the app's figures after its sessions begin and end", async () => {
+    const app = `mc-${slug}-${++counter}`;
+    const factory = makeFactory(app);
+    const connection = new ConnectionManager();
+    const manager = await factory.open(connection);
+    for (const key of ["a", "b", "c"]) (await manager.get(key)).set("n", 1);
+    await connection.commit();
+    (await manager.get("b")).invalidate();
+    await connection.commit();
+    const figures = await manager.metrics();
+    expect(figures.app).toBe(app);
+    expect(figures.live).toBe(2);
+    expect(figures.totals.created).toBe(3);
+    expect(figures.totals.ended.invalidated).toBe(1);
+    // Three changesets that stored sessions, one that ended one.
+    expect(figures.totals.commits).toBe(4);
+    expect(figures.shards.missing).toEqual([]);
+  });
+
+  it("answers zeros for an app just opened", async () => {
+    const manager = await makeFactory(`mc-${slug}-new-${++counter}`).open();
+    const figures = await manager.metrics();
+    expect(figures.live).toBe(0);
+    expect(figures.totals.created).toBe(0);
+    expect(figures.minutes).toEqual([]);
+    expect(figures.timeAlive.mean).toBeNull();
+  });
+});
