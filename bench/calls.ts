@@ -4,6 +4,11 @@
  * Diagnostics, one part of a call alone: `none`, nothing (a call with a get's arguments and a
  * number back); `sql`, the session row's SELECT; `sql-json`, the SELECT with its data parsed and
  * returned; `sql-write`, one row written to a bench table (what any storage write costs);
+ * `sql-write-sync`, that write and a `storage.sync()` (what group commit asks after each write
+ * to learn when it is durable); `sql-write-txn1`, that write in a transaction of its own (as a
+ * lone commit is); `sql-write-txn`, in two nested transactions; `sql-write-row`, the statement a
+ * commit runs (the session's row, every column); `sql-write-session`, the row with its JSON
+ * unchanged;
  * `result`, the `get` result of the key, computed once and returned again (what returning a
  * session costs); `result-json`, that result as one JSON string; `result-view`, the compact
  * read's result (`{ ok, value }` around the view's JSON text), computed once; `result-text`, that
@@ -14,6 +19,8 @@ export type ProbeKind =
   | "sql"
   | "sql-json"
   | "sql-write"
+  | "sql-write-sync"
+  | "sql-write-txn1"
   | "sql-write-txn"
   | "sql-write-row"
   | "sql-write-session"

@@ -59,6 +59,8 @@ export async function benchHttp(
   if (plan.http.probes) {
     // The read in parts: the bearer auth alone, the DO query alone (bench/worker.ts).
     targets.auth = [`${base}/bench-http/auth`, auth];
+    // The same app and answer as `auth`, without the auth (`plain` is the real worker's app).
+    targets.noauth = [`${base}/bench-http/plain`, auth];
     targets.query = [`${base}/bench-http/query/bench/k`, {}];
   }
   for (const [url, headers] of Object.values(targets)) {
@@ -86,6 +88,8 @@ export async function benchHttp(
   record("http_read_vs_express_redis_ratio", ratios(rps.read ?? [], rps.express ?? []));
   if (plan.http.probes) {
     record("diag_http_auth_vs_plain_ratio", ratios(rps.auth ?? [], plain));
+    record("diag_http_auth_vs_noauth_ratio", ratios(rps.auth ?? [], rps.noauth ?? []));
+    record("diag_http_noauth_vs_plain_ratio", ratios(rps.noauth ?? [], plain));
     record("diag_http_query_no_auth_vs_plain_ratio", ratios(rps.query ?? [], plain));
   }
   record("http_plain_p50_ms", p50.plain ?? []);

@@ -13,6 +13,8 @@ export interface Plan {
   sweepRuns: number;
   /** Sessions of the app that moves from 1 to 4 shards. */
   reshardSessions: number;
+  /** Pairs of slices (the moving app, its twin) measured before the move. */
+  reshardPairsBefore: number;
 }
 
 export const FULL: Plan = {
@@ -23,6 +25,7 @@ export const FULL: Plan = {
   sweepSizes: [1_000, 10_000, 100_000],
   sweepRuns: 3,
   reshardSessions: 20_000,
+  reshardPairsBefore: 120,
 };
 
 export const QUICK: Plan = {
@@ -33,4 +36,5 @@ export const QUICK: Plan = {
   sweepSizes: [1_000, 10_000],
   sweepRuns: 3,
   reshardSessions: 5_000,
+  reshardPairsBefore: 60,
 };

@@ -3,7 +3,7 @@
 // (Chrome DevTools protocol: Profiler.start/stop over its websocket). Targets: `read` (GET of a
 // stored session, the real API), `floor` (the read's floor: the same auth, route and router, one
 // empty call to the object; bench/worker.ts), `plain` (/healthz), `auth` (the bearer auth and a
-// constant answer). Prints where the isolate's time goes per request, by source file and by
+// constant answer), and over RPC one at a time, `commit` and its floor `write`. Prints where the isolate's time goes per request, by source file and by
 // function (self time, from the bundle's source map), and writes the raw profile to
 // bench/results/profile-<target>.cpuprofile (opens in Chrome DevTools or speedscope).
 // The bench's figures come from `npm run bench`; this only says where a request's time goes.
@@ -12,8 +12,9 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { SourceMap } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { BenchWorker } from "./driver.ts";
+import { BenchWorker, type CallSpec } from "./driver.ts";
 import { freePort, startLoad, stopAll } from "./processes.ts";
+import { T0 } from "./rpc.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const target = process.argv[2] ?? "read";
@@ -150,6 +151,15 @@ function summarise(profile: Profile, map: SourceMap | undefined, requests: numbe
   return lines.join("\n");
 }
 
+/**
+ * RPC targets, one call at a time: `commit` (a one-key commit of a stored session, as the bench's
+ * `commit_vs_one_row_write_ratio` makes it) and `write` (that ratio's floor: one row written).
+ */
+const rpcTargets: Record<string, CallSpec> = {
+  commit: { op: "commit", app: "rpc", keys: ["one"], concurrency: 1 },
+  write: { op: "probe", probe: "sql-write", app: "rpc", keys: ["k"], concurrency: 1 },
+};
+
 async function main(): Promise<void> {
   const token = randomBytes(16).toString("hex");
   const inspectorPort = await freePort();
@@ -175,15 +185,34 @@ async function main(): Promise<void> {
       plain: [`${base}/healthz`, {}],
       auth: [`${base}/bench-http/auth`, auth],
     };
+    const rpc = rpcTargets[target];
     const chosen = targets[target];
-    if (chosen === undefined) throw new Error(`target: one of ${Object.keys(targets).join(", ")}`);
-    const [url, headers] = chosen;
-    await load(url, 2, CONNECTIONS, headers);
+    if (chosen === undefined && rpc === undefined) {
+      const names = [...Object.keys(targets), ...Object.keys(rpcTargets)];
+      throw new Error(`target: one of ${names.join(", ")}`);
+    }
+    let run: () => Promise<{ ok: number; requestsPerSecond: number }>;
+    if (rpc !== undefined) {
+      // RPC calls made one at a time from inside workerd (`POST /bench/loop`), about `seconds`.
+      const name = await bench.objectOf("rpc");
+      await bench.call(name, "setClock", T0);
+      await bench.call(name, "seed", "rpc", { keys: ["k", "one"] }, { n: 0 });
+      const timed = await bench.loop({ ...rpc, n: 200 });
+      const n = Math.max(200, Math.round((timed.ops / timed.elapsedMs) * 1000 * seconds));
+      run = async () => {
+        const { ops, elapsedMs } = await bench.loop({ ...rpc, n });
+        return { ok: ops, requestsPerSecond: (ops / Math.max(1, elapsedMs)) * 1000 };
+      };
+    } else {
+      const [url, headers] = chosen as [string, Record<string, string>];
+      await load(url, 2, CONNECTIONS, headers);
+      run = () => load(url, seconds, CONNECTIONS, headers);
+    }
     const inspector = await inspect(inspectorPort);
     await inspector.send("Profiler.enable");
     await inspector.send("Profiler.setSamplingInterval", { interval: SAMPLING_US });
     await inspector.send("Profiler.start");
-    const result = await load(url, seconds, CONNECTIONS, headers);
+    const result = await run();
     const { profile } = (await inspector.send("Profiler.stop")) as { profile: Profile };
     inspector.close();
     mkdirSync(join(root, "bench/results"), { recursive: true });

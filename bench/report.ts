@@ -58,6 +58,18 @@ const GROUPS: Record<string, [string, string][]> = {
       "commit ÷ one-row write, 32 in flight. **Goal ≥ 2** (group commit)",
     ],
     ["commit_vs_noop_rpc_ratio", "commit ÷ ping, 32 in flight (the old goal, kept for comparison)"],
+    [
+      "diag_write_sync_vs_write_ratio",
+      "the write floor and a `storage.sync()` (group commit's watch) ÷ the floor, one at a time",
+    ],
+    [
+      "diag_write_txn_vs_write_ratio",
+      "the write floor in a transaction of its own ÷ the floor, one at a time",
+    ],
+    [
+      "diag_write_row_vs_write_ratio",
+      "a commit's statement (the session's row, every column) ÷ the floor, one at a time",
+    ],
   ],
   shards: [
     [
@@ -134,6 +146,11 @@ const GROUPS: Record<string, [string, string][]> = {
     ],
     ["http_read_vs_express_redis_ratio", "ours ÷ express + Redis, round by round. **Goal ≥ 1.3**"],
     ["diag_http_auth_vs_plain_ratio", "bearer auth and a constant answer ÷ plain. **Goal ≥ 0.97**"],
+    [
+      "diag_http_auth_vs_noauth_ratio",
+      "the same ÷ the same answer of the same app without the auth (the auth alone)",
+    ],
+    ["diag_http_noauth_vs_plain_ratio", "that app's constant answer, no auth ÷ plain (`/healthz`)"],
     ["diag_http_query_no_auth_vs_plain_ratio", "the session query over RPC without auth ÷ plain"],
     ["http_plain_p50_ms", "median latency, plain (ms, autocannon resolution)"],
     ["http_read_p50_ms", "median latency, read"],
@@ -180,9 +197,15 @@ const GROUPS: Record<string, [string, string][]> = {
       "rows written per moved session, over all objects (hand-off, take-in, release)",
     ],
     ["reshard_move_seconds", "seconds the quiet move took"],
-    ["reshard_read_ops_per_s_before", "routed gets/s, 32 in flight, before the move"],
+    ["reshard_read_ops_per_s_before", "routed gets/s, 32 in flight, before the move (slices)"],
     ["reshard_read_ops_per_s_during", "the same gets during a move of the same app"],
-    ["reshard_read_during_vs_before_ratio", "during ÷ before. **Goal ≥ 0.7**"],
+    ["reshard_twin_read_ops_per_s_during", "the same gets of a twin app, paired, during the move"],
+    ["reshard_read_before_vs_twin_ratio", "moving app ÷ twin before the move, pair by pair"],
+    [
+      "reshard_read_during_vs_before_ratio",
+      "moving app ÷ twin during the move, pair by pair, ÷ the same before. **Goal ≥ 0.7**",
+    ],
+    ["reshard_read_during_vs_before_unpaired_ratio", "median during ÷ median before, unpaired"],
     ["reshard_move_under_reads_seconds", "seconds the move under reads took"],
   ],
 };

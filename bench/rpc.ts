@@ -40,7 +40,7 @@ export async function benchRpc(worker: BenchWorker, plan: Plan): Promise<void> {
   const name = await worker.objectOf(app);
   await worker.call(name, "setClock", T0);
   const commitKeys = Array.from({ length: CONCURRENCY }, (_, i) => `c${i}`);
-  await worker.call(name, "seed", app, { keys: ["k", "one", ...commitKeys] }, { n: 0 });
+  await worker.call(name, "seed", app, { keys: ["k", "one", "row", ...commitKeys] }, { n: 0 });
   const c32 = { app, concurrency: CONCURRENCY };
   const c1 = { app, concurrency: 1 };
   const ping: CallSpec = { ...c32, op: "ping", keys: ["k"] };
@@ -83,6 +83,16 @@ export async function benchRpc(worker: BenchWorker, plan: Plan): Promise<void> {
     b: "rpc_one_row_write_ops_per_s",
   });
   await compare(worker, plan.diag, "commit_vs_noop_rpc_ratio", commit32, ping);
+  // What a lone commit pays beyond the write floor, each part alone against that floor.
+  const write1: CallSpec = { ...c1, op: "probe", probe: "sql-write", keys: ["k"] };
+  for (const [probe, ratio] of [
+    ["sql-write-sync", "diag_write_sync_vs_write_ratio"],
+    ["sql-write-txn1", "diag_write_txn_vs_write_ratio"],
+    ["sql-write-row", "diag_write_row_vs_write_ratio"],
+  ] as const) {
+    // `row`: a session of its own, which the probe changes behind the object's cache.
+    await compare(worker, plan.diag, ratio, { ...c1, op: "probe", probe, keys: ["row"] }, write1);
+  }
 }
 
 /**

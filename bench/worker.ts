@@ -130,6 +130,15 @@ export class BenchSessionManagerObject extends SessionManagerObject {
       case "sql-write":
         sql.exec("INSERT OR REPLACE INTO bench_probe (id, n) VALUES (1, ?)", Date.now());
         return 1;
+      case "sql-write-sync":
+        sql.exec("INSERT OR REPLACE INTO bench_probe (id, n) VALUES (1, ?)", Date.now());
+        this.ctx.storage.sync().catch(() => undefined);
+        return 1;
+      case "sql-write-txn1":
+        this.ctx.storage.transactionSync(() => {
+          sql.exec("INSERT OR REPLACE INTO bench_probe (id, n) VALUES (1, ?)", Date.now());
+        });
+        return 1;
       case "sql-write-txn":
         this.ctx.storage.transactionSync(() =>
           this.ctx.storage.transactionSync(() => {
@@ -237,7 +246,10 @@ async function caller(env: Env, spec: CallSpec): Promise<Caller> {
   const { op, app, keys, concurrency } = spec;
   const shards = spec.shards ?? 1;
   const routing = spec.routing ?? "fixed";
-  const fixed = new Map(keys.map((key) => [key, stubOf(env, objectName(app, key, shards))]));
+  // Looked up only for calls that use them (a routed call makes its own stubs).
+  const fixed = new Map(
+    routing === "fixed" ? keys.map((key) => [key, stubOf(env, objectName(app, key, shards))]) : [],
+  );
   benchRouter ??= new SessionRouter(env.SESSION_MANAGER);
   const router = benchRouter;
   const keyOf = (w: number, i: number) => keys[(w + i * concurrency) % keys.length] as string;
@@ -435,7 +447,8 @@ const FLOOR_ANSWER = JSON.stringify({ ok: true });
 
 /**
  * Parts of the HTTP read alone, to see where its time goes: `/bench-http/auth` is the worker's
- * bearer auth and a constant answer; `/bench-http/query/:app/:key` is the session query over
+ * bearer auth and a constant answer, `/bench-http/plain` the same answer without the auth;
+ * `/bench-http/query/:app/:key` is the session query over
  * DO RPC and the JSON answer, without auth. (`/healthz` is neither; the real read is both.)
  *
  * `/bench-http/floor/apps/:app/sessions/:key` is the floor of an HTTP read: everything the read
@@ -446,6 +459,8 @@ const FLOOR_ANSWER = JSON.stringify({ ok: true });
  */
 const httpProbes = new Hono<{ Bindings: Env }>();
 httpProbes.get("/bench-http/auth", bearerAuth(), (c) => c.json({ ok: true }));
+// The same constant answer of the same app without the auth: what the auth alone adds.
+httpProbes.get("/bench-http/plain", (c) => c.json({ ok: true }));
 httpProbes.use("/bench-http/floor/*", bearerAuth());
 route(
   httpProbes,
