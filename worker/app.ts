@@ -15,6 +15,7 @@ import { parseAppSettings } from "../src/core/settings";
 import type { EndSelection } from "../src/core/users";
 import { openApiDocument } from "./api/openapi";
 import { ROUTES } from "./api/schema";
+import { dashboardResponse } from "./dashboard/serve";
 import { bearerAuth } from "./http/auth";
 import { HttpError, notFound, onError } from "./http/errors";
 import {
@@ -54,6 +55,9 @@ route(api, ROUTES.health, (c) => c.json({ ok: true as const }));
 
 /** The OpenAPI 3.1 document, without a token (registered before the token check). */
 route(api, ROUTES.openapi, (c) => c.json(openApiDocument()));
+
+/** The dashboard page (worker/dashboard/), without a token: it asks for one and holds no data. */
+route(api, ROUTES.dashboard, () => dashboardResponse());
 
 api.use("/v1/*", bearerAuth());
 

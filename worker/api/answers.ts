@@ -26,7 +26,7 @@ export function withoutBodies<T extends Record<number, ResponseDeclaration>>(
   answers: T,
 ): Record<keyof T, ResponseDeclaration> {
   return Object.fromEntries(
-    Object.entries(answers).map(([status, { body: _, ...answer }]) => [status, answer]),
+    Object.entries(answers).map(([status, { body: _, text: __, ...answer }]) => [status, answer]),
   ) as Record<keyof T, ResponseDeclaration>;
 }
 

@@ -17,7 +17,10 @@ export interface HeaderDeclaration {
 export interface ResponseDeclaration {
   description: string;
   body?: v.GenericSchema;
-  /** A text form of the answer, when the request's Accept prefers it (content negotiation). */
+  /**
+   * A text form of the answer: when the request's Accept prefers it (content negotiation), or the
+   * only one, for an answer without a JSON `body` (the dashboard's HTML).
+   */
   text?: { mediaType: string; description: string };
   headers?: Record<string, HeaderDeclaration>;
 }

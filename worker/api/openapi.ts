@@ -213,10 +213,10 @@ function response(answer: ResponseDeclaration, shared = true): Record<string, un
           ),
         }
       : {}),
-    ...(answer.body
+    ...(answer.body !== undefined || answer.text !== undefined
       ? {
           content: {
-            "application/json": { schema: schemaOf(answer.body) },
+            ...(answer.body ? { "application/json": { schema: schemaOf(answer.body) } } : {}),
             ...(answer.text
               ? {
                   [answer.text.mediaType]: {

@@ -4,6 +4,7 @@
  */
 import * as v from "valibot";
 import { BODY_ANSWERS, COMMIT_FAILED, errors, json, TOKEN_ANSWERS, withoutBodies } from "./answers";
+import { DASHBOARD_ANSWER } from "./dashboard";
 import type { BodyDeclaration, RouteDeclaration } from "./declarations";
 import {
   anyError,
@@ -166,6 +167,16 @@ export const ROUTES = {
     description: "The OpenAPI 3.1 document of the API. Needs no token.",
     public: true,
     responses: { 200: json("The document.", OpenApiDocumentSchema) },
+  },
+  dashboard: {
+    method: "get",
+    path: "/dashboard",
+    operationId: "dashboard",
+    summary: "The dashboard page",
+    description:
+      "A page that shows an app's figures live (GET /v1/apps/{app}/metrics, polled by the page with the API token the user enters; docs/operating.md#dashboard). The page holds no data and needs no token.",
+    public: true,
+    responses: { 200: DASHBOARD_ANSWER },
   },
   query: {
     method: "get",
