@@ -13,6 +13,7 @@ import {
 } from "../src/core/session-view";
 import { parseAppSettings } from "../src/core/settings";
 import type { EndSelection } from "../src/core/users";
+import { recordRequests } from "./analytics/requests";
 import { openApiDocument } from "./api/openapi";
 import { ROUTES } from "./api/schema";
 import { dashboardResponse } from "./dashboard/serve";
@@ -59,6 +60,8 @@ route(api, ROUTES.openapi, (c) => c.json(openApiDocument()));
 /** The dashboard page (worker/dashboard/), without a token: it asks for one and holds no data. */
 route(api, ROUTES.dashboard, () => dashboardResponse());
 
+// One Analytics Engine data point per request, when a SESSION_METRICS dataset is bound.
+api.use("/v1/*", recordRequests());
 api.use("/v1/*", bearerAuth());
 
 /**

@@ -18,6 +18,8 @@ declare namespace Cloudflare {
     /** Secret: `wrangler secret put SESSIONS_API_TOKEN`; `.dev.vars` locally. */
     SESSIONS_API_TOKEN: string;
     ENVIRONMENT: string;
+    /** Optional: an Analytics Engine dataset for the worker's data points (worker/analytics/). */
+    SESSION_METRICS?: AnalyticsEngineDataset;
     /** Tests only: a service binding to this worker's SessionService, as a user's Worker has. */
     SESSIONS: Service<import("../../worker/session-service").SessionService>;
   }
