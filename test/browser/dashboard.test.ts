@@ -438,6 +438,50 @@ test("every figure on the page is the one of the JSON it read, and the charts ar
   await page.context().close();
 });
 
+test("a move under way and a shard that did not answer are shown (the answer altered on its way)", async () => {
+  const { page, troubles } = await newPage();
+  // The moves of this test's app end within a second, and its shards answer: the page's answer
+  // is altered in the browser, so that both show whatever the timing.
+  await page.route(`**/v1/apps/${APP}/metrics`, async (route) => {
+    const response = await route.fetch();
+    const json = (await response.json()) as Metrics;
+    const late = json.perShard[2] as Metrics["perShard"][number];
+    late.answered = false;
+    late.live = 0;
+    json.shards = { ...json.shards, answered: json.shards.count - 1, missing: [late.shard] };
+    json.move = { from: 4, to: 8, left: 7 };
+    await route.fulfill({ response, json });
+  });
+  await page.goto(`${base}/dashboard`);
+  const first = shownWithJson(page);
+  await connect(page, APP, TOKEN);
+  const { json, shown } = await first;
+  assert.deepEqual(json.move, { from: 4, to: 8, left: 7 });
+  for (const { name, value } of shown) {
+    const want = expected(json, name);
+    assert.equal(value, want === null ? "" : String(want), `${name}: data-value`);
+  }
+  assert.equal(await page.isVisible("#move"), true);
+  assert.equal(await page.isVisible("#no-move"), false);
+  assert.match(
+    (await page.textContent("#move")) ?? "",
+    /From 4 to 8 shards: 7 sessions left to move/,
+  );
+  assert.match(
+    (await page.textContent("#missing-line")) ?? "",
+    new RegExp(`Did not answer: ${json.shards.missing[0]}`),
+  );
+  assert.equal(await page.locator("#shards-chart [data-missing]").count(), 1);
+  assert.equal(
+    await page.locator(`#shards-chart [data-figure="perShard.2.live"]`).count(),
+    0,
+    "a shard that did not answer shows no count",
+  );
+  assert.deepEqual(troubles, []);
+  await page.screenshot({ path: join(screenshots, "dashboard-move.png"), fullPage: true });
+  await page.context().close();
+});
+
 test("the token stays in the tab: a reload shows the figures again, a new tab asks for it", async () => {
   const { page } = await newPage();
   await page.goto(`${base}/dashboard`);

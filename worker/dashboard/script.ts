@@ -447,8 +447,7 @@ export const DASHBOARD_SCRIPT = `
       text(g, L - 8, y + rowHeight / 2 + 4, label, "end");
       if (row.value === null) {
         el("rect", { x: L, y: y + 3, width: W - L - R, height: rowHeight - 6, fill: "none", stroke: COLOURS.missing, "stroke-dasharray": "4 3" }, g);
-        const t = text(g, L + 8, y + rowHeight / 2 + 4, "did not answer", "start", "value");
-        t.setAttribute("fill", COLOURS.missing);
+        const t = text(g, L + 8, y + rowHeight / 2 + 4, "did not answer", "start", "value missing");
         t.setAttribute("data-missing", row.label);
         return;
       }

@@ -42,10 +42,10 @@ main > section:first-child, main > section.wide { grid-column: 1 / -1; }
 @media (max-width: 800px) { main { grid-template-columns: minmax(0, 1fr); } }
 section { background: var(--paper); border: 1px solid var(--line); border-radius: 10px; padding: 14px 16px; min-width: 0; }
 .figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 10px; margin: 0; }
-.figures.small { grid-template-columns: repeat(auto-fill, minmax(110px, 1fr)); margin-bottom: 8px; }
+.figures.small { grid-template-columns: repeat(auto-fill, minmax(120px, 1fr)); margin-bottom: 8px; }
 .figure { border-left: 3px solid var(--line); padding: 2px 10px; }
 .figure dt { color: var(--muted); font-size: 13px; }
-.figure dd { margin: 0; font-size: 22px; font-weight: 600; font-variant-numeric: tabular-nums; }
+.figure dd { margin: 0; font-size: 22px; font-weight: 600; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .figures.small .figure dd { font-size: 17px; }
 .figure.big { border-left-color: var(--accent); grid-row: span 2; }
 .figure.big dd { font-size: 44px; line-height: 1.1; color: var(--accent); }
@@ -58,6 +58,7 @@ section { background: var(--paper); border: 1px solid var(--line); border-radius
 .chart text { fill: var(--muted); }
 .chart text.value { fill: var(--ink); font-weight: 600; }
 .chart text.tick { font-size: 10px; }
+.chart text.value.missing { fill: var(--bad); }
 .chart .grid { stroke: #e5e9ee; }
 .chart .axis { stroke: #8c959f; }
 .chart g.bar:hover rect, .chart g.bar:hover { opacity: 0.8; }
