@@ -258,7 +258,11 @@ async function shownWithJson(page: Page): Promise<{ json: Metrics; shown: Shown;
       }));
       return { shown, rows };
     }, json.at);
-    if (read !== null) return { json, ...read };
+    // The figures of a deletion come from the app's stats, not its metrics (tested apart).
+    if (read !== null) {
+      const shown = read.shown.filter((s) => !s.name.startsWith("deleting."));
+      return { json, shown, rows: read.rows };
+    }
   }
 }
 
@@ -479,6 +483,70 @@ test("a move under way and a shard that did not answer are shown (the answer alt
   );
   assert.deepEqual(troubles, []);
   await page.screenshot({ path: join(screenshots, "dashboard-move.png"), fullPage: true });
+  await page.context().close();
+});
+
+test("an app being deleted shows what is left, then that it is gone (the answers altered on their way)", async () => {
+  const { page, troubles } = await newPage();
+  let deleted = false;
+  await page.route(`**/v1/apps/${APP}/metrics`, (route) =>
+    route.fulfill({
+      status: deleted ? 404 : 503,
+      contentType: "application/json",
+      json: {
+        error: deleted
+          ? { code: "app_not_found", message: `App "${APP}" does not exist.` }
+          : { code: "app_deleting", message: `App "${APP}" is being deleted.` },
+      },
+    }),
+  );
+  await page.route(`**/v1/apps/${APP}`, async (route) => {
+    const response = await route.fetch();
+    const stats = { ...(await response.json()), deleting: true, sessions: 1234, pendingEvents: 56 };
+    await route.fulfill({ response, json: stats });
+  });
+  await page.goto(`${base}/dashboard`);
+  await connect(page, APP, TOKEN);
+  await page.waitForSelector("#deletion:not([hidden])");
+  assert.match(
+    (await page.textContent("#deletion")) ?? "",
+    /App shop is being deleted: 1,234 sessions left to end, 56 end events left to send\./,
+  );
+  assert.equal(await page.getAttribute('[data-figure="deleting.sessions"]', "data-value"), "1234");
+  assert.equal(await page.isVisible("#problem"), false, "a deletion is no error");
+
+  deleted = true;
+  await page.waitForSelector("#connect:not([hidden])", { timeout: 15_000 });
+  assert.match((await page.textContent("#problem")) ?? "", /App “shop” has been deleted/);
+  assert.equal(await page.isVisible("#deletion"), false);
+  assert.deepEqual(
+    troubles.filter((t) => !t.includes("Failed to load resource")),
+    [],
+  );
+  await page.context().close();
+});
+
+test("an app deleted while the page shows it: the page says it is gone", async () => {
+  const app = "old-shop";
+  for (const key of ["a", "b", "c"]) {
+    const path = `/apps/${app}/sessions/${key}`;
+    assert.equal((await api("PATCH", path, { version: 0, set: { n: 1 } })).status, 200);
+  }
+  const { page } = await newPage();
+  await page.goto(`${base}/dashboard`);
+  await connect(page, app, TOKEN);
+  await page.waitForSelector("#figures:not([hidden])");
+  assert.equal(await page.textContent('[data-figure="live"]'), "3");
+  // Deleting goes on in the background: call again until it says it is done.
+  for (let i = 0; ; i++) {
+    const answer = await api("DELETE", `/apps/${app}`);
+    if (answer.deleted === true) break;
+    assert.ok(i < 60, `the deletion ends: ${JSON.stringify(answer)}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  await page.waitForSelector("#connect:not([hidden])", { timeout: 15_000 });
+  assert.match((await page.textContent("#problem")) ?? "", /App “old-shop” has been deleted/);
+  assert.equal(await page.isVisible("#figures"), false);
   await page.context().close();
 });
 

@@ -27,6 +27,7 @@ export const DASHBOARD_SCRIPT = `
   const problem = $("problem");
   const status = $("status");
   const disconnect = $("disconnect");
+  const deletion = $("deletion");
   /** The static figures of the page, by name. */
   const slots = new Map();
   for (const el of document.querySelectorAll("[data-figure]")) {
@@ -37,6 +38,8 @@ export const DASHBOARD_SCRIPT = `
   /** Bumped whenever polling stops or starts again: an answer of an older round is dropped. */
   let round = 0;
   let lastUpdate = null;
+  /** The app whose figures or deletion the page has shown: a 404 for it means it was deleted. */
+  let seen = null;
 
   // --- The app and the token: the tab's sessionStorage only ---------------------------------
 
@@ -93,6 +96,7 @@ export const DASHBOARD_SCRIPT = `
     store(app, token);
     tokenInput.value = "";
     hideProblem();
+    deletion.hidden = true;
     figures.hidden = true;
     lastUpdate = null;
     start();
@@ -105,6 +109,7 @@ export const DASHBOARD_SCRIPT = `
 
   disconnect.addEventListener("click", () => {
     hideProblem();
+    deletion.hidden = true;
     showForm();
   });
 
@@ -134,17 +139,32 @@ export const DASHBOARD_SCRIPT = `
     if (mine !== round) return;
     if (response.ok && body && typeof body.live === "number") {
       hideProblem();
+      deletion.hidden = true;
+      seen = saved.app;
       render(body, saved);
       return next(saved, mine);
     }
     const code = body && body.error ? body.error.code : undefined;
     const said = body && body.error && body.error.message ? " The worker says: " + body.error.message : "";
+    if (response.status === 503 && code === "app_deleting") {
+      const stats = await deletionStats(saved);
+      if (mine !== round) return;
+      hideProblem();
+      showDeletion(saved.app, stats);
+      markStale(saved);
+      return next(saved, mine);
+    }
     if (response.status === 401) {
       store(saved.app, "");
       return showForm("The API token was refused (401 " + (code || "unauthorized") + "). Enter the token set as the worker's SESSIONS_API_TOKEN.");
     }
     if (response.status === 404 && code === "app_not_found") {
       figures.hidden = true;
+      deletion.hidden = true;
+      if (seen === saved.app) {
+        seen = null;
+        return showForm("App “" + saved.app + "” has been deleted: its sessions ended and its storage was freed (404 app_not_found now). Its name can be used again.");
+      }
       return showForm("There is no app named “" + saved.app + "” (404 app_not_found): check its name." + said);
     }
     if (response.status === 400) {
@@ -157,6 +177,30 @@ export const DASHBOARD_SCRIPT = `
     );
     markStale(saved);
     next(saved, mine);
+  }
+
+  /** The app's stats while it is deleted: sessions and end events left (null if unreadable). */
+  async function deletionStats(saved) {
+    try {
+      const response = await fetch("/v1/apps/" + encodeURIComponent(saved.app), {
+        headers: { Authorization: "Bearer " + saved.token, Accept: "application/json" },
+        cache: "no-store",
+        credentials: "omit",
+      });
+      const stats = await response.json();
+      return response.ok && stats && stats.deleting === true ? stats : null;
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function showDeletion(app, stats) {
+    seen = app;
+    $("deletion-app").textContent = app;
+    set("deleting.sessions", stats ? stats.sessions : null, count);
+    set("deleting.pendingEvents", stats ? stats.pendingEvents : null, count);
+    $("deletion-stale").hidden = figures.hidden;
+    deletion.hidden = false;
   }
 
   function next(saved, mine) {

@@ -29,6 +29,10 @@ button:focus-visible, input:focus-visible, summary:focus-visible { outline: 3px 
   border: 1px solid var(--bad); background: var(--bad-ground); color: var(--bad);
   padding: 10px 14px; border-radius: 8px; margin-bottom: 14px;
 }
+.notice {
+  border: 1px solid #9a6700; background: #fff8c5; color: #4d2d00;
+  padding: 10px 14px; border-radius: 8px; margin-bottom: 14px;
+}
 .connect {
   max-width: 460px; background: var(--paper); border: 1px solid var(--line); border-radius: 10px;
   padding: 18px 20px; display: grid; gap: 6px;
