@@ -52,7 +52,7 @@ export function dashboardPage(nonce: string): string {
   <button type="button" id="disconnect" hidden>Change app or token</button>
 </header>
 <div id="problem" class="problem" role="alert" hidden></div>
-<div id="deletion" class="notice" role="status" hidden>App <strong id="deletion-app"></strong> is being deleted: <strong data-figure="deleting.sessions" data-value="">–</strong> sessions left to end, <strong data-figure="deleting.pendingEvents" data-value="">–</strong> end events left to send. <span id="deletion-stale">The figures below are from before it began.</span></div>
+<div id="deletion" class="notice" role="status" hidden>App <strong id="deletion-app"></strong> is being deleted: <strong data-figure="live" data-value="">–</strong> sessions left to end, <strong data-figure="outbox.backlog" data-value="">–</strong> end events left to send.</div>
 <form id="connect" class="connect" autocomplete="off">
   <h2>Connect</h2>
   <p>The page asks this worker for an app's figures (<code>GET /v1/apps/{app}/metrics</code>) every 5 seconds. Your API token stays in this tab (sessionStorage) and is sent to this worker only.</p>

@@ -38,7 +38,7 @@ export const DASHBOARD_SCRIPT = `
   /** Bumped whenever polling stops or starts again: an answer of an older round is dropped. */
   let round = 0;
   let lastUpdate = null;
-  /** The app whose figures or deletion the page has shown: a 404 for it means it was deleted. */
+  /** The app whose figures the page has shown: a 404 for it means that it was deleted. */
   let seen = null;
 
   // --- The app and the token: the tab's sessionStorage only ---------------------------------
@@ -139,21 +139,12 @@ export const DASHBOARD_SCRIPT = `
     if (mine !== round) return;
     if (response.ok && body && typeof body.live === "number") {
       hideProblem();
-      deletion.hidden = true;
       seen = saved.app;
       render(body, saved);
       return next(saved, mine);
     }
     const code = body && body.error ? body.error.code : undefined;
     const said = body && body.error && body.error.message ? " The worker says: " + body.error.message : "";
-    if (response.status === 503 && code === "app_deleting") {
-      const stats = await deletionStats(saved);
-      if (mine !== round) return;
-      hideProblem();
-      showDeletion(saved.app, stats);
-      markStale(saved);
-      return next(saved, mine);
-    }
     if (response.status === 401) {
       store(saved.app, "");
       return showForm("The API token was refused (401 " + (code || "unauthorized") + "). Enter the token set as the worker's SESSIONS_API_TOKEN.");
@@ -177,30 +168,6 @@ export const DASHBOARD_SCRIPT = `
     );
     markStale(saved);
     next(saved, mine);
-  }
-
-  /** The app's stats while it is deleted: sessions and end events left (null if unreadable). */
-  async function deletionStats(saved) {
-    try {
-      const response = await fetch("/v1/apps/" + encodeURIComponent(saved.app), {
-        headers: { Authorization: "Bearer " + saved.token, Accept: "application/json" },
-        cache: "no-store",
-        credentials: "omit",
-      });
-      const stats = await response.json();
-      return response.ok && stats && stats.deleting === true ? stats : null;
-    } catch (error) {
-      return null;
-    }
-  }
-
-  function showDeletion(app, stats) {
-    seen = app;
-    $("deletion-app").textContent = app;
-    set("deleting.sessions", stats ? stats.sessions : null, count);
-    set("deleting.pendingEvents", stats ? stats.pendingEvents : null, count);
-    $("deletion-stale").hidden = figures.hidden;
-    deletion.hidden = false;
   }
 
   function next(saved, mine) {
@@ -251,6 +218,9 @@ export const DASHBOARD_SCRIPT = `
       }
     }
 
+    // An app being deleted: its sessions end (live falls to 0) and their events are sent.
+    $("deletion-app").textContent = m.app;
+    deletion.hidden = m.deleting !== true;
     set("live", m.live, count);
     set("hour.created", hour.created, count);
     set("hour.ended", hour.ended, count);
