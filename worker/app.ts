@@ -33,7 +33,8 @@ import { sessionRouter, unwrapCall } from "./router";
 type Env = { Bindings: Cloudflare.Env };
 
 /**
- * The HTTP API: JSON under `/v1`, every route behind a bearer token except the OpenAPI document.
+ * The HTTP API: JSON under `/v1`, every route behind a bearer token except the OpenAPI document
+ * (and, outside `/v1`, liveness and the dashboard page).
  * The routes, their parameters, bodies and answers are declared once in `worker/api/schema.ts`:
  * they are registered from there, their requests validated by its schemas (app names and keys
  * before any Durable Object is reached; bodies for media type, size, encoding and shape), and
