@@ -1,47 +1,18 @@
-import { env, exports } from "cloudflare:workers";
+import { exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
   ConflictError,
   ConnectionManager,
-  DurableObjectSessionManagerFactory,
-  type FactoryOptions,
   HttpSessionManagerFactory,
-  ServiceSessionManagerFactory,
-  type SessionManagerFactory,
   SessionTooLargeError,
   SettingsMismatchError,
   withRetry,
 } from "../../src/index";
 import { testClock } from "./clock";
 import { T0 } from "./helpers";
+import { TRANSPORTS } from "./transports";
 
-/** One way to reach the session manager: each runs the same behaviour suite. */
-interface Fixture {
-  name: string;
-  factory(app: string, options?: FactoryOptions): SessionManagerFactory;
-}
-
-const fixtures: Fixture[] = [
-  {
-    name: "Durable Object binding",
-    factory: (app, options) =>
-      new DurableObjectSessionManagerFactory(env.SESSION_MANAGER, app, options),
-  },
-  {
-    // A real service binding to the SessionService entrypoint (vitest.config.ts).
-    name: "service binding",
-    factory: (app, options) => new ServiceSessionManagerFactory(env.SESSIONS, app, options),
-  },
-  {
-    name: "HTTP",
-    factory: (app, options) =>
-      new HttpSessionManagerFactory("https://sessions.test", app, {
-        ...options,
-        token: "test-token",
-        fetch: (input, init) => exports.default.fetch(new Request(input, init)),
-      }),
-  },
-];
+const fixtures = TRANSPORTS;
 
 /** The fields of a session as every transport hands it out (`SessionView`), in order. */
 const SESSION_VIEW_FIELDS = [

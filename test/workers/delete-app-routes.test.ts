@@ -6,11 +6,7 @@ import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
   ConnectionManager,
-  DurableObjectSessionManagerFactory,
-  HttpSessionManagerFactory,
   objectName,
-  ServiceSessionManagerFactory,
-  type SessionManagerFactory,
   type SessionManagerRpc,
   type SessionObjectNamespace,
   SessionRouter,
@@ -23,6 +19,7 @@ import { eventsDelivered, storageOf } from "./deletion";
 import { eventsOf, repeatsOf } from "./deliveries";
 import { call, createMany, keys, manager, T0 } from "./helpers";
 import { flakyQueue, resetFlakyQueue } from "./main";
+import { TRANSPORTS } from "./transports";
 
 beforeEach(() => {
   testClock.now = T0;
@@ -53,24 +50,7 @@ async function seed(app: string, count: number): Promise<string[]> {
   return sids;
 }
 
-const fixtures: { name: string; factory(app: string): SessionManagerFactory }[] = [
-  {
-    name: "Durable Object binding",
-    factory: (app) => new DurableObjectSessionManagerFactory(env.SESSION_MANAGER, app),
-  },
-  {
-    name: "service binding",
-    factory: (app) => new ServiceSessionManagerFactory(env.SESSIONS, app),
-  },
-  {
-    name: "HTTP",
-    factory: (app) =>
-      new HttpSessionManagerFactory("https://sessions.test", app, {
-        token: "test-token",
-        fetch: (input, init) => exports.default.fetch(new Request(input, init)),
-      }),
-  },
-];
+const fixtures = TRANSPORTS;
 
 describe("deleting a sharded app", () => {
   it("deletes every shard, then the home object; each session ends once", async () => {

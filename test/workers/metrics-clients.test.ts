@@ -1,37 +1,10 @@
-/**
- * An app's figures through the three clients (docs/clients.md#metrics): the Durable Object
- * binding, the service binding and HTTP answer the same figures.
- */
-import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import {
-  ConnectionManager,
-  DurableObjectSessionManagerFactory,
-  HttpSessionManagerFactory,
-  ServiceSessionManagerFactory,
-  type SessionManagerFactory,
-} from "../../src/index";
+import { ConnectionManager } from "../../src/index";
 import { testClock } from "./clock";
 import { T0 } from "./helpers";
+import { TRANSPORTS } from "./transports";
 
-const fixtures: { name: string; factory(app: string): SessionManagerFactory }[] = [
-  {
-    name: "Durable Object binding",
-    factory: (app) => new DurableObjectSessionManagerFactory(env.SESSION_MANAGER, app),
-  },
-  {
-    name: "service binding",
-    factory: (app) => new ServiceSessionManagerFactory(env.SESSIONS, app),
-  },
-  {
-    name: "HTTP",
-    factory: (app) =>
-      new HttpSessionManagerFactory("https://sessions.test", app, {
-        token: "test-token",
-        fetch: (input, init) => exports.default.fetch(new Request(input, init)),
-      }),
-  },
-];
+const fixtures = TRANSPORTS;
 
 let counter = 0;
 

@@ -1,44 +1,12 @@
-import { env, exports } from "cloudflare:workers";
 import { createCookie, type Session, type SessionStorage } from "react-router";
 import { beforeEach, describe, expect, it } from "vitest";
-import {
-  ConflictError,
-  DurableObjectSessionManagerFactory,
-  type FactoryOptions,
-  HttpSessionManagerFactory,
-  ServiceSessionManagerFactory,
-  type SessionManagerFactory,
-} from "../../src/index";
+import { ConflictError, type FactoryOptions } from "../../src/index";
 import { createEdgeSessionStorage } from "../../src/react-router/index";
 import { testClock } from "./clock";
 import { T0 } from "./helpers";
+import { TRANSPORTS } from "./transports";
 
-/** One way to reach the session manager: each runs the same behaviour suite. */
-interface Fixture {
-  name: string;
-  factory(app: string, options?: FactoryOptions): SessionManagerFactory;
-}
-
-const fixtures: Fixture[] = [
-  {
-    name: "Durable Object binding",
-    factory: (app, options) =>
-      new DurableObjectSessionManagerFactory(env.SESSION_MANAGER, app, options),
-  },
-  {
-    name: "service binding",
-    factory: (app, options) => new ServiceSessionManagerFactory(env.SESSIONS, app, options),
-  },
-  {
-    name: "HTTP",
-    factory: (app, options) =>
-      new HttpSessionManagerFactory("https://sessions.test", app, {
-        ...options,
-        token: "test-token",
-        fetch: (input, init) => exports.default.fetch(new Request(input, init)),
-      }),
-  },
-];
+const fixtures = TRANSPORTS;
 
 type Data = { count: number; user: string; note: string; [key: string]: unknown };
 type Flash = { message: string };

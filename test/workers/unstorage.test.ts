@@ -1,42 +1,11 @@
-import { env, exports } from "cloudflare:workers";
 import { createStorage, type Storage } from "unstorage";
 import { beforeEach, describe, expect, it } from "vitest";
-import {
-  ConflictError,
-  DurableObjectSessionManagerFactory,
-  HttpSessionManagerFactory,
-  InvalidKeyError,
-  ServiceSessionManagerFactory,
-  SessionError,
-  type SessionManagerFactory,
-} from "../../src/index";
+import { ConflictError, InvalidKeyError, SessionError } from "../../src/index";
 import { type EdgeSessionsDriverOptions, edgeSessionsDriver } from "../../src/unstorage/index";
 import { T0 } from "./helpers";
+import { TRANSPORTS } from "./transports";
 
-/** One way to reach the session manager: each runs the same behaviour suite. */
-interface Fixture {
-  name: string;
-  factory(app: string): SessionManagerFactory;
-}
-
-const fixtures: Fixture[] = [
-  {
-    name: "Durable Object binding",
-    factory: (app) => new DurableObjectSessionManagerFactory(env.SESSION_MANAGER, app),
-  },
-  {
-    name: "service binding",
-    factory: (app) => new ServiceSessionManagerFactory(env.SESSIONS, app),
-  },
-  {
-    name: "HTTP",
-    factory: (app) =>
-      new HttpSessionManagerFactory("https://sessions.test", app, {
-        token: "test-token",
-        fetch: (input, init) => exports.default.fetch(new Request(input, init)),
-      }),
-  },
-];
+const fixtures = TRANSPORTS;
 
 let counter = 0;
 function freshApp(prefix: string): string {

@@ -1,48 +1,12 @@
-/**
- * Users through the three clients (docs/clients.md#users): the Durable Object binding, the
- * service binding and HTTP each sign a session in, list the user's sessions and end them
- * (all but one, by handle, all) with the same outcomes, and refuse bad input with the same
- * typed errors.
- */
-import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { tagOf } from "../../src/core/names";
 import { userTag } from "../../src/core/users";
-import {
-  ConnectionManager,
-  DurableObjectSessionManagerFactory,
-  HttpSessionManagerFactory,
-  type RemoteSessionManager,
-  ServiceSessionManagerFactory,
-  SessionError,
-  type SessionManagerFactory,
-} from "../../src/index";
+import { ConnectionManager, type RemoteSessionManager, SessionError } from "../../src/index";
 import { testClock } from "./clock";
 import { T0 } from "./helpers";
+import { TRANSPORTS } from "./transports";
 
-interface Fixture {
-  name: string;
-  factory(app: string): SessionManagerFactory;
-}
-
-const fixtures: Fixture[] = [
-  {
-    name: "Durable Object binding",
-    factory: (app) => new DurableObjectSessionManagerFactory(env.SESSION_MANAGER, app),
-  },
-  {
-    name: "service binding",
-    factory: (app) => new ServiceSessionManagerFactory(env.SESSIONS, app),
-  },
-  {
-    name: "HTTP",
-    factory: (app) =>
-      new HttpSessionManagerFactory("https://sessions.test", app, {
-        token: "test-token",
-        fetch: (input, init) => exports.default.fetch(new Request(input, init)),
-      }),
-  },
-];
+const fixtures = TRANSPORTS;
 
 let counter = 0;
 function freshApp(prefix: string): string {
