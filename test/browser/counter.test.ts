@@ -6,113 +6,39 @@
 // BROWSER_TEST_INSPECTOR_PORT (default: free ports), BROWSER_TEST_SCREENSHOTS (a directory for
 // the screenshots; default a fresh one under the system's temporary directory).
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import {
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  root,
+  startWranglerDev,
+  type WranglerDev,
+} from "./wrangler-dev.ts";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const SECRET = "a-secret-for-the-browser-test-only-0123456789";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-/** How long wrangler dev may take to answer its first request (a cold start on a busy machine). */
-const START_TIMEOUT_MS = 120_000;
-
-let server: ChildProcess | undefined;
-let serverLog = "";
+let server: WranglerDev | undefined;
 let context: BrowserContext | undefined;
 let page: Page;
 let base: string;
 let scratch: string;
 let screenshots: string;
 
-/** A port the system says is free now, for a server of ours on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
-
-async function waitUntilServing(url: string): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (server?.exitCode !== null) throw new Error(`wrangler dev exited:\n${serverLog}`);
-    try {
-      const response = await fetch(url);
-      if (response.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new Error(
-    `wrangler dev did not answer on ${url} within ${START_TIMEOUT_MS} ms:\n${serverLog}`,
-  );
-}
-
 before(async () => {
   scratch = await mkdtemp(join(tmpdir(), "edge-sessions-browser-"));
   screenshots = process.env.BROWSER_TEST_SCREENSHOTS ?? join(scratch, "screenshots");
   await mkdir(screenshots, { recursive: true });
-  const port = Number(process.env.BROWSER_TEST_PORT ?? (await freePort()));
-  const inspectorPort = Number(process.env.BROWSER_TEST_INSPECTOR_PORT ?? (await freePort()));
-  base = `http://127.0.0.1:${port}`;
-  // The example first (it answers on the port), the session worker beside it; state kept in the
-  // scratch directory, so every run starts empty and the developer's local state is untouched.
-  server = spawn(
-    join(root, "node_modules", ".bin", "wrangler"),
-    [
-      "dev",
-      "-c",
-      join(root, "examples", "counter", "wrangler.toml"),
-      "-c",
-      join(root, "wrangler.toml"),
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--inspector-port",
-      String(inspectorPort),
-      "--persist-to",
-      join(scratch, "state"),
-      "--var",
-      `SESSION_SECRET:${SECRET}`,
-      "--show-interactive-dev-session=false",
-      "--log-level",
-      "warn",
-    ],
-    {
-      cwd: root,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
-    },
-  );
-  server.stdout?.on("data", (chunk) => {
-    serverLog += chunk;
+  // The example first (it answers on the port), the session worker beside it.
+  server = await startWranglerDev({
+    configs: [join(root, "examples", "counter", "wrangler.toml"), join(root, "wrangler.toml")],
+    vars: { SESSION_SECRET: SECRET },
+    scratch,
+    readyPath: "/",
   });
-  server.stderr?.on("data", (chunk) => {
-    serverLog += chunk;
-  });
-  await waitUntilServing(`${base}/`);
+  base = server.base;
 
   context = await chromium.launchPersistentContext(join(scratch, "profile"), {
     executablePath: CHROMIUM,
@@ -124,12 +50,7 @@ before(async () => {
 
 after(async () => {
   await context?.close();
-  // wrangler dev and the workerd it started: the process group we created.
-  if (server?.pid !== undefined && server.exitCode === null) {
-    const exited = new Promise((resolve) => server?.once("exit", resolve));
-    process.kill(-server.pid, "SIGTERM");
-    await exited;
-  }
+  await server?.stop();
   if (process.env.BROWSER_TEST_SCREENSHOTS === undefined) {
     console.log(`screenshots: ${screenshots}`);
   }

@@ -9,31 +9,21 @@
 // BROWSER_TEST_INSPECTOR_PORT (default: free ports), BROWSER_TEST_SCREENSHOTS (a directory for
 // the screenshot; default a fresh one under the system's temporary directory).
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
+import {
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  root,
+  startWranglerDev,
+  type WranglerDev,
+} from "./wrangler-dev.ts";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const TOKEN = "a-token-for-the-dashboard-test-only";
 const APP = "shop";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-/** How long wrangler dev may take to answer its first request (a cold start on a busy machine). */
-const START_TIMEOUT_MS = 120_000;
 const REASONS = ["expired", "invalidated", "regenerated", "revoked", "evicted"] as const;
 
 // What the functions this test runs in the page use of it (this file is checked without the DOM
@@ -51,43 +41,13 @@ declare const document: {
 declare const sessionStorage: { length: number };
 declare const localStorage: { length: number };
 
-let server: ChildProcess | undefined;
-let serverLog = "";
+let server: WranglerDev | undefined;
 let browser: Browser | undefined;
 let base: string;
 let scratch: string;
 let screenshots: string;
 /** Sessions moved to a new key (a rotation ends one session and begins another). */
 let rotated = 0;
-
-/** A port the system says is free now, for a server of ours on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
-
-async function waitUntilServing(url: string): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (server?.exitCode !== null) throw new Error(`wrangler dev exited:\n${serverLog}`);
-    try {
-      const response = await fetch(url);
-      if (response.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new Error(
-    `wrangler dev did not answer on ${url} within ${START_TIMEOUT_MS} ms:\n${serverLog}`,
-  );
-}
 
 /** A call to the HTTP API with the token; the JSON answer (or null for none). */
 async function api(method: string, path: string, body?: unknown): Promise<Json> {
@@ -116,50 +76,13 @@ before(async () => {
   scratch = await mkdtemp(join(tmpdir(), "edge-sessions-dashboard-"));
   screenshots = process.env.BROWSER_TEST_SCREENSHOTS ?? join(scratch, "screenshots");
   await mkdir(screenshots, { recursive: true });
-  const port = Number(process.env.BROWSER_TEST_PORT ?? (await freePort()));
-  const inspectorPort = Number(process.env.BROWSER_TEST_INSPECTOR_PORT ?? (await freePort()));
-  base = `http://127.0.0.1:${port}`;
-  // State and the dev registry in the scratch directory: every run starts empty, and neither the
-  // developer's local state nor another wrangler dev on this machine is touched.
-  server = spawn(
-    join(root, "node_modules", ".bin", "wrangler"),
-    [
-      "dev",
-      "-c",
-      join(root, "wrangler.toml"),
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--inspector-port",
-      String(inspectorPort),
-      "--persist-to",
-      join(scratch, "state"),
-      "--var",
-      `SESSIONS_API_TOKEN:${TOKEN}`,
-      "--show-interactive-dev-session=false",
-      "--log-level",
-      "warn",
-    ],
-    {
-      cwd: root,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        ...process.env,
-        WRANGLER_SEND_METRICS: "false",
-        WRANGLER_REGISTRY_PATH: join(scratch, "registry"),
-        CI: "true",
-      },
-    },
-  );
-  server.stdout?.on("data", (chunk) => {
-    serverLog += chunk;
+  server = await startWranglerDev({
+    configs: [join(root, "wrangler.toml")],
+    vars: { SESSIONS_API_TOKEN: TOKEN },
+    scratch,
+    readyPath: "/healthz",
   });
-  server.stderr?.on("data", (chunk) => {
-    serverLog += chunk;
-  });
-  await waitUntilServing(`${base}/healthz`);
+  base = server.base;
 
   // An app with 4 shards: 24 sessions, 5 invalidated, 3 rotated, 6 changed again, and a conflict.
   assert.equal((await api("PUT", `/apps/${APP}`, { shards: 4 })).status, 200);
@@ -195,12 +118,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  // wrangler dev and the workerd it started: the process group we created.
-  if (server?.pid !== undefined && server.exitCode === null) {
-    const exited = new Promise((resolve) => server?.once("exit", resolve));
-    process.kill(-server.pid, "SIGTERM");
-    await exited;
-  }
+  await server?.stop();
   if (process.env.BROWSER_TEST_SCREENSHOTS === undefined) {
     console.log(`screenshots: ${screenshots}`);
   }
