@@ -208,6 +208,7 @@ describe("DELETE /v1/apps/{app}", () => {
     expect(await stats.json()).toMatchObject({ app, deleting: true, sessions: 50 });
     const read = await call("GET", `/v1/apps/${app}/sessions/h10049`);
     expect(read.status).toBe(503);
+    expect(read.headers.get("Retry-After")).toBe("5");
     expect(await read.json()).toMatchObject({ error: { code: "app_deleting" } });
     const write = await call("PATCH", `/v1/apps/${app}/sessions/new`, {
       sid: null,

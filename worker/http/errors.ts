@@ -38,6 +38,9 @@ const CODE_OF_STATUS: Record<number, ErrorCode> = {
  * mismatch adds `error.setting`. Anything unexpected is a 500 `internal` whose details go to the
  * log, never to the client.
  */
+/** The Retry-After (seconds) of a call refused because its app is being deleted. */
+const APP_DELETING_RETRY_S = 5;
+
 export const onError: ErrorHandler = (error, c) => {
   if (error instanceof SessionError) {
     const { status, current, ...details } = errorBody(error);
@@ -45,7 +48,11 @@ export const onError: ErrorHandler = (error, c) => {
       current === undefined
         ? { error: details }
         : { error: details, current: current === null ? null : sessionView(current) };
-    const headers = error instanceof HttpError ? error.headers : {};
+    const headers: Record<string, string> = {
+      ...(error instanceof HttpError ? error.headers : {}),
+    };
+    // An app being deleted: a deletion step runs at most every few seconds.
+    if (error.code === "app_deleting") headers["Retry-After"] ??= String(APP_DELETING_RETRY_S);
     return c.json(body, status as ContentfulStatusCode, headers);
   }
   if (error instanceof HTTPException && error.status < 500) {
