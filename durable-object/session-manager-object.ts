@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { parseChangeset, parseChangesets } from "../src/core/changeset.js";
 import { DEFAULT_SWEEP_BATCH } from "../src/core/engine.js";
-import { InvalidInputError, SessionError, SettingsMismatchError } from "../src/core/errors.js";
+import { appNotFound, InvalidInputError, SettingsMismatchError } from "../src/core/errors.js";
 import {
   type SessionBeginEvent,
   SessionEndEvent,
@@ -315,12 +315,7 @@ export class SessionManagerObject extends DurableObject<Env> {
     this.#enter();
     return resultOf(() => {
       assertAppName(app);
-      if (this.#app.current?.stored !== true) {
-        throw new SessionError(
-          "app_not_found",
-          `App "${app}" does not exist yet: open it (POST /v1/apps/${app}) or store a session in it first.`,
-        );
-      }
+      if (this.#app.current?.stored !== true) throw appNotFound(app);
       // While the app is being deleted, its stats say so (and how much is left).
       const deleting = this.#deleting.deleting(app);
       const current = deleting ? (this.#app.current as OpenApp) : this.#app.of(app);
@@ -360,9 +355,8 @@ export class SessionManagerObject extends DurableObject<Env> {
       if (name !== app || !stored) return { ...figures, stored };
       // The home object: whether the app is being deleted (docs/DESIGN.md#deleting-an-app).
       if (this.#deleting.deleting(app)) figures.deleting = true;
-      const record = this.#layout.record;
       const layout = this.#resharding.current(app);
-      const peak = Math.max(record?.peak ?? 1, layout?.shards ?? 1, layout?.from ?? 1);
+      const peak = this.#layout.peak(layout);
       return layout === undefined
         ? { ...figures, stored, peak }
         : { ...figures, stored, peak, layout };

@@ -1,17 +1,15 @@
 import { DEFAULT_SWEEP_BATCH } from "../../src/core/engine.js";
 import { describeError, SessionError } from "../../src/core/errors.js";
-import { SessionEndEvent } from "../../src/core/events.js";
-import { assertAppName, objectName } from "../../src/core/names.js";
-import { isExpired } from "../../src/core/timeslice.js";
-import { type Layout, layoutObjects, objectsOf } from "../../src/routing/layout.js";
+import { assertAppName } from "../../src/core/names.js";
+import { type Layout, otherObjectsOf } from "../../src/routing/layout.js";
 import { type AppDeletion, type Result, resultOf } from "../../src/routing/wire.js";
 import type { Alarm } from "../alarm/alarm.js";
 import type { ChangeEvents } from "../events/change-events.js";
 import type { Outbox } from "../events/outbox.js";
-import type { HeldApp, OpenApp } from "../held-app.js";
+import type { HeldApp } from "../held-app.js";
 import type { StoredLayout } from "../resharding/layout-record.js";
 import type { Resharding } from "../resharding/resharding.js";
-import { COLUMNS, type SessionRow, type SqlStore, sessionOfRow } from "../storage/sql-store.js";
+import type { SqlStore } from "../storage/sql-store.js";
 import type { DeletionRecord, DeletionState } from "./deletion-record.js";
 
 /** Batches of sessions (`DEFAULT_SWEEP_BATCH` each, one transaction each) one step ends at most. */
@@ -129,10 +127,7 @@ export class Deletion {
    * still holds the app's settings and layout.
    */
   #objectsOf(app: string, layout: Layout): string[] {
-    const peak = Math.max(this.#layout.record?.peak ?? 1, layout.shards, layout.from ?? 1);
-    const names = new Set([...layoutObjects(app, layout), ...objectsOf(app, peak)]);
-    names.delete(objectName(app));
-    return [...names];
+    return otherObjectsOf(app, layout, this.#layout.peak(layout));
   }
 
   async #stepOnce(): Promise<AppDeletion> {
@@ -147,7 +142,7 @@ export class Deletion {
       return { app: state.app, deleted: true, sessions: 0, pendingEvents: 0 };
     }
     for (let batch = 0; batch < DELETE_BATCHES_PER_STEP; batch++) {
-      const ended = this.#endBatch(held, this.#now());
+      const ended = held.engine.endBatch(this.#now(), DEFAULT_SWEEP_BATCH);
       this.#events.runHooks();
       // Sent before the next batch, so the outbox stays small; a refused send waits for the
       // alarm's retry (with its back-off), and storage is kept until every event is sent.
@@ -171,28 +166,6 @@ export class Deletion {
       sessions: here.sessions + others.sessions,
       pendingEvents: here.pendingEvents + others.pendingEvents,
     };
-  }
-
-  /**
-   * Ends up to `DEFAULT_SWEEP_BATCH` sessions in one transaction: each with its end event
-   * (`invalidated`; `expired` for one already past its timeout, which the sweep would have ended).
-   * Returns how many ended.
-   */
-  #endBatch(held: OpenApp, now: number): number {
-    const store = this.#store;
-    return store.transaction(() => {
-      const sessions = store
-        .exec<SessionRow>(`SELECT ${COLUMNS} FROM sessions LIMIT ?`, DEFAULT_SWEEP_BATCH)
-        .map(sessionOfRow);
-      const { timeout } = held.settings;
-      const events = sessions.map((session) => {
-        store.remove(session.key);
-        const reason = isExpired(session.sliceEnd, now, timeout) ? "expired" : "invalidated";
-        return new SessionEndEvent(held.name, session, reason, now);
-      });
-      if (events.length > 0) this.#events.add(held.settings, events);
-      return sessions.length;
-    });
   }
 
   /**

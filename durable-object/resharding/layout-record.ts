@@ -77,6 +77,11 @@ export class StoredLayout {
   }
 
   /** The stored record, if this object has one. */
+  /** The home object's: the most shards the app ever had, `layout` (the one in force) counted. */
+  peak(layout: Layout | undefined): number {
+    return Math.max(this.#record?.peak ?? 1, layout?.shards ?? 1, layout?.from ?? 1);
+  }
+
   get record(): LayoutRecord | undefined {
     return this.#record;
   }

@@ -301,6 +301,22 @@ export class SessionEngine {
     });
   }
 
+  /**
+   * Ends up to `limit` stored sessions, live or not, in one transaction, each with its end event:
+   * `expired` for one already past its timeout (as the sweep would have ended it), `invalidated`
+   * for the others (deleting an app: docs/DESIGN.md#deleting-an-app). Returns how many ended.
+   */
+  endBatch(now: number, limit = DEFAULT_SWEEP_BATCH): number {
+    return this.#run((events) => {
+      const batch = this.store.expired(Number.MAX_VALUE, limit);
+      for (const session of batch) {
+        const expired = isExpired(session.sliceEnd, now, this.settings.timeout);
+        this.#end(session, expired ? "expired" : "invalidated", now, events);
+      }
+      return batch.length;
+    });
+  }
+
   /** Ends every expired session, in batches (at most `maxBatches`). Returns how many ended. */
   sweep(now: number, batch = DEFAULT_SWEEP_BATCH, maxBatches = Number.POSITIVE_INFINITY): number {
     if (!(batch >= 1)) throw new RangeError("sweep: the batch size must be at least 1.");

@@ -383,3 +383,11 @@ function conflictMessage(key: string, reason: ConflictReason, keys: string[]): s
 export function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
+
+/** 404 `app_not_found`: the app was never used (or was deleted); says how to make it. */
+export function appNotFound(app: string): SessionError {
+  return new SessionError(
+    "app_not_found",
+    `App "${app}" does not exist yet: open it (POST /v1/apps/${app}) or store a session in it first.`,
+  );
+}

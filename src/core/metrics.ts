@@ -265,10 +265,9 @@ export class MetricsCounter {
     const minute = Math.floor(now / 60) * 60;
     const minutes = this.#stored.minutes;
     const last = minutes.at(-1);
-    if (last !== undefined && last.minute === minute) return last;
+    // This minute's, or, for a clock that went back (rare), the latest minute kept.
+    if (last !== undefined && last.minute >= minute) return last;
     const fresh = { minute, ...emptyCounts() };
-    // A clock that went back (rare) counts into the latest minute kept.
-    if (last !== undefined && last.minute > minute) return last;
     minutes.push(fresh);
     this.#prune(now);
     return fresh;

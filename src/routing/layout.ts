@@ -65,6 +65,20 @@ export function layoutObjects(app: string, layout: Layout): string[] {
   return [...new Set(names)];
 }
 
+/**
+ * Every object of `app` besides its home object that may hold something of it: those of its
+ * layout, and those of `peak` shards, the most it ever had (a shrink leaves objects that keep the
+ * app's settings and the counts they made).
+ */
+export function otherObjectsOf(app: string, layout: Layout | undefined, peak: number): string[] {
+  const names = new Set([
+    ...(layout === undefined ? [] : layoutObjects(app, layout)),
+    ...objectsOf(app, peak),
+  ]);
+  names.delete(objectName(app));
+  return [...names];
+}
+
 /** The placement without unset fields (so that layouts compare and serialize plainly). */
 export function cleanPlacement(placement: Placement): Placement {
   const clean: Placement = {};

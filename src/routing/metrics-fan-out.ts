@@ -1,8 +1,9 @@
+import { appNotFound } from "../core/errors.js";
 import { type AppMetrics, appMetrics, type ShardMetrics } from "../core/metrics.js";
 import { objectName } from "../core/names.js";
-import { layoutObjects, objectsOf } from "./layout.js";
+import { otherObjectsOf } from "./layout.js";
 import type { ObjectMetricsAnswer, SessionObjectRpc } from "./object-rpc.js";
-import type { Result } from "./wire.js";
+import { errorBody, failure, type Result } from "./wire.js";
 
 /** How long an app's figures wait for its shards (ms), by default; later answers are left out. */
 export const METRICS_TIMEOUT_MS = 3_000;
@@ -21,23 +22,10 @@ export async function fanOutMetrics(
   const homeName = objectName(app);
   const home = await object(homeName).metrics(app);
   if (!home.ok) return home;
-  if (!home.value.stored) {
-    return {
-      ok: false,
-      error: {
-        code: "app_not_found",
-        status: 404,
-        app,
-        message: `App "${app}" does not exist yet: open it (POST /v1/apps/${app}) or store a session in it first.`,
-      },
-    };
-  }
+  if (!home.value.stored) return failure({ ...errorBody(appNotFound(app)), app });
   const { layout, peak = 1 } = home.value;
-  const names = new Set(layout === undefined ? [] : layoutObjects(app, layout));
-  for (const name of objectsOf(app, peak)) names.add(name);
-  names.delete(homeName);
   const others = await Promise.all(
-    [...names].map(async (shard) => ({
+    otherObjectsOf(app, layout, peak).map(async (shard) => ({
       shard,
       metrics: await within(object(shard).metrics(app), timeoutMs),
     })),

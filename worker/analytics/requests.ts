@@ -3,16 +3,19 @@
  * dataset is bound (docs/operating.md#analytics-engine); without one, nothing is done.
  */
 import type { Context, MiddlewareHandler } from "hono";
+import { matchedRoutes } from "hono/route";
 import { SessionError } from "../../src/core/errors";
 import { ROUTES, type RouteDeclaration } from "../api/schema";
+import { honoPath } from "../http/routes";
 import { type AnalyticsEnv, DATASET_BINDING, requestPoint } from "./points";
 
-/** The declared routes as patterns, to name a request's operation by its method and path. */
-const OPERATIONS = (Object.values(ROUTES) as RouteDeclaration[]).map((route) => ({
-  method: route.method.toUpperCase(),
-  pattern: new RegExp(`^${route.path.replace(/[.]/g, "\\.").replace(/\{[^}]+\}/g, "[^/]+")}$`),
-  operationId: route.operationId,
-}));
+/** Each declared route's operationId, by its method and path as Hono registered them. */
+const OPERATIONS = new Map(
+  (Object.values(ROUTES) as RouteDeclaration[]).map((route) => [
+    `${route.method.toUpperCase()} ${honoPath(route.path)}`,
+    route.operationId,
+  ]),
+);
 
 const APP_IN_PATH = /^\/v1\/apps\/([^/]+)/;
 
@@ -35,7 +38,7 @@ export function recordRequests(): MiddlewareHandler {
     dataset.writeDataPoint(
       requestPoint({
         app: appIn(path),
-        operation: operationOf(c.req.method, path),
+        operation: operationOf(c),
         status: c.res.status,
         code: codeOf(c),
         ms: Date.now() - start,
@@ -44,10 +47,16 @@ export function recordRequests(): MiddlewareHandler {
   };
 }
 
-/** The route's operationId (a HEAD without a route of its own is its GET), or `unknown`. */
-function operationOf(method: string, path: string): string {
-  const find = (m: string) => OPERATIONS.find((o) => o.method === m && o.pattern.test(path));
-  return (find(method) ?? (method === "HEAD" ? find("GET") : undefined))?.operationId ?? "unknown";
+/**
+ * The operationId of the declared route Hono matched (a HEAD without a route of its own is its
+ * GET), or `unknown`.
+ */
+function operationOf(c: Context): string {
+  const routes = matchedRoutes(c);
+  const find = (method: string) =>
+    routes.map((route) => OPERATIONS.get(`${method} ${route.path}`)).find((id) => id !== undefined);
+  const method = c.req.method;
+  return find(method) ?? (method === "HEAD" ? find("GET") : undefined) ?? "unknown";
 }
 
 function appIn(path: string): string | undefined {
