@@ -377,15 +377,12 @@ export const DASHBOARD_SCRIPT = `
         if (Number.isInteger(top * f)) text(root, L - 6, y + 4, count(top * f), "end");
       }
     }
-    const slot = (W - L - R) / minutes.length;
-    const width = Math.max(2, slot * 0.72);
-    minutes.forEach((x, i) => {
-      const left = L + i * slot + (slot - width) / 2;
-      const bar = el("g", { class: "bar" }, root);
+    const describe = (x) => {
       const ended = endedOf(x);
-      title(bar, clock(x.minute, true) + ": created " + x.created + ", ended " + ended +
-        (ended ? " (" + REASONS.filter((r) => x.ended[r]).map((r) => r + " " + x.ended[r]).join(", ") + ")" : ""));
-      el("rect", { x: L + i * slot, y: T, width: slot, height: H - T - B, fill: "#000", "fill-opacity": 0 }, bar);
+      return clock(x.minute, true) + ": created " + x.created + ", ended " + ended +
+        (ended ? " (" + REASONS.filter((r) => x.ended[r]).map((r) => r + " " + x.ended[r]).join(", ") + ")" : "");
+    };
+    const slot = eachMinute(root, minutes, { W, H, L, R, T, B }, describe, (x, bar, left, width) => {
       const up = (x.created / top) * half;
       if (up > 0) el("rect", { x: left, y: mid - up, width: width, height: up, fill: COLOURS.created }, bar);
       let y = mid;
@@ -413,13 +410,8 @@ export const DASHBOARD_SCRIPT = `
       el("line", { x1: L, x2: W - R, y1: y, y2: y, class: "grid" }, root);
       if (Number.isInteger(top * f)) text(root, L - 6, y + 4, count(top * f), "end");
     }
-    const slot = (W - L - R) / minutes.length;
-    const width = Math.max(2, slot * 0.72);
-    minutes.forEach((x, i) => {
-      const left = L + i * slot + (slot - width) / 2;
-      const bar = el("g", { class: "bar" }, root);
-      title(bar, clock(x.minute, true) + ": " + x.commits + " commits, " + x.conflicts + " conflicts");
-      el("rect", { x: L + i * slot, y: T, width: slot, height: height, fill: "#000", "fill-opacity": 0 }, bar);
+    const describe = (x) => clock(x.minute, true) + ": " + x.commits + " commits, " + x.conflicts + " conflicts";
+    const slot = eachMinute(root, minutes, { W, H, L, R, T, B }, describe, (x, bar, left, width) => {
       let y = T + height;
       for (const [key, value] of [["commits", x.commits], ["conflicts", x.conflicts]]) {
         const h = (value / top) * height;
@@ -432,6 +424,23 @@ export const DASHBOARD_SCRIPT = `
     timeAxis(root, minutes, L, slot, H - 6);
     container.setAttribute("aria-label", "Commits and conflicts per minute over the last hour: " +
       hour.commits + " commits and " + hour.conflicts + " conflicts in all.");
+  }
+
+  /**
+   * One bar group per minute of a chart framed by W, H and its margins: its title (\`describe\`),
+   * a hover area over the chart's height, then \`draw(minute, group, left, width)\`. Answers the
+   * width each minute takes.
+   */
+  function eachMinute(root, minutes, frame, describe, draw) {
+    const slot = (frame.W - frame.L - frame.R) / minutes.length;
+    const width = Math.max(2, slot * 0.72);
+    minutes.forEach((x, i) => {
+      const bar = el("g", { class: "bar" }, root);
+      title(bar, describe(x));
+      el("rect", { x: frame.L + i * slot, y: frame.T, width: slot, height: frame.H - frame.T - frame.B, fill: "#000", "fill-opacity": 0 }, bar);
+      draw(x, bar, frame.L + i * slot + (slot - width) / 2, width);
+    });
+    return slot;
   }
 
   function timeAxis(root, minutes, left, slot, y) {
