@@ -8,7 +8,6 @@ import {
   ConnectionManager,
   objectName,
   type SessionManagerRpc,
-  type SessionObjectNamespace,
   SessionRouter,
   unwrap,
 } from "../../src/index";
@@ -20,14 +19,12 @@ import { eventsOf, repeatsOf } from "./deliveries";
 import { call, createMany, keys, manager, T0 } from "./helpers";
 import { flakyQueue, resetFlakyQueue } from "./main";
 import { TRANSPORTS } from "./transports";
+import { type Namespace, ns } from "./user-objects";
 
 beforeEach(() => {
   testClock.now = T0;
   resetFlakyQueue();
 });
-
-type Namespace = DurableObjectNamespace & SessionObjectNamespace;
-const ns = () => env.SESSION_MANAGER as unknown as Namespace;
 
 function stub(name: string): SessionObjectRpc & DurableObjectStub {
   return ns().getByName(name) as unknown as SessionObjectRpc & DurableObjectStub;
