@@ -253,6 +253,15 @@ export class SessionManagerObject extends DurableObject<Env> {
     if (this.#deleting.wiped) this.#build();
   }
 
+  /** A sign-in stores its changes as one commit: counted once it is stored (docs/DESIGN.md#metrics). */
+  #signedIn<T>(answer: Answer<T>): Answer<T> {
+    const count = (result: Result<T>) => {
+      if (result.ok) this.#metrics.countCommits(1, this.now());
+      return result;
+    };
+    return answer instanceof Promise ? answer.then(count) : count(answer);
+  }
+
   /** Counts a call refused before it reached the engine (docs/DESIGN.md#metrics). */
   #refused<T>(answer: Result<T>): Result<T> {
     if (!answer.ok) this.#metrics.countRefusal(answer.error.code, this.now());
@@ -484,9 +493,15 @@ export class SessionManagerObject extends DurableObject<Env> {
       assertSessionKey(newKey);
       return { parsed, bound: parseBinding(binding) };
     };
-    return this.#ops.onKeys(app, [key, newKey], epoch, check, (engine, now, { parsed, bound }) =>
-      sessionView(snapshotOf(engine.signIn(parsed, newKey, bound, now))),
+    const answer = this.#ops.onKeys(
+      app,
+      [key, newKey],
+      epoch,
+      check,
+      (engine, now, { parsed, bound }) =>
+        sessionView(snapshotOf(engine.signIn(parsed, newKey, bound, now))),
     );
+    return this.#signedIn(answer);
   }
 
   /** A sign-in's new session, when the old key lives in another object (`SessionEngine.bind`). */
@@ -505,10 +520,17 @@ export class SessionManagerObject extends DurableObject<Env> {
         bound: parseBinding(binding),
       };
     };
-    return this.#ops.onKeys(app, [newKey], epoch, check, (engine, now, { given, bound }) => {
-      const from = given ?? { created: now, lastModified: null, data: {} };
-      return sessionView(snapshotOf(engine.bind(newKey, from, bound, now)));
-    });
+    const answer = this.#ops.onKeys(
+      app,
+      [newKey],
+      epoch,
+      check,
+      (engine, now, { given, bound }) => {
+        const from = given ?? { created: now, lastModified: null, data: {} };
+        return sessionView(snapshotOf(engine.bind(newKey, from, bound, now)));
+      },
+    );
+    return this.#signedIn(answer);
   }
 
   /** A sign-in's last step across objects: the old key ends if unchanged (`SessionEngine.retire`). */

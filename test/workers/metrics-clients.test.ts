@@ -34,6 +34,21 @@ describe.each(fixtures)("metrics over the $name", ({ name, factory: makeFactory 
     expect(figures.shards.missing).toEqual([]);
   });
 
+  it("counts a sign-in as one commit: the session under its new key created, the old ended", async () => {
+    const app = `mc-${slug}-sign-in-${++counter}`;
+    const connection = new ConnectionManager();
+    const manager = await makeFactory(app).open(connection);
+    const data = await manager.get("anon");
+    data.set("cart", 1);
+    await connection.commit();
+    await manager.signIn(data, "ann", { device: "Laptop" });
+    const figures = await manager.metrics();
+    expect(figures.totals.commits).toBe(2);
+    expect(figures.totals.created).toBe(2);
+    expect(figures.totals.ended.regenerated).toBe(1);
+    expect(figures.live).toBe(1);
+  });
+
   it("answers zeros for an app just opened", async () => {
     const manager = await makeFactory(`mc-${slug}-new-${++counter}`).open();
     const figures = await manager.metrics();
